@@ -1,0 +1,234 @@
+//! `CompanyActor`: the actix shell around one company's `Book`. It is the book's only owner, so
+//! every operation on a company runs one at a time and the conflict check needs no lock: the
+//! race window is one message. One message struct per verb, one `Handler` each.
+//!
+//! The actor reads the clock once per message and hands `now_ms` to the book. Its mailbox is
+//! bounded (`limits::COMPANY_MAILBOX_CAPACITY`): senders await `send`, which waits for room,
+//! rather than `do_send`, which would ignore the bound.
+
+use crate::clock::SharedClock;
+use crate::core::book::{Book, HoldOutcome, ResourceSlots};
+use crate::core::command::{AvailabilityRequest, HoldRequest, ListFilter};
+use crate::core::error::BookError;
+use crate::core::metrics::MetricsReport;
+use crate::core::reservation::ReservationView;
+use crate::limits;
+use actix::prelude::*;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// How often the actor drops reservations whose retention ran out.
+pub const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Owns one company's `Book`.
+pub struct CompanyActor {
+    book: Book,
+    clock: SharedClock,
+}
+
+impl CompanyActor {
+    /// An actor around `book`, reading time from `clock`.
+    pub fn new(book: Book, clock: SharedClock) -> CompanyActor {
+        CompanyActor { book, clock }
+    }
+}
+
+impl Actor for CompanyActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(limits::COMPANY_MAILBOX_CAPACITY);
+        ctx.run_interval(HOUSEKEEPING_INTERVAL, |actor, _| {
+            let now_ms = actor.clock.now_ms();
+            actor.book.housekeeping(now_ms);
+        });
+    }
+}
+
+/// Create a hold.
+#[derive(Message)]
+#[rtype(result = "Result<HoldOutcome, BookError>")]
+pub struct Hold {
+    pub request: HoldRequest,
+}
+
+impl Handler<Hold> for CompanyActor {
+    type Result = Result<HoldOutcome, BookError>;
+
+    fn handle(&mut self, message: Hold, _: &mut Context<Self>) -> Self::Result {
+        let started = Instant::now();
+        let now_ms = self.clock.now_ms();
+        let result = self.book.hold(message.request, Uuid::new_v4(), now_ms);
+        let micros = started.elapsed().as_micros() as u64;
+        self.book.metrics_mut().hold_latency_micros.record(micros);
+        result
+    }
+}
+
+/// Convert a hold into a booking.
+#[derive(Message)]
+#[rtype(result = "Result<ReservationView, BookError>")]
+pub struct Confirm {
+    pub token: Uuid,
+    pub appointment_id: Option<String>,
+}
+
+impl Handler<Confirm> for CompanyActor {
+    type Result = Result<ReservationView, BookError>;
+
+    fn handle(&mut self, message: Confirm, _: &mut Context<Self>) -> Self::Result {
+        let now_ms = self.clock.now_ms();
+        self.book
+            .confirm(message.token, message.appointment_id, now_ms)
+    }
+}
+
+/// Extend a hold's expiry.
+#[derive(Message)]
+#[rtype(result = "Result<ReservationView, BookError>")]
+pub struct Extend {
+    pub token: Uuid,
+    pub ttl_seconds: i64,
+}
+
+impl Handler<Extend> for CompanyActor {
+    type Result = Result<ReservationView, BookError>;
+
+    fn handle(&mut self, message: Extend, _: &mut Context<Self>) -> Self::Result {
+        let now_ms = self.clock.now_ms();
+        self.book.extend(message.token, message.ttl_seconds, now_ms)
+    }
+}
+
+/// Cancel a hold or a booking.
+#[derive(Message)]
+#[rtype(result = "Result<ReservationView, BookError>")]
+pub struct Cancel {
+    pub token: Uuid,
+    pub reason: Option<String>,
+}
+
+impl Handler<Cancel> for CompanyActor {
+    type Result = Result<ReservationView, BookError>;
+
+    fn handle(&mut self, message: Cancel, _: &mut Context<Self>) -> Self::Result {
+        let now_ms = self.clock.now_ms();
+        self.book.cancel(message.token, message.reason, now_ms)
+    }
+}
+
+/// Read one reservation.
+#[derive(Message)]
+#[rtype(result = "Result<ReservationView, BookError>")]
+pub struct Get {
+    pub token: Uuid,
+}
+
+impl Handler<Get> for CompanyActor {
+    type Result = Result<ReservationView, BookError>;
+
+    fn handle(&mut self, message: Get, _: &mut Context<Self>) -> Self::Result {
+        let now_ms = self.clock.now_ms();
+        self.book.get(message.token, now_ms)
+    }
+}
+
+/// List reservations.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<ReservationView>, BookError>")]
+pub struct List {
+    pub filter: ListFilter,
+}
+
+impl Handler<List> for CompanyActor {
+    type Result = Result<Vec<ReservationView>, BookError>;
+
+    fn handle(&mut self, message: List, _: &mut Context<Self>) -> Self::Result {
+        let now_ms = self.clock.now_ms();
+        self.book.list(&message.filter, now_ms)
+    }
+}
+
+/// Free start times.
+#[derive(Message)]
+#[rtype(result = "Result<Vec<ResourceSlots>, BookError>")]
+pub struct Availability {
+    pub request: AvailabilityRequest,
+}
+
+impl Handler<Availability> for CompanyActor {
+    type Result = Result<Vec<ResourceSlots>, BookError>;
+
+    fn handle(&mut self, message: Availability, _: &mut Context<Self>) -> Self::Result {
+        let now_ms = self.clock.now_ms();
+        self.book.availability(&message.request, now_ms)
+    }
+}
+
+/// The company's metrics object.
+#[derive(Message)]
+#[rtype(result = "MetricsReport")]
+pub struct Metrics;
+
+impl Handler<Metrics> for CompanyActor {
+    type Result = MessageResult<Metrics>;
+
+    fn handle(&mut self, _: Metrics, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.book.metrics_report())
+    }
+}
+
+/// Counts for the admin listing: active holds, live reservations, all stored.
+#[derive(Message)]
+#[rtype(result = "CompanyCounts")]
+pub struct Counts;
+
+/// Answer to [`Counts`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompanyCounts {
+    pub active: usize,
+    pub live: usize,
+    pub total: usize,
+}
+
+impl Handler<Counts> for CompanyActor {
+    type Result = MessageResult<Counts>;
+
+    fn handle(&mut self, _: Counts, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(CompanyCounts {
+            active: self.book.active_count(),
+            live: self.book.live_count(),
+            total: self.book.len(),
+        })
+    }
+}
+
+/// Expire these holds if due (a batch from the expiry wheel). Answers how many expired.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ExpireBatch {
+    pub tokens: Vec<Uuid>,
+}
+
+impl Handler<ExpireBatch> for CompanyActor {
+    type Result = usize;
+
+    fn handle(&mut self, message: ExpireBatch, _: &mut Context<Self>) -> usize {
+        let now_ms = self.clock.now_ms();
+        self.book.expire_due(&message.tokens, now_ms)
+    }
+}
+
+/// Check the book's invariants now (tests and simulations).
+#[derive(Message)]
+#[rtype(result = "Result<(), String>")]
+pub struct CheckInvariants;
+
+impl Handler<CheckInvariants> for CompanyActor {
+    type Result = Result<(), String>;
+
+    fn handle(&mut self, _: CheckInvariants, _: &mut Context<Self>) -> Self::Result {
+        let now_ms = self.clock.now_ms();
+        self.book.check_invariants(now_ms)
+    }
+}

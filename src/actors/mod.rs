@@ -1,0 +1,6 @@
+//! The actix shells around the core: one actor per company ([`company`]), the [`registry`] that
+//! starts them on first use, and the [`engine`] facade the HTTP shim and tests call.
+
+pub mod company;
+pub mod engine;
+pub mod registry;

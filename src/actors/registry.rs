@@ -1,0 +1,112 @@
+//! The registry: company id -> the address of its `CompanyActor`, started on first use.
+//!
+//! Companies are spread over one arbiter (thread with its own event loop) per core, chosen by a
+//! hash of the company id, so a company always lives on the same thread and busy companies on
+//! different threads run in parallel. `DashMap::entry` holds the shard's lock while the actor is
+//! started, so however many first requests for a company arrive at once, exactly one actor is
+//! started for it. Starting an actor only posts it to its arbiter: the lock is held for
+//! microseconds.
+
+use crate::actors::company::CompanyActor;
+use crate::clock::SharedClock;
+use crate::core::book::{Book, Settings};
+use crate::core::error::BookError;
+use crate::limits;
+use actix::prelude::*;
+use actix_rt::{Arbiter, ArbiterHandle};
+use dashmap::DashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Company id -> actor address, and the arbiters they run on.
+pub struct Registry {
+    companies: DashMap<Arc<str>, Addr<CompanyActor>>,
+    /// Kept so the threads live as long as the registry.
+    arbiters: Vec<Arbiter>,
+    handles: Vec<ArbiterHandle>,
+    clock: SharedClock,
+    settings: Settings,
+}
+
+impl Registry {
+    /// Starts `arbiter_count` arbiters (at least one). Must run inside an actix `System`.
+    pub fn new(arbiter_count: usize, clock: SharedClock, settings: Settings) -> Registry {
+        let arbiters: Vec<Arbiter> = (0..arbiter_count.max(1)).map(|_| Arbiter::new()).collect();
+        let handles = arbiters.iter().map(Arbiter::handle).collect();
+        Registry {
+            companies: DashMap::new(),
+            arbiters,
+            handles,
+            clock,
+            settings,
+        }
+    }
+
+    /// The address of `company`'s actor, if it has been started.
+    pub fn get(&self, company: &str) -> Option<Addr<CompanyActor>> {
+        self.companies
+            .get(company)
+            .map(|entry| entry.value().clone())
+    }
+
+    /// The address of `company`'s actor, starting it on first use (with an empty book).
+    pub fn get_or_start(&self, company: &str) -> Result<Addr<CompanyActor>, BookError> {
+        self.get_or_start_with(company, || Book::new(company, self.settings.clone()))
+    }
+
+    /// Like [`Registry::get_or_start`], with the book to start from (restore).
+    pub fn get_or_start_with(
+        &self,
+        company: &str,
+        make_book: impl FnOnce() -> Book,
+    ) -> Result<Addr<CompanyActor>, BookError> {
+        if let Some(address) = self.get(company) {
+            return Ok(address);
+        }
+        if self.companies.len() >= limits::COMPANIES_MAX {
+            return Err(BookError::LimitReached {
+                detail: format!(
+                    "the engine serves its maximum of {} companies",
+                    limits::COMPANIES_MAX
+                ),
+            });
+        }
+        let arbiter = &self.handles[self.arbiter_index(company)];
+        let clock = self.clock.clone();
+        let entry = self.companies.entry(company.into()).or_insert_with(|| {
+            let book = make_book();
+            CompanyActor::start_in_arbiter(arbiter, move |_| CompanyActor::new(book, clock))
+        });
+        Ok(entry.value().clone())
+    }
+
+    /// Every company started so far, with its address.
+    pub fn companies(&self) -> Vec<(Arc<str>, Addr<CompanyActor>)> {
+        let mut all: Vec<_> = self
+            .companies
+            .iter()
+            .map(|entry| (entry.key().clone(), entry.value().clone()))
+            .collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
+
+    /// Number of arbiters.
+    pub fn arbiter_count(&self) -> usize {
+        self.arbiters.len()
+    }
+
+    fn arbiter_index(&self, company: &str) -> usize {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        company.hash(&mut hasher);
+        (hasher.finish() % self.handles.len() as u64) as usize
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+    }
+}

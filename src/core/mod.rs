@@ -1,0 +1,17 @@
+//! The plain-Rust core: deterministic, synchronous, no actix, no serde, no clock. Every function
+//! that needs the time takes `now_ms`; every token is made by the caller.
+//!
+//! - [`calendar`]: the non-overlapping intervals of one resource;
+//! - [`book`]: one company, every operation of the API;
+//! - [`command`]: validated commands and their rules;
+//! - [`reservation`]: the reservation, its status and its views;
+//! - [`error`]: typed errors, one per API error type;
+//! - [`metrics`]: per-company counters and histograms;
+//! - [`wheel`]: the hashed timing wheel behind the expiry actor.
+
+pub mod book;
+pub mod calendar;
+pub mod command;
+pub mod error;
+pub mod metrics;
+pub mod reservation;

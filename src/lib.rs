@@ -1,0 +1,14 @@
+//! holdfast: an in-memory, actor-based reservation engine. A caller holds a slot for a few
+//! minutes, then confirms, cancels or lets it expire; checking and taking a slot is one step
+//! inside one company's actor, so two live reservations never overlap on a resource.
+//!
+//! The module map (arrows point down only; `core` imports nothing above it):
+//! - [`limits`]: every bound, its unit and its reason;
+//! - [`clock`]: time, injected (system and manual clocks);
+//! - [`core`]: plain Rust: calendars, the per-company `Book`, commands, errors, metrics;
+//! - [`actors`]: actix shells: the company actor, the registry, the `Engine` facade.
+
+pub mod actors;
+pub mod clock;
+pub mod core;
+pub mod limits;

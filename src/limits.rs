@@ -1,0 +1,92 @@
+//! Every bound of holdfast in one place: what it bounds, its unit, and why it has this value.
+//!
+//! Limits that an operator may want to move are defaults of settings (`Settings` in
+//! `core::book`); the rest are fixed here because the API contract (`shared/API.md`) names them.
+//! Nothing a caller sends may grow a map or a queue without one of these bounds.
+
+/// Length of a company or resource id, in bytes. The API fixes `[A-Za-z0-9_-]{1,64}`.
+pub const ID_BYTES_MAX: usize = 64;
+
+/// Length of `call_id`, `service_id`, `customer_phone`, `appointment_id`, in bytes (API.md).
+pub const TEXT_BYTES_MAX: usize = 128;
+
+/// Digits in a phone number after the `+` (E.164 allows at most 15; 6 is the shortest real one).
+pub const PHONE_DIGITS_MIN: usize = 6;
+/// See [`PHONE_DIGITS_MIN`].
+pub const PHONE_DIGITS_MAX: usize = 15;
+
+/// Segments in one reservation (API.md: a compound hold has 1 to 16).
+pub const SEGMENTS_MAX: usize = 16;
+
+/// Resources listed in one first-available search or availability query. Each resource costs one
+/// calendar walk inside the company actor, so this bounds the time one request holds the actor.
+pub const QUERY_RESOURCES_MAX: usize = 64;
+
+/// Hold time to live, in seconds, when the caller gives none (API.md: 5 minutes).
+pub const TTL_SECONDS_DEFAULT: i64 = 300;
+/// Shortest hold time to live, in seconds (API.md).
+pub const TTL_SECONDS_MIN: i64 = 1;
+/// Longest hold time to live, in seconds (API.md: one hour).
+pub const TTL_SECONDS_MAX: i64 = 3_600;
+
+/// Default cap on extensions, in seconds after `reserved_at` (API.md: one hour; a setting).
+pub const EXTEND_CAP_SECONDS_DEFAULT: i64 = 3_600;
+
+/// Longest segment, and widest search window, in seconds: one leap year. Appointments are hours,
+/// not leases; the bound keeps interval arithmetic far from overflow and searches finite.
+pub const SPAN_SECONDS_MAX: i64 = 366 * 24 * 3_600;
+
+/// Earliest accepted instant, in milliseconds since the Unix epoch (1970-01-01T00:00:00Z).
+pub const TIME_MILLIS_MIN: i64 = 0;
+/// Latest accepted instant, in milliseconds since the Unix epoch (9999-12-31T23:59:59.999Z):
+/// the last instant RFC 3339 can write with a four-digit year.
+pub const TIME_MILLIS_MAX: i64 = 253_402_300_799_999;
+
+/// Default number of reservations answered by a list (API.md).
+pub const LIST_LIMIT_DEFAULT: usize = 100;
+/// Most reservations answered by a list (API.md).
+pub const LIST_LIMIT_MAX: usize = 1_000;
+
+/// Most free start times answered per resource by availability (API.md).
+pub const AVAILABILITY_SLOTS_MAX: usize = 1_000;
+
+/// Default live reservations (active holds and bookings) per company (API.md; a setting).
+pub const LIVE_RESERVATIONS_MAX_DEFAULT: usize = 1_000_000;
+
+/// Distinct resources per company. Each resource owns a calendar that lives as long as the
+/// company, so a caller inventing resource names must not grow memory without end.
+pub const RESOURCES_PER_COMPANY_MAX: usize = 100_000;
+
+/// Default retention of finished reservations and past bookings, in seconds (24 hours; a
+/// setting): long enough for the day's reads and metrics, short enough that memory follows
+/// live work rather than history.
+pub const RETENTION_SECONDS_DEFAULT: i64 = 24 * 3_600;
+
+/// Length of an `Idempotency-Key` header, in bytes (API.md).
+pub const IDEMPOTENCY_KEY_BYTES_MAX: usize = 128;
+/// How long an idempotency key is remembered, in seconds (API.md: 24 hours).
+pub const IDEMPOTENCY_SECONDS: i64 = 24 * 3_600;
+/// Idempotency keys remembered per company; past this the oldest is forgotten first. Keys are
+/// remembered only for successful creates, which the live limit already bounds per TTL.
+pub const IDEMPOTENCY_KEYS_MAX: usize = 1_000_000;
+
+/// Distinct cancel reasons counted per company; further reasons are counted as `other`, so a
+/// caller cannot grow the metrics map with invented reasons.
+pub const CANCEL_REASONS_DISTINCT_MAX: usize = 64;
+/// Length of a cancel reason, in bytes (same alphabet as ids).
+pub const CANCEL_REASON_BYTES_MAX: usize = 64;
+
+/// Messages waiting in one company actor's mailbox before `send` waits: back-pressure instead of
+/// an unbounded queue when one company is flooded.
+pub const COMPANY_MAILBOX_CAPACITY: usize = 1_024;
+
+/// Companies the registry starts. Each costs an actor and its maps; the bound stops a caller
+/// from inventing companies until memory runs out.
+pub const COMPANIES_MAX: usize = 100_000;
+
+/// Request body size, in bytes (API.md: 64 KiB, answered with 413 beyond).
+pub const BODY_BYTES_MAX: usize = 64 * 1_024;
+
+/// Conflicting intervals listed in one `conflict` answer: enough to show the caller what is in
+/// the way, bounded so a year-long request over a full calendar does not answer megabytes.
+pub const CONFLICTS_REPORTED_MAX: usize = 32;

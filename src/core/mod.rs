@@ -15,3 +15,4 @@ pub mod command;
 pub mod error;
 pub mod metrics;
 pub mod reservation;
+pub mod wheel;

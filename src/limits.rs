@@ -90,3 +90,30 @@ pub const BODY_BYTES_MAX: usize = 64 * 1_024;
 /// Conflicting intervals listed in one `conflict` answer: enough to show the caller what is in
 /// the way, bounded so a year-long request over a full calendar does not answer megabytes.
 pub const CONFLICTS_REPORTED_MAX: usize = 32;
+
+/// Default tick of the expiry wheel, in milliseconds (issue 4: 10 ms; a setting). A hold expires
+/// at the first tick at or after its `expires_at`, so this is the lateness the wheel itself adds
+/// at most; smaller ticks cost more wake-ups for no visible gain (lazy expiry already hides an
+/// expired hold from every read and conflict check at once).
+pub const EXPIRY_RESOLUTION_MS_DEFAULT: u64 = 10;
+
+/// Tokens a company actor expires in one turn before it yields to its mailbox and to the other
+/// actors of its thread. One expiry is a few hundred nanoseconds (release), so a chunk is well
+/// under a millisecond, and a hold arriving during a mass expiry of a million waits for at most
+/// one chunk rather than the whole batch (issue 4: never held up by more than 5 ms).
+pub const EXPIRY_CHUNK_TOKENS: usize = 2_000;
+
+/// Entries the expiry wheel and its intake queue hold together (32 bytes each: 512 MB at most).
+/// Every active hold has one entry, and every extend adds one (the old entry stays until its
+/// time and is then ignored), so a caller extending in a loop could otherwise grow the wheel for
+/// an hour. Past the bound a schedule is refused and counted; lazy expiry keeps such a hold
+/// correct, it is only swept later.
+pub const EXPIRY_ENTRIES_MAX: usize = 16_000_000;
+
+/// Capacity the expiry wheel keeps in its spare intake buffer between ticks: enough for a busy
+/// tick without reallocating, small enough that one mass restore does not pin its memory.
+pub const EXPIRY_INTAKE_CAPACITY_KEPT: usize = 65_536;
+
+/// Largest expiry lateness recorded, in milliseconds (one hour, the longest TTL); later values
+/// are recorded as this, so the histogram's memory is fixed.
+pub const EXPIRY_LATENESS_MS_TRACKED_MAX: u64 = 3_600_000;

@@ -6,12 +6,13 @@
 //! bounded (`limits::COMPANY_MAILBOX_CAPACITY`): senders await `send`, which waits for room,
 //! rather than `do_send`, which would ignore the bound.
 
+use crate::actors::expiry::CompanyExpiry;
 use crate::clock::SharedClock;
 use crate::core::book::{Book, HoldOutcome, ResourceSlots};
 use crate::core::command::{AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::metrics::MetricsReport;
-use crate::core::reservation::ReservationView;
+use crate::core::reservation::{ReservationView, Status};
 use crate::limits;
 use actix::prelude::*;
 use std::time::{Duration, Instant};
@@ -24,12 +25,31 @@ pub const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
 pub struct CompanyActor {
     book: Book,
     clock: SharedClock,
+    /// The expiry wheel's intake: holds are scheduled there when created or extended (none in
+    /// tests of the bare actor; lazy expiry keeps them correct anyway).
+    expiry: Option<CompanyExpiry>,
 }
 
 impl CompanyActor {
     /// An actor around `book`, reading time from `clock`.
     pub fn new(book: Book, clock: SharedClock) -> CompanyActor {
-        CompanyActor { book, clock }
+        CompanyActor {
+            book,
+            clock,
+            expiry: None,
+        }
+    }
+
+    /// The same actor, scheduling its holds' expiry on the wheel behind `expiry`.
+    pub fn with_expiry(mut self, expiry: CompanyExpiry) -> CompanyActor {
+        self.expiry = Some(expiry);
+        self
+    }
+
+    fn schedule_expiry(&self, view: &ReservationView) {
+        if let Some(expiry) = &self.expiry {
+            expiry.schedule(view.token, view.expires_at_ms);
+        }
     }
 }
 
@@ -38,6 +58,11 @@ impl Actor for CompanyActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(limits::COMPANY_MAILBOX_CAPACITY);
+        // A book restored from disk comes with active holds: the wheel must know them too.
+        if let Some(expiry) = &self.expiry {
+            let active = self.book.reservations().filter(|r| r.status == Status::Active);
+            expiry.schedule_all(active.map(|r| (r.token, r.expires_at_ms)));
+        }
         ctx.run_interval(HOUSEKEEPING_INTERVAL, |actor, _| {
             let now_ms = actor.clock.now_ms();
             actor.book.housekeeping(now_ms);
@@ -61,6 +86,12 @@ impl Handler<Hold> for CompanyActor {
         let result = self.book.hold(message.request, Uuid::new_v4(), now_ms);
         let micros = started.elapsed().as_micros() as u64;
         self.book.metrics_mut().hold_latency_micros.record(micros);
+        if let Ok(outcome) = &result {
+            // A replayed answer was scheduled when it was first created.
+            if !outcome.replayed {
+                self.schedule_expiry(&outcome.reservation);
+            }
+        }
         result
     }
 }
@@ -96,7 +127,12 @@ impl Handler<Extend> for CompanyActor {
 
     fn handle(&mut self, message: Extend, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
-        self.book.extend(message.token, message.ttl_seconds, now_ms)
+        let result = self.book.extend(message.token, message.ttl_seconds, now_ms);
+        if let Ok(view) = &result {
+            // The old entry stays in the wheel; when it fires the hold is not due and is ignored.
+            self.schedule_expiry(view);
+        }
+        result
     }
 }
 
@@ -203,7 +239,8 @@ impl Handler<Counts> for CompanyActor {
     }
 }
 
-/// Expire these holds if due (a batch from the expiry wheel). Answers how many expired.
+/// Expire these holds if due (a batch from the expiry wheel). Answers how many expired, once
+/// the whole batch is done.
 #[derive(Message)]
 #[rtype(result = "usize")]
 pub struct ExpireBatch {
@@ -211,11 +248,45 @@ pub struct ExpireBatch {
 }
 
 impl Handler<ExpireBatch> for CompanyActor {
-    type Result = usize;
+    type Result = ResponseFuture<usize>;
 
-    fn handle(&mut self, message: ExpireBatch, _: &mut Context<Self>) -> usize {
+    fn handle(&mut self, message: ExpireBatch, ctx: &mut Context<Self>) -> Self::Result {
+        let (done, answer) = futures::channel::oneshot::channel();
+        let batch = ExpireJob {
+            tokens: message.tokens,
+            next: 0,
+            expired: 0,
+            done,
+        };
+        self.expire_chunk(batch, ctx);
+        Box::pin(async move { answer.await.unwrap_or(0) })
+    }
+}
+
+/// A batch being expired chunk by chunk.
+struct ExpireJob {
+    tokens: Vec<Uuid>,
+    next: usize,
+    expired: usize,
+    done: futures::channel::oneshot::Sender<usize>,
+}
+
+impl CompanyActor {
+    /// Expires the next `limits::EXPIRY_CHUNK_TOKENS` of `job`, then yields to the thread's
+    /// event loop before the next chunk: the mailbox (a concurrent hold) and the other actors
+    /// of this thread run between chunks. A plain `ctx.notify` would not yield: actix runs
+    /// notified messages in the same poll until none is left.
+    fn expire_chunk(&mut self, mut job: ExpireJob, ctx: &mut Context<Self>) {
+        let end = (job.next + limits::EXPIRY_CHUNK_TOKENS).min(job.tokens.len());
         let now_ms = self.clock.now_ms();
-        self.book.expire_due(&message.tokens, now_ms)
+        job.expired += self.book.expire_due(&job.tokens[job.next..end], now_ms);
+        job.next = end;
+        if job.next == job.tokens.len() {
+            let _ = job.done.send(job.expired);
+            return;
+        }
+        let next_turn = tokio::task::yield_now().into_actor(self);
+        ctx.spawn(next_turn.map(move |(), actor, ctx| actor.expire_chunk(job, ctx)));
     }
 }
 

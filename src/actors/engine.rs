@@ -6,6 +6,7 @@ use crate::actors::company::{
     Availability, Cancel, CheckInvariants, CompanyCounts, Confirm, Counts, ExpireBatch, Extend,
     Get, Hold, List, Metrics,
 };
+use crate::actors::expiry::{ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport};
 use crate::actors::registry::Registry;
 use crate::clock::{SharedClock, SystemClock};
 use crate::core::book::{HoldOutcome, ResourceSlots, Settings};
@@ -35,6 +36,8 @@ pub struct EngineConfig {
     pub clock: SharedClock,
     /// Arbiters (threads) that company actors run on; one per core by default.
     pub arbiters: usize,
+    /// The expiry wheel's tick (default 10 ms) and whether it ticks by itself (tests: no).
+    pub expiry: ExpiryConfig,
 }
 
 impl Default for EngineConfig {
@@ -43,6 +46,7 @@ impl Default for EngineConfig {
             settings: Settings::default(),
             clock: Arc::new(SystemClock),
             arbiters: num_cpus::get(),
+            expiry: ExpiryConfig::default(),
         }
     }
 }
@@ -52,19 +56,36 @@ impl Default for EngineConfig {
 pub struct Engine {
     registry: Arc<Registry>,
     clock: SharedClock,
+    expiry: ExpiryService,
 }
 
 impl Engine {
     /// Starts the engine's arbiters. Must run inside an actix `System`.
     pub fn start(config: EngineConfig) -> Engine {
+        let expiry = ExpiryService::start(config.clock.clone(), config.expiry);
+        let registry = Registry::new(config.arbiters, config.clock.clone(), config.settings)
+            .with_expiry(expiry.handle().clone());
         Engine {
-            registry: Arc::new(Registry::new(
-                config.arbiters,
-                config.clock.clone(),
-                config.settings,
-            )),
+            registry: Arc::new(registry),
             clock: config.clock,
+            expiry,
         }
+    }
+
+    /// The expiry wheel.
+    pub fn expiry(&self) -> &ExpiryService {
+        &self.expiry
+    }
+
+    /// Ticks the expiry wheel now and waits until every batch it sent is done (tests, with
+    /// `ExpiryConfig::ticks_itself` off and a manual clock).
+    pub async fn expiry_tick(&self) -> Result<TickReport, EngineError> {
+        Ok(self.expiry.address().send(Tick).await?)
+    }
+
+    /// The expiry wheel's counters.
+    pub async fn expiry_stats(&self) -> Result<ExpiryStats, EngineError> {
+        Ok(self.expiry.address().send(Stats).await?)
     }
 
     /// The clock the engine reads.

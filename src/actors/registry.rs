@@ -8,6 +8,7 @@
 //! microseconds.
 
 use crate::actors::company::CompanyActor;
+use crate::actors::expiry::ExpiryHandle;
 use crate::clock::SharedClock;
 use crate::core::book::{Book, Settings};
 use crate::core::error::BookError;
@@ -26,6 +27,8 @@ pub struct Registry {
     handles: Vec<ArbiterHandle>,
     clock: SharedClock,
     settings: Settings,
+    /// The expiry wheel's intake, handed to every company actor (none: lazy expiry only).
+    expiry: Option<ExpiryHandle>,
 }
 
 impl Registry {
@@ -39,7 +42,14 @@ impl Registry {
             handles,
             clock,
             settings,
+            expiry: None,
         }
+    }
+
+    /// The same registry, registering every company actor it starts with the expiry wheel.
+    pub fn with_expiry(mut self, expiry: ExpiryHandle) -> Registry {
+        self.expiry = Some(expiry);
+        self
     }
 
     /// The address of `company`'s actor, if it has been started.
@@ -73,9 +83,16 @@ impl Registry {
         }
         let arbiter = &self.handles[self.arbiter_index(company)];
         let clock = self.clock.clone();
+        let expiry = self.expiry.clone();
         let entry = self.companies.entry(company.into()).or_insert_with(|| {
             let book = make_book();
-            CompanyActor::start_in_arbiter(arbiter, move |_| CompanyActor::new(book, clock))
+            CompanyActor::start_in_arbiter(arbiter, move |ctx| {
+                let actor = CompanyActor::new(book, clock);
+                match expiry {
+                    Some(expiry) => actor.with_expiry(expiry.register(ctx.address())),
+                    None => actor,
+                }
+            })
         });
         Ok(entry.value().clone())
     }

@@ -78,6 +78,10 @@ pub struct ResourceSlots {
 /// mass expiry is spread over several calls and the actor's mailbox keeps turning.
 pub const HOUSEKEEPING_DROPS_PER_CALL: usize = 10_000;
 
+/// Least time between two full sweeps for lazily expired holds when a company is at its live
+/// limit, in milliseconds: bounds the cost of refusing requests while truly full.
+pub const LIMIT_SWEEP_INTERVAL_MS: i64 = 1_000;
+
 /// One company's calendars and reservations.
 #[derive(Debug)]
 pub struct Book {
@@ -102,6 +106,12 @@ pub struct Book {
     bookings_by_drop: BTreeSet<(i64, Uuid)>,
     active: usize,
     live: usize,
+    /// Position in the durability log of the last change applied to this book (0: none). The
+    /// book does not interpret it; the durability layer stores it with snapshots so that replay
+    /// skips what a snapshot already holds.
+    log_position: u64,
+    /// Earliest time the next full sweep at the live limit may run.
+    next_limit_sweep_ms: i64,
     metrics: Metrics,
 }
 
@@ -124,6 +134,8 @@ impl Book {
             bookings_by_drop: BTreeSet::new(),
             active: 0,
             live: 0,
+            log_position: 0,
+            next_limit_sweep_ms: i64::MIN,
             metrics: Metrics::default(),
         }
     }
@@ -156,6 +168,16 @@ impl Book {
     /// Whether the book holds no reservation.
     pub fn is_empty(&self) -> bool {
         self.reservations.is_empty()
+    }
+
+    /// Position in the durability log of the last change applied (see the field's doc).
+    pub fn log_position(&self) -> u64 {
+        self.log_position
+    }
+
+    /// Records the durability log position of the change just applied (or restored).
+    pub fn set_log_position(&mut self, position: u64) {
+        self.log_position = position;
     }
 
     /// The counters (read-only).
@@ -342,6 +364,9 @@ impl Book {
             return Ok(outcome);
         }
         if self.live >= self.settings.live_reservations_max {
+            self.sweep_expired_at_limit(now_ms);
+        }
+        if self.live >= self.settings.live_reservations_max {
             return Err(BookError::LimitReached {
                 detail: format!(
                     "the company holds its maximum of {} live reservations",
@@ -411,6 +436,24 @@ impl Book {
             reservation: self.view(token, now_ms),
             replayed: false,
         })
+    }
+
+    /// At the live limit, lazily expired holds still count as live until touched. Expires them
+    /// all with one scan so the limit counts only what really blocks; at most once per
+    /// [`LIMIT_SWEEP_INTERVAL_MS`], because a company that is truly full would otherwise pay a
+    /// full scan on every refused request. (The expiry wheel keeps stale holds rare anyway.)
+    fn sweep_expired_at_limit(&mut self, now_ms: i64) {
+        if now_ms < self.next_limit_sweep_ms {
+            return;
+        }
+        self.next_limit_sweep_ms = now_ms + LIMIT_SWEEP_INTERVAL_MS;
+        let due: Vec<Uuid> = self
+            .reservations
+            .values()
+            .filter(|r| r.status == Status::Active && now_ms >= r.expires_at_ms)
+            .map(|r| r.token)
+            .collect();
+        self.expire_all(&due, now_ms);
     }
 
     /// The remembered answer for this request's idempotency key, if any.

@@ -6,9 +6,11 @@
 //! - [`limits`]: every bound, its unit and its reason;
 //! - [`clock`]: time, injected (system and manual clocks);
 //! - [`core`]: plain Rust: calendars, the per-company `Book`, commands, errors, metrics;
-//! - [`actors`]: actix shells: the company actor, the registry, the `Engine` facade.
+//! - [`actors`]: actix shells: the company actor, the registry, the `Engine` facade;
+//! - [`durability`]: snapshot files and the write-ahead log, and restore at start-up.
 
 pub mod actors;
 pub mod clock;
 pub mod core;
+pub mod durability;
 pub mod limits;

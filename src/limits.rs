@@ -117,3 +117,35 @@ pub const EXPIRY_INTAKE_CAPACITY_KEPT: usize = 65_536;
 /// Largest expiry lateness recorded, in milliseconds (one hour, the longest TTL); later values
 /// are recorded as this, so the histogram's memory is fixed.
 pub const EXPIRY_LATENESS_MS_TRACKED_MAX: u64 = 3_600_000;
+
+/// Payload of one write-ahead log record, in bytes. The largest real record (a hold with 16
+/// segments, or a 64-resource search, and every text at its limit) is a few KiB; an expiry
+/// record is split below this. A larger length read back is corruption, not a record.
+pub const WAL_RECORD_BYTES_MAX: usize = 1 << 20;
+
+/// Tokens in one logged expiry batch: 10,000 tokens are 170 KiB, well under
+/// [`WAL_RECORD_BYTES_MAX`], and a mass expiry of a million holds is a hundred records.
+pub const WAL_EXPIRE_TOKENS_PER_RECORD_MAX: usize = 10_000;
+
+/// Bytes of log records queued and not yet written before appends wait, in bytes. 32 MiB is
+/// about 200,000 holds: far beyond one group commit at full speed, so it is reached only when
+/// the disk stalls, and then waiting is the right answer (a change is not acknowledged before
+/// it is on disk anyway).
+pub const WAL_QUEUE_BYTES_MAX: usize = 32 << 20;
+
+/// Size at which the log writer starts a new segment, in bytes. Segments are removed whole once
+/// a snapshot covers them, so this bounds the disk a busy log holds between snapshots beyond
+/// what the snapshot interval already bounds.
+pub const WAL_SEGMENT_BYTES_MAX: usize = 64 << 20;
+
+/// Threads that rebuild companies from a snapshot at start-up: one per core, at most this many
+/// (beyond it, memory bandwidth, not cores, is the limit).
+pub const RESTORE_THREADS_MAX: usize = 16;
+
+/// Company exports a snapshot asks for at once. Each answer is one company's state in memory
+/// until written, so the bound keeps a snapshot of many companies from flooding every mailbox
+/// at the same moment; the whole snapshot is in memory anyway before it is written.
+pub const SNAPSHOT_EXPORTS_IN_FLIGHT_MAX: usize = 64;
+
+/// Default number of verified snapshots kept in the data directory (API.md `--keep-snapshots`).
+pub const KEEP_SNAPSHOTS_DEFAULT: usize = 3;

@@ -13,6 +13,8 @@ use crate::core::command::{AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::metrics::MetricsReport;
 use crate::core::reservation::{ReservationView, Status};
+use crate::durability::snapshot::{export_company, CompanySnapshotV1};
+use crate::durability::wal::{HoldRequestV1, Journal, WalRecordV1};
 use crate::limits;
 use actix::prelude::*;
 use std::time::{Duration, Instant};
@@ -28,6 +30,8 @@ pub struct CompanyActor {
     /// The expiry wheel's intake: holds are scheduled there when created or extended (none in
     /// tests of the bare actor; lazy expiry keeps them correct anyway).
     expiry: Option<CompanyExpiry>,
+    /// Where changes are logged (none: an engine without durability, as in most tests).
+    journal: Option<Journal>,
 }
 
 impl CompanyActor {
@@ -37,7 +41,49 @@ impl CompanyActor {
             book,
             clock,
             expiry: None,
+            journal: None,
         }
+    }
+
+    /// The same actor, logging every change to `journal`.
+    pub fn with_journal(mut self, journal: Option<Journal>) -> CompanyActor {
+        self.journal = journal;
+        self
+    }
+
+    /// Logs a change just applied to the book and remembers its position. The record is built
+    /// only in WAL mode (in snapshot mode the change is only numbered, so the snapshotter sees
+    /// that something changed). The actor never waits for the disk here: the engine awaits the
+    /// sync before it answers the caller.
+    fn log(&mut self, make_record: impl FnOnce(String) -> WalRecordV1) {
+        if let Some(journal) = &self.journal {
+            let company = self.book.company();
+            let lsn = journal.append(|| make_record(company.to_string()));
+            self.book.set_log_position(lsn);
+        }
+    }
+
+    /// Logs holds expired at `now_ms` (by the wheel, or lazily by a read).
+    fn log_expired(&mut self, tokens: &[Uuid], now_ms: i64) {
+        for part in tokens.chunks(limits::WAL_EXPIRE_TOKENS_PER_RECORD_MAX) {
+            self.log(|company| WalRecordV1::Expire {
+                company,
+                now_ms,
+                tokens: part.iter().map(|t| *t.as_bytes()).collect(),
+            });
+        }
+    }
+
+    /// Numbers a change without a record: snapshot mode, where only the count matters.
+    fn count_change(&mut self) {
+        if let Some(lsn) = self.journal.as_ref().and_then(Journal::number_change) {
+            self.book.set_log_position(lsn);
+        }
+    }
+
+    /// Whether records are built (WAL mode).
+    fn logs_records(&self) -> bool {
+        self.journal.as_ref().is_some_and(Journal::logs_records)
     }
 
     /// The same actor, scheduling its holds' expiry on the wheel behind `expiry`.
@@ -65,7 +111,9 @@ impl Actor for CompanyActor {
         }
         ctx.run_interval(HOUSEKEEPING_INTERVAL, |actor, _| {
             let now_ms = actor.clock.now_ms();
-            actor.book.housekeeping(now_ms);
+            if actor.book.housekeeping(now_ms) > 0 {
+                actor.log(|company| WalRecordV1::Housekeeping { company, now_ms });
+            }
         });
     }
 }
@@ -83,7 +131,25 @@ impl Handler<Hold> for CompanyActor {
     fn handle(&mut self, message: Hold, _: &mut Context<Self>) -> Self::Result {
         let started = Instant::now();
         let now_ms = self.clock.now_ms();
-        let result = self.book.hold(message.request, Uuid::new_v4(), now_ms);
+        let token = Uuid::new_v4();
+        // Copied before the book consumes the request, only when it will be logged.
+        let logged = self
+            .logs_records()
+            .then(|| HoldRequestV1::from_core(&message.request));
+        let result = self.book.hold(message.request, token, now_ms);
+        if result.as_ref().is_ok_and(|outcome| !outcome.replayed) {
+            // `logged` is `Some` whenever the closure runs: it runs only in WAL mode.
+            if let Some(request) = logged {
+                self.log(move |company| WalRecordV1::Hold {
+                    company,
+                    token: *token.as_bytes(),
+                    now_ms,
+                    request,
+                });
+            } else {
+                self.count_change();
+            }
+        }
         let micros = started.elapsed().as_micros() as u64;
         self.book.metrics_mut().hold_latency_micros.record(micros);
         if let Ok(outcome) = &result {
@@ -109,8 +175,18 @@ impl Handler<Confirm> for CompanyActor {
 
     fn handle(&mut self, message: Confirm, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
-        self.book
-            .confirm(message.token, message.appointment_id, now_ms)
+        let token = message.token;
+        let appointment_id = message.appointment_id;
+        let result = self.book.confirm(token, appointment_id.clone(), now_ms);
+        if result.is_ok() {
+            self.log(|company| WalRecordV1::Confirm {
+                company,
+                token: *token.as_bytes(),
+                now_ms,
+                appointment_id,
+            });
+        }
+        result
     }
 }
 
@@ -128,6 +204,14 @@ impl Handler<Extend> for CompanyActor {
     fn handle(&mut self, message: Extend, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
         let result = self.book.extend(message.token, message.ttl_seconds, now_ms);
+        if result.is_ok() {
+            self.log(|company| WalRecordV1::Extend {
+                company,
+                token: *message.token.as_bytes(),
+                now_ms,
+                ttl_seconds: message.ttl_seconds,
+            });
+        }
         if let Ok(view) = &result {
             // The old entry stays in the wheel; when it fires the hold is not due and is ignored.
             self.schedule_expiry(view);
@@ -149,7 +233,18 @@ impl Handler<Cancel> for CompanyActor {
 
     fn handle(&mut self, message: Cancel, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
-        self.book.cancel(message.token, message.reason, now_ms)
+        let token = message.token;
+        let reason = message.reason;
+        let result = self.book.cancel(token, reason.clone(), now_ms);
+        if result.is_ok() {
+            self.log(|company| WalRecordV1::Cancel {
+                company,
+                token: *token.as_bytes(),
+                now_ms,
+                reason,
+            });
+        }
+        result
     }
 }
 
@@ -165,7 +260,13 @@ impl Handler<Get> for CompanyActor {
 
     fn handle(&mut self, message: Get, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
-        self.book.get(message.token, now_ms)
+        let active_before = self.book.active_count();
+        let result = self.book.get(message.token, now_ms);
+        if self.book.active_count() < active_before {
+            // The read found the hold past its expiry and expired it: a change, logged.
+            self.log_expired(&[message.token], now_ms);
+        }
+        result
     }
 }
 
@@ -279,7 +380,11 @@ impl CompanyActor {
     fn expire_chunk(&mut self, mut job: ExpireJob, ctx: &mut Context<Self>) {
         let end = (job.next + limits::EXPIRY_CHUNK_TOKENS).min(job.tokens.len());
         let now_ms = self.clock.now_ms();
-        job.expired += self.book.expire_due(&job.tokens[job.next..end], now_ms);
+        let expired = self.book.expire_due(&job.tokens[job.next..end], now_ms);
+        if expired > 0 {
+            self.log_expired(&job.tokens[job.next..end], now_ms);
+        }
+        job.expired += expired;
         job.next = end;
         if job.next == job.tokens.len() {
             let _ = job.done.send(job.expired);
@@ -301,5 +406,19 @@ impl Handler<CheckInvariants> for CompanyActor {
     fn handle(&mut self, _: CheckInvariants, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
         self.book.check_invariants(now_ms)
+    }
+}
+
+/// Copy the company's state for a snapshot, with the last log position it applied. Answered
+/// between two messages, so the copy is consistent and no other company waits.
+#[derive(Message)]
+#[rtype(result = "CompanySnapshotV1")]
+pub struct ExportSnapshot;
+
+impl Handler<ExportSnapshot> for CompanyActor {
+    type Result = MessageResult<ExportSnapshot>;
+
+    fn handle(&mut self, _: ExportSnapshot, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(export_company(&self.book, self.book.log_position()))
     }
 }

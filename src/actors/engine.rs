@@ -8,6 +8,8 @@ use crate::actors::company::{
 };
 use crate::actors::expiry::{ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport};
 use crate::actors::registry::Registry;
+use crate::actors::snapshotter::{SnapshotInfo, Snapshots};
+use crate::durability::wal::Journal;
 use crate::clock::{SharedClock, SystemClock};
 use crate::core::book::{HoldOutcome, ResourceSlots, Settings};
 use crate::core::command::{validate_id, AvailabilityRequest, HoldRequest, ListFilter};
@@ -15,7 +17,7 @@ use crate::core::error::BookError;
 use crate::core::metrics::MetricsReport;
 use crate::core::reservation::ReservationView;
 use actix::prelude::*;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
 
 /// Why an engine call failed.
@@ -27,6 +29,10 @@ pub enum EngineError {
     /// The company's actor could not be reached (stopped during shutdown).
     #[error("the company's actor is not available: {0}")]
     Unavailable(#[from] MailboxError),
+    /// The change was made but could not be made durable (the log's disk failed), or a
+    /// snapshot could not be written: the server cannot keep its promise and says so.
+    #[error("durability: {0}")]
+    Durability(String),
 }
 
 /// How to start an engine.
@@ -57,18 +63,74 @@ pub struct Engine {
     registry: Arc<Registry>,
     clock: SharedClock,
     expiry: ExpiryService,
+    /// Where changes are logged; a change is answered only once its record is durable.
+    journal: Option<Journal>,
+    /// The snapshot writer, attached once the engine is restored (none: no data directory).
+    snapshots: Arc<OnceLock<Snapshots>>,
 }
 
 impl Engine {
     /// Starts the engine's arbiters. Must run inside an actix `System`.
     pub fn start(config: EngineConfig) -> Engine {
+        Engine::start_with_journal(config, None)
+    }
+
+    /// Starts the engine with every company actor logging its changes to `journal`.
+    pub fn start_with_journal(config: EngineConfig, journal: Option<Journal>) -> Engine {
         let expiry = ExpiryService::start(config.clock.clone(), config.expiry);
         let registry = Registry::new(config.arbiters, config.clock.clone(), config.settings)
-            .with_expiry(expiry.handle().clone());
+            .with_expiry(expiry.handle().clone())
+            .with_journal(journal.clone());
         Engine {
             registry: Arc::new(registry),
             clock: config.clock,
             expiry,
+            journal,
+            snapshots: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Attaches the snapshot writer (once; later calls are ignored).
+    pub fn attach_snapshots(&self, snapshots: Snapshots) {
+        let _ = self.snapshots.set(snapshots);
+    }
+
+    /// The snapshot writer, if the engine has a data directory.
+    pub fn snapshots(&self) -> Option<&Snapshots> {
+        self.snapshots.get()
+    }
+
+    /// Writes a snapshot now (`POST /v1/admin/snapshot`).
+    pub async fn snapshot_now(&self) -> Result<SnapshotInfo, EngineError> {
+        let snapshots = self
+            .snapshots
+            .get()
+            .ok_or_else(|| EngineError::Durability("the server has no data directory".into()))?;
+        snapshots
+            .take()
+            .await
+            .map_err(|e| EngineError::Durability(e.to_string()))
+    }
+
+    /// The journal changes are logged to, if any.
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
+    }
+
+    /// A shared handle on the registry (the snapshotter asks every company through it).
+    pub fn registry_handle(&self) -> Arc<Registry> {
+        self.registry.clone()
+    }
+
+    /// Waits until the change just answered by an actor is on disk. The actor appended its
+    /// record before answering, so everything appended so far covers it.
+    async fn durable(&self) -> Result<(), EngineError> {
+        match &self.journal {
+            Some(journal) => journal
+                .wait_appended_durable()
+                .await
+                .map_err(|e| EngineError::Durability(e.to_string())),
+            None => Ok(()),
         }
     }
 
@@ -112,7 +174,9 @@ impl Engine {
         company: &str,
         request: HoldRequest,
     ) -> Result<HoldOutcome, EngineError> {
-        Ok(self.company(company)?.send(Hold { request }).await??)
+        let outcome = self.company(company)?.send(Hold { request }).await??;
+        self.durable().await?;
+        Ok(outcome)
     }
 
     /// Converts a hold into a booking.
@@ -126,7 +190,9 @@ impl Engine {
             token,
             appointment_id,
         };
-        Ok(self.company(company)?.send(message).await??)
+        let view = self.company(company)?.send(message).await??;
+        self.durable().await?;
+        Ok(view)
     }
 
     /// Extends a hold.
@@ -137,7 +203,9 @@ impl Engine {
         ttl_seconds: i64,
     ) -> Result<ReservationView, EngineError> {
         let message = Extend { token, ttl_seconds };
-        Ok(self.company(company)?.send(message).await??)
+        let view = self.company(company)?.send(message).await??;
+        self.durable().await?;
+        Ok(view)
     }
 
     /// Cancels a hold or a booking.
@@ -148,7 +216,9 @@ impl Engine {
         reason: Option<String>,
     ) -> Result<ReservationView, EngineError> {
         let message = Cancel { token, reason };
-        Ok(self.company(company)?.send(message).await??)
+        let view = self.company(company)?.send(message).await??;
+        self.durable().await?;
+        Ok(view)
     }
 
     /// Reads one reservation.

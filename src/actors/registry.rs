@@ -17,6 +17,7 @@ use actix::prelude::*;
 use actix_rt::{Arbiter, ArbiterHandle};
 use dashmap::DashMap;
 use std::hash::{Hash, Hasher};
+use crate::durability::wal::Journal;
 use std::sync::Arc;
 
 /// Company id -> actor address, and the arbiters they run on.
@@ -29,6 +30,8 @@ pub struct Registry {
     settings: Settings,
     /// The expiry wheel's intake, handed to every company actor (none: lazy expiry only).
     expiry: Option<ExpiryHandle>,
+    /// The durability journal, handed to every company actor (none: nothing is logged).
+    journal: Option<Journal>,
 }
 
 impl Registry {
@@ -43,7 +46,14 @@ impl Registry {
             clock,
             settings,
             expiry: None,
+            journal: None,
         }
+    }
+
+    /// The same registry, handing `journal` to every company actor it starts.
+    pub fn with_journal(mut self, journal: Option<Journal>) -> Registry {
+        self.journal = journal;
+        self
     }
 
     /// The same registry, registering every company actor it starts with the expiry wheel.
@@ -84,10 +94,11 @@ impl Registry {
         let arbiter = &self.handles[self.arbiter_index(company)];
         let clock = self.clock.clone();
         let expiry = self.expiry.clone();
+        let journal = self.journal.clone();
         let entry = self.companies.entry(company.into()).or_insert_with(|| {
             let book = make_book();
             CompanyActor::start_in_arbiter(arbiter, move |ctx| {
-                let actor = CompanyActor::new(book, clock);
+                let actor = CompanyActor::new(book, clock).with_journal(journal);
                 match expiry {
                     Some(expiry) => actor.with_expiry(expiry.register(ctx.address())),
                     None => actor,

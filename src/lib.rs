@@ -7,9 +7,11 @@
 //! - [`clock`]: time, injected (system and manual clocks);
 //! - [`core`]: plain Rust: calendars, the per-company `Book`, commands, errors, metrics;
 //! - [`actors`]: actix shells: the company actor, the registry, the `Engine` facade;
-//! - [`durability`]: snapshot files and the write-ahead log, and restore at start-up.
+//! - [`durability`]: snapshot files and the write-ahead log, and restore at start-up;
+//! - [`cli`]: the operator's subcommands (`holdfast snapshot inspect`).
 
 pub mod actors;
+pub mod cli;
 pub mod clock;
 pub mod core;
 pub mod durability;

@@ -1,0 +1,4 @@
+//! The operator's subcommands, as library functions the binary calls, so that tests call them
+//! too: [`snapshot`] (`holdfast snapshot inspect FILE`).
+
+pub mod snapshot;

@@ -7,12 +7,16 @@
 //! - [`clock`]: time, injected (system and manual clocks);
 //! - [`core`]: plain Rust: calendars, the per-company `Book`, commands, errors, metrics;
 //! - [`actors`]: actix shells: the company actor, the registry, the `Engine` facade;
+//! - [`http`]: the actix-web shim: routes, wire types, errors as problem+json, keys;
+//! - [`config`]: the settings of `holdfast serve` (flags and `HOLDFAST_*` variables);
 //! - [`durability`]: snapshot files and the write-ahead log, and restore at start-up;
 //! - [`cli`]: the operator's subcommands (`holdfast snapshot inspect`).
 
 pub mod actors;
 pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod core;
 pub mod durability;
+pub mod http;
 pub mod limits;

@@ -149,3 +149,34 @@ pub const SNAPSHOT_EXPORTS_IN_FLIGHT_MAX: usize = 64;
 
 /// Default number of verified snapshots kept in the data directory (API.md `--keep-snapshots`).
 pub const KEEP_SNAPSHOTS_DEFAULT: usize = 3;
+
+// ----- HTTP shim and `serve` settings -----------------------------------------------------------
+
+/// Shortest API key in the keys file, in bytes: 16 random printable characters are beyond
+/// guessing over a network; a shorter key is refused at start-up rather than trusted.
+pub const KEY_BYTES_MIN: usize = 16;
+
+/// Parameters in one query string. The richest query (availability with 64 resources plus its
+/// five other parameters) fits; beyond that a caller is only making the parser work.
+pub const QUERY_PAIRS_MAX: usize = QUERY_RESOURCES_MAX + 16;
+
+/// Default wait for in-flight requests at shutdown, in seconds: far above any request's time
+/// (they take microseconds in the actor), short enough that a stuck client cannot hold a
+/// restart for long.
+pub const SHUTDOWN_DRAIN_SECONDS_DEFAULT: u64 = 30;
+
+/// Largest `--keep-snapshots`: each kept snapshot is a full copy of the state on disk.
+pub const KEEP_SNAPSHOTS_MAX: usize = 100;
+
+/// Largest `--workers`: HTTP worker threads beyond the cores only add context switches.
+pub const WORKERS_MAX: usize = 256;
+
+/// Largest `--live-limit` per company: a live reservation costs a few hundred bytes, so 100
+/// million is tens of GiB, the memory of a large machine.
+pub const LIVE_RESERVATIONS_MAX_SETTING: usize = 100_000_000;
+
+/// Largest `--extend-cap`, in seconds: one day; a "hold" longer than that is a booking.
+pub const EXTEND_CAP_SECONDS_MAX: i64 = 24 * 3_600;
+
+/// Largest `--retention`, in seconds: 30 days of finished reservations kept in memory.
+pub const RETENTION_SECONDS_MAX: i64 = 30 * 24 * 3_600;

@@ -1,1 +1,104 @@
-fn main() {}
+//! `holdfast`: the binary. It parses the command line, sets up logging, binds, and hands over to
+//! the library (`holdfast::http::run`); with no subcommand it serves. `anyhow` lives here only.
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use holdfast::actors::engine::EngineConfig;
+use holdfast::actors::snapshotter::start_durable;
+use holdfast::config::{init_logging, Durability, ServeArgs};
+use holdfast::durability::wal::DurabilityMode;
+use holdfast::durability::DurabilityConfig;
+
+/// In-memory reservation engine: atomic holds that close the booking race window.
+#[derive(Parser)]
+#[command(name = "holdfast", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// `holdfast` alone is `holdfast serve`, with the same flags.
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve(ServeArgs),
+    /// Operate on snapshot files.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+}
+
+/// `holdfast snapshot ...`.
+#[derive(Subcommand)]
+enum SnapshotCommand {
+    /// Verify a snapshot file; print its header, companies and counts by status. Exits non-zero
+    /// on a file that would not restore.
+    Inspect {
+        /// The snapshot file.
+        file: std::path::PathBuf,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Snapshot(SnapshotCommand::Inspect { file })) => {
+            let report = holdfast::cli::snapshot::inspect(&file)
+                .with_context(|| format!("snapshot {} does not verify", file.display()))?;
+            print!("{report}");
+            Ok(())
+        }
+        None => serve(cli.serve),
+    }
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format, &args.log_filter)
+        .map_err(anyhow::Error::msg)
+        .context("cannot set up logging")?;
+    let settings = args.engine_settings()?;
+    let options = args.http_options()?;
+    let listener = std::net::TcpListener::bind(args.bind)
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    tracing::info!(
+        bind = %listener.local_addr()?,
+        workers = options.workers,
+        keys = !options.keys.is_open(),
+        durability = ?args.durability,
+        data_dir = %args.data_dir.display(),
+        "holdfast starting"
+    );
+    let durability = DurabilityConfig {
+        data_dir: args.data_dir.clone(),
+        mode: match args.durability {
+            Durability::Wal => DurabilityMode::Wal,
+            Durability::Snapshot => DurabilityMode::Snapshot,
+        },
+        snapshot_interval: args.snapshot_interval,
+        keep_snapshots: args.keep_snapshots as usize,
+    };
+    // The engine's arbiters must start inside the actix system that runs the server.
+    actix_rt::System::new().block_on(async move {
+        // Restored before `run`, so `/healthz` answers 200 only once restored.
+        let durable = start_durable(
+            EngineConfig {
+                settings,
+                ..EngineConfig::default()
+            },
+            durability,
+        )
+        .context("cannot restore from the data directory")?;
+        let engine = durable.engine.clone();
+        let shutdown = holdfast::http::shutdown::signal();
+        let served = holdfast::http::run(listener, engine, options, shutdown).await;
+        // Every answer has been written: the final snapshot holds everything a caller was told.
+        if let Err(error) = durable.snapshots.shutdown().await {
+            tracing::error!(%error, "final snapshot failed");
+        }
+        served.map_err(anyhow::Error::from)
+    })?;
+    Ok(())
+}

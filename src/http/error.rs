@@ -1,0 +1,347 @@
+//! Every failure an HTTP caller can see, and the one place where each becomes a status code and
+//! an `application/problem+json` body (RFC 9457, the error table of `shared/API.md`).
+//!
+//! Handlers return `Result<_, ApiError>`; `From` conversions bring engine and core errors in, so
+//! no handler chooses a status code for an error by itself. `type` is the API's bare word
+//! (`conflict`, `not_found`, ...), not a URI: the contract fixes it that way. Invalid requests
+//! also carry `field`, the part of the request at fault, which `detail` names as well.
+
+use crate::actors::engine::EngineError;
+use crate::core::error::BookError;
+use crate::core::reservation::ConflictView;
+use crate::http::time::Instant;
+use crate::limits;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// Why a request failed, as the HTTP caller sees it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The company's book refused the request (or the edge refused it with the same rules).
+    #[error(transparent)]
+    Book(#[from] BookError),
+    /// The company's actor could not be reached (the server is shutting down).
+    #[error("the company is not available right now: {0}")]
+    Unavailable(String),
+    /// Keys are configured and the request has none, or an unknown one.
+    #[error("a valid 'Authorization: Bearer KEY' header is required")]
+    Unauthorized,
+    /// A valid key of another company.
+    #[error("this key does not reach company '{company}'")]
+    Forbidden { company: String },
+    /// The body is over `limits::BODY_BYTES_MAX`.
+    #[error("the body is over {} bytes", limits::BODY_BYTES_MAX)]
+    PayloadTooLarge,
+    /// The body is not declared as JSON.
+    #[error("the body must be application/json, not {content_type}")]
+    UnsupportedMediaType { content_type: String },
+    /// No route has this path.
+    #[error("no such path: {path}")]
+    NoRoute { path: String },
+    /// The path exists, the method does not.
+    #[error("method {method} is not allowed here")]
+    MethodNotAllowed { method: String },
+    /// The server is up but not yet restored and serving.
+    #[error("the server is starting: not yet restored and serving")]
+    NotReady,
+}
+
+impl From<EngineError> for ApiError {
+    fn from(error: EngineError) -> ApiError {
+        match error {
+            EngineError::Book(book) => ApiError::Book(book),
+            EngineError::Unavailable(mailbox) => ApiError::Unavailable(mailbox.to_string()),
+            EngineError::Durability(detail) => ApiError::Unavailable(detail),
+        }
+    }
+}
+
+impl ApiError {
+    /// Shorthand for an invalid request naming `field`.
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> ApiError {
+        ApiError::Book(BookError::invalid(field, detail))
+    }
+
+    /// The API's `type` word.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ApiError::Book(book) => book.error_type().as_str(),
+            ApiError::Unavailable(_) | ApiError::NotReady => "unavailable",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden { .. } => "forbidden",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::NoRoute { .. } => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::Book(BookError::InvalidRequest { .. }) => "Invalid request",
+            ApiError::Book(BookError::NotFound) | ApiError::NoRoute { .. } => "Not found",
+            ApiError::Book(BookError::Conflict { .. }) => "The time is taken",
+            ApiError::Book(BookError::NoSlot) => "No free slot",
+            ApiError::Book(BookError::InvalidState { .. }) => "Not allowed in this state",
+            ApiError::Book(BookError::Expired) => "The hold has expired",
+            ApiError::Book(BookError::LimitReached { .. }) => "Limit reached",
+            ApiError::Book(BookError::IdempotencyMismatch) => "Idempotency key reused",
+            ApiError::Unavailable(_) | ApiError::NotReady => "Unavailable",
+            ApiError::Unauthorized => "Unauthorized",
+            ApiError::Forbidden { .. } => "Forbidden",
+            ApiError::PayloadTooLarge => "Payload too large",
+            ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
+            ApiError::MethodNotAllowed { .. } => "Method not allowed",
+        }
+    }
+
+    /// The problem body of this error.
+    pub fn problem(&self) -> Problem {
+        let mut problem = Problem {
+            kind: self.kind(),
+            title: self.title(),
+            status: self.status_code().as_u16(),
+            detail: self.to_string(),
+            field: None,
+            conflicts: None,
+            current_status: None,
+        };
+        match self {
+            ApiError::Book(BookError::InvalidRequest { field, detail }) => {
+                // `detail` names the field first, so a caller reading only `detail` finds it.
+                problem.detail = format!("{field}: {detail}");
+                problem.field = Some(field.clone());
+            }
+            ApiError::Book(BookError::Conflict { conflicts }) => {
+                problem.conflicts = Some(conflicts.iter().map(ConflictDto::from).collect());
+            }
+            ApiError::Book(BookError::InvalidState { current_status, .. }) => {
+                problem.current_status = Some(current_status.as_str());
+            }
+            _ => {}
+        }
+        problem
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Book(book) => match book {
+                BookError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
+                BookError::NotFound => StatusCode::NOT_FOUND,
+                BookError::Conflict { .. }
+                | BookError::NoSlot
+                | BookError::InvalidState { .. }
+                | BookError::IdempotencyMismatch => StatusCode::CONFLICT,
+                BookError::Expired => StatusCode::GONE,
+                BookError::LimitReached { .. } => StatusCode::TOO_MANY_REQUESTS,
+            },
+            ApiError::Unavailable(_) | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let problem = self.problem();
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        if matches!(self, ApiError::Unauthorized) {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.body(body)
+    }
+}
+
+/// An error body (RFC 9457), with the extra members the API names.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// The API's error word: `invalid_request`, `unauthorized`, `forbidden`, `not_found`,
+    /// `conflict`, `no_slot`, `invalid_state`, `idempotency_mismatch`, `expired`,
+    /// `payload_too_large`, `unsupported_media_type`, `method_not_allowed`, `limit_reached`,
+    /// `unavailable`.
+    #[serde(rename = "type")]
+    #[schema(rename = "type", example = "conflict")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    /// `invalid_request` only: the part of the request at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// `conflict` only: what is in the way (never another caller's token or personal data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflicts: Option<Vec<ConflictDto>>,
+    /// `invalid_state` only: the reservation's status now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "cancelled")]
+    pub current_status: Option<&'static str>,
+}
+
+/// One interval that blocked a hold.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ConflictDto {
+    #[serde(serialize_with = "crate::http::dto::shared")]
+    #[schema(value_type = String)]
+    pub resource: std::sync::Arc<str>,
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Instant,
+    #[schema(value_type = String, format = DateTime)]
+    pub end: Instant,
+    /// `hold` or `booking`.
+    #[schema(example = "booking")]
+    pub kind: &'static str,
+}
+
+impl From<&ConflictView> for ConflictDto {
+    fn from(view: &ConflictView) -> ConflictDto {
+        ConflictDto {
+            resource: view.resource.clone(),
+            start: Instant(view.start_ms),
+            end: Instant(view.end_ms),
+            kind: view.kind.as_str(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::reservation::{ConflictKind, Status};
+    use actix::MailboxError;
+
+    fn body_of(error: &ApiError) -> serde_json::Value {
+        serde_json::to_value(error.problem()).unwrap()
+    }
+
+    /// Goal: the status code and `type` of every error follow the API's table, one to one.
+    #[test]
+    fn table_of_the_api() {
+        let cases: Vec<(ApiError, u16, &str)> = vec![
+            (
+                ApiError::invalid("end", "must be after start"),
+                400,
+                "invalid_request",
+            ),
+            (ApiError::Unauthorized, 401, "unauthorized"),
+            (
+                ApiError::Forbidden {
+                    company: "x".into(),
+                },
+                403,
+                "forbidden",
+            ),
+            (BookError::NotFound.into(), 404, "not_found"),
+            (ApiError::NoRoute { path: "/x".into() }, 404, "not_found"),
+            (
+                ApiError::MethodNotAllowed {
+                    method: "PUT".into(),
+                },
+                405,
+                "method_not_allowed",
+            ),
+            (
+                BookError::Conflict { conflicts: vec![] }.into(),
+                409,
+                "conflict",
+            ),
+            (BookError::NoSlot.into(), 409, "no_slot"),
+            (
+                BookError::InvalidState {
+                    current_status: Status::Cancelled,
+                    detail: "d".into(),
+                }
+                .into(),
+                409,
+                "invalid_state",
+            ),
+            (
+                BookError::IdempotencyMismatch.into(),
+                409,
+                "idempotency_mismatch",
+            ),
+            (BookError::Expired.into(), 410, "expired"),
+            (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (
+                ApiError::UnsupportedMediaType {
+                    content_type: "text/plain".into(),
+                },
+                415,
+                "unsupported_media_type",
+            ),
+            (
+                BookError::LimitReached { detail: "d".into() }.into(),
+                429,
+                "limit_reached",
+            ),
+            (
+                EngineError::Unavailable(MailboxError::Closed).into(),
+                503,
+                "unavailable",
+            ),
+            (ApiError::NotReady, 503, "unavailable"),
+        ];
+        for (error, status, kind) in cases {
+            assert_eq!(error.status_code().as_u16(), status, "{error:?}");
+            let body = body_of(&error);
+            assert_eq!(body["type"], kind, "{error:?}");
+            assert_eq!(body["status"], status, "{error:?}");
+            assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+            let response = error.error_response();
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
+                PROBLEM_JSON
+            );
+        }
+    }
+
+    /// Goal: the extra members appear exactly with their error type.
+    #[test]
+    fn extra_members() {
+        let invalid = body_of(&ApiError::invalid("segments[0].end", "must be after start"));
+        assert_eq!(invalid["field"], "segments[0].end");
+        assert!(invalid["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("segments[0].end"));
+        assert!(invalid.get("conflicts").is_none());
+
+        let conflict = body_of(
+            &BookError::Conflict {
+                conflicts: vec![ConflictView {
+                    resource: "r1".into(),
+                    start_ms: 0,
+                    end_ms: 1_800_000,
+                    kind: ConflictKind::Booking,
+                }],
+            }
+            .into(),
+        );
+        assert_eq!(
+            conflict["conflicts"],
+            serde_json::json!([{"resource": "r1", "start": "1970-01-01T00:00:00Z",
+                "end": "1970-01-01T00:30:00Z", "kind": "booking"}])
+        );
+        let state = body_of(
+            &BookError::InvalidState {
+                current_status: Status::Converted,
+                detail: "d".into(),
+            }
+            .into(),
+        );
+        assert_eq!(state["current_status"], "converted");
+        assert!(state.get("field").is_none());
+    }
+}

@@ -1,0 +1,134 @@
+//! The HTTP shim: actix-web over the [`Engine`]. It parses, authenticates and validates a
+//! request into a typed command, awaits the engine, and writes the answer; it holds no
+//! reservation state (the company actors do).
+//!
+//! - [`run`]: serve on a bound listener until a shutdown future resolves, then drain. The binary
+//!   and the tests both call it (tests on `127.0.0.1:0`), like `mini-redis`'s `server::run`.
+//! - [`routes`]: one handler per operation; [`extract`]: the checked request parts;
+//!   [`dto`]: wire shapes and the raw -> command stage; [`time`]: RFC 3339 in and out;
+//!   [`error`]: every error to problem+json, in one place; [`auth`]: keys;
+//!   [`openapi`]: the generated document; [`shutdown`]: the signals that stop the server.
+//!
+//! Shutdown, in order: the shutdown future resolves (SIGTERM or Ctrl-C in the binary) ->
+//! `/healthz` answers 503 so a balancer stops sending -> the listener closes and in-flight
+//! requests finish (at most `shutdown_timeout`) -> the place for the final snapshot -> `run`
+//! returns and the binary exits 0.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod shutdown;
+pub mod time;
+
+use crate::actors::engine::Engine;
+use actix_web::{web, App, HttpServer};
+use auth::Keys;
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Whether the server is restored and serving: what `/healthz` answers. Shared so that whoever
+/// restores state (the durability work) can hold it down until the restore is done.
+#[derive(Clone, Debug, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    /// Marks the server ready (or not).
+    pub fn set(&self, ready: bool) {
+        self.0.store(ready, Ordering::Release);
+    }
+
+    /// Whether the server is ready.
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// What every handler shares: the engine, the keys, readiness. Read-only after start.
+pub struct AppState {
+    pub engine: Engine,
+    pub keys: Keys,
+    pub ready: Readiness,
+}
+
+/// How to serve.
+#[derive(Clone, Debug)]
+pub struct HttpOptions {
+    pub keys: Keys,
+    /// HTTP worker threads (one per core in the binary).
+    pub workers: usize,
+    /// Longest wait for in-flight requests at shutdown; then connections are dropped.
+    pub shutdown_timeout: Duration,
+    /// Set by [`run`] once the listener serves; cleared when the drain starts.
+    pub ready: Readiness,
+}
+
+impl Default for HttpOptions {
+    fn default() -> HttpOptions {
+        HttpOptions {
+            keys: Keys::open(),
+            workers: num_cpus::get(),
+            shutdown_timeout: Duration::from_secs(crate::limits::SHUTDOWN_DRAIN_SECONDS_DEFAULT),
+            ready: Readiness::default(),
+        }
+    }
+}
+
+/// The actix application: routes and shared state. Exposed for `actix_web::test` use.
+pub fn app(
+    state: web::Data<AppState>,
+) -> App<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new().app_data(state).configure(routes::configure)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves, then drains and returns. Must run
+/// inside an actix `System` (the one the `engine` was started in).
+pub async fn run(
+    listener: TcpListener,
+    engine: Engine,
+    options: HttpOptions,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let ready = options.ready.clone();
+    let state = web::Data::new(AppState {
+        engine,
+        keys: options.keys,
+        ready: ready.clone(),
+    });
+    // Signals are ours (see `shutdown`), so that one path stops the server however it is asked.
+    let server = HttpServer::new(move || app(state.clone()))
+        .workers(options.workers.max(1))
+        .disable_signals()
+        .shutdown_timeout(options.shutdown_timeout.as_secs())
+        .listen(listener)?
+        .run();
+    let handle = server.handle();
+    let mut serving = actix_rt::spawn(server);
+    ready.set(true);
+    tracing::info!("serving");
+    tokio::select! {
+        finished = &mut serving => return finished.map_err(std::io::Error::other)?,
+        () = shutdown => {}
+    }
+    ready.set(false);
+    tracing::info!("shutting down: no new connections; finishing requests in flight");
+    handle.stop(true).await;
+    serving.await.map_err(std::io::Error::other)??;
+    // Every answer has been written: the final snapshot (the durability issue) goes here, so
+    // that it holds everything any caller was told.
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,398 @@
+//! The handlers: one per operation of `shared/API.md`, each a few lines that take checked parts
+//! (see `extract`), build a core command (see `dto`), await the `Engine` and answer. They hold no
+//! reservation state and choose no status code for an error: `error::ApiError` does.
+//!
+//! The `#[utoipa::path]` attributes on the handlers are what `/openapi.json` is generated from.
+
+use crate::http::dto::{
+    no_query, AvailabilityDto, AvailabilityQuery, CancelQuery, CompaniesDto, ConfirmBody,
+    ExtendBody, HealthDto, HoldBody, HoldListDto, ListQuery, MetricsDto, ReservationDto,
+    SnapshotDto,
+};
+use crate::http::error::{ApiError, Problem};
+use crate::http::extract::{
+    AdminAccess, CompanyAccess, IdempotencyKey, OptionalJson, StrictJson, TokenPath,
+};
+use crate::http::openapi;
+use crate::http::AppState;
+use crate::limits;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+
+/// The header that marks a create answered from an earlier request with the same
+/// `Idempotency-Key` (the status is 201 either way, so a retrying caller needs no special case).
+pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
+
+/// Installs every route, and the problem+json answers for unknown paths and methods.
+pub fn configure(config: &mut web::ServiceConfig) {
+    let company = "/v1/companies/{company}";
+    config
+        .service(
+            web::resource(format!("{company}/holds"))
+                .route(web::post().to(create_hold))
+                .route(web::get().to(list_holds))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{company}/holds/{{token}}"))
+                .route(web::get().to(get_hold))
+                .route(web::delete().to(cancel_hold))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{company}/holds/{{token}}/confirm"))
+                .route(web::post().to(confirm_hold))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{company}/holds/{{token}}/extend"))
+                .route(web::post().to(extend_hold))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{company}/availability"))
+                .route(web::get().to(availability))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource(format!("{company}/metrics"))
+                .route(web::get().to(company_metrics))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/admin/companies")
+                .route(web::get().to(companies))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/v1/admin/snapshot")
+                .route(web::post().to(admin_snapshot))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/healthz")
+                .route(web::get().to(healthz))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/openapi.json")
+                .route(web::get().to(openapi_json))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .default_service(web::to(no_route));
+}
+
+fn location(company: &str, reservation: &ReservationDto) -> String {
+    format!("/v1/companies/{company}/holds/{}", reservation.token)
+}
+
+/// Create a hold: single, compound, or first available.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company}/holds",
+    tag = "holds",
+    params(
+        ("company" = String, Path, description = "Company id, [A-Za-z0-9_-]{1,64}"),
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "At most 128 bytes: a retry with the same key and body answers the first result for 24 hours"),
+    ),
+    request_body = HoldBody,
+    responses(
+        (status = 201, description = "Held; `Location` names it. A replay under the same \
+            Idempotency-Key also carries `Idempotent-Replayed: true`", body = ReservationDto),
+        (status = 400, description = "invalid_request", body = Problem),
+        (status = 409, description = "conflict, no_slot or idempotency_mismatch", body = Problem),
+        (status = 413, description = "payload_too_large", body = Problem),
+        (status = 429, description = "limit_reached", body = Problem),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn create_hold(
+    company: CompanyAccess,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    idempotency_key: IdempotencyKey,
+    body: StrictJson<HoldBody>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(request.query_string())?;
+    let command = body.0.into_request(idempotency_key.0)?;
+    let outcome = state.engine.hold(&company.0, command).await?;
+    let reservation = ReservationDto::from(outcome.reservation);
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, location(&company.0, &reservation)));
+    if outcome.replayed {
+        response.insert_header((IDEMPOTENT_REPLAYED, "true"));
+    }
+    Ok(response.json(reservation))
+}
+
+/// Read one reservation.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company}/holds/{token}",
+    tag = "holds",
+    params(
+        ("company" = String, Path, description = "Company id"),
+        ("token" = String, Path, description = "The reservation's token (hyphenated UUID)"),
+    ),
+    responses(
+        (status = 200, body = ReservationDto),
+        (status = 404, description = "not_found (also a token of another company, or not a UUID)", body = Problem),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn get_hold(
+    company: CompanyAccess,
+    token: TokenPath,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    no_query(request.query_string())?;
+    let view = state.engine.get(&company.0, token.0).await?;
+    Ok(HttpResponse::Ok().json(ReservationDto::from(view)))
+}
+
+/// List reservations, newest first; filters combine with AND.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company}/holds",
+    tag = "holds",
+    params(("company" = String, Path, description = "Company id"), ListQuery),
+    responses(
+        (status = 200, body = HoldListDto),
+        (status = 400, description = "invalid_request", body = Problem),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn list_holds(
+    company: CompanyAccess,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let filter = ListQuery::filter(request.query_string())?;
+    let views = state.engine.list(&company.0, filter).await?;
+    let holds = views.into_iter().map(ReservationDto::from).collect();
+    Ok(HttpResponse::Ok().json(HoldListDto { holds }))
+}
+
+/// Convert a hold into a booking; repeating with the same `appointment_id` answers the same.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company}/holds/{token}/confirm",
+    tag = "holds",
+    params(
+        ("company" = String, Path, description = "Company id"),
+        ("token" = String, Path, description = "The hold's token"),
+    ),
+    request_body(content = Option<ConfirmBody>, description = "Optional"),
+    responses(
+        (status = 200, body = ReservationDto),
+        (status = 404, description = "not_found", body = Problem),
+        (status = 409, description = "invalid_state", body = Problem),
+        (status = 410, description = "expired", body = Problem),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn confirm_hold(
+    company: CompanyAccess,
+    token: TokenPath,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: OptionalJson<ConfirmBody>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(request.query_string())?;
+    let view = state
+        .engine
+        .confirm(&company.0, token.0, body.0.appointment_id)
+        .await?;
+    Ok(HttpResponse::Ok().json(ReservationDto::from(view)))
+}
+
+/// Move an active hold's expiry to now + `ttl_seconds`, within the extension cap.
+#[utoipa::path(
+    post,
+    path = "/v1/companies/{company}/holds/{token}/extend",
+    tag = "holds",
+    params(
+        ("company" = String, Path, description = "Company id"),
+        ("token" = String, Path, description = "The hold's token"),
+    ),
+    request_body(content = Option<ExtendBody>, description = "Optional; ttl_seconds defaults to 300"),
+    responses(
+        (status = 200, body = ReservationDto),
+        (status = 404, description = "not_found", body = Problem),
+        (status = 409, description = "invalid_state (not active, or past the cap)", body = Problem),
+        (status = 410, description = "expired", body = Problem),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn extend_hold(
+    company: CompanyAccess,
+    token: TokenPath,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    body: OptionalJson<ExtendBody>,
+) -> Result<HttpResponse, ApiError> {
+    no_query(request.query_string())?;
+    let ttl_seconds = body.0.ttl_seconds.unwrap_or(limits::TTL_SECONDS_DEFAULT);
+    let view = state
+        .engine
+        .extend(&company.0, token.0, ttl_seconds)
+        .await?;
+    Ok(HttpResponse::Ok().json(ReservationDto::from(view)))
+}
+
+/// Cancel an active hold or a booking, freeing its slot; repeating answers the same.
+#[utoipa::path(
+    delete,
+    path = "/v1/companies/{company}/holds/{token}",
+    tag = "holds",
+    params(
+        ("company" = String, Path, description = "Company id"),
+        ("token" = String, Path, description = "The reservation's token"),
+        CancelQuery,
+    ),
+    responses(
+        (status = 200, body = ReservationDto),
+        (status = 404, description = "not_found", body = Problem),
+        (status = 409, description = "invalid_state (already expired)", body = Problem),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn cancel_hold(
+    company: CompanyAccess,
+    token: TokenPath,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let reason = CancelQuery::reason(request.query_string())?;
+    let view = state.engine.cancel(&company.0, token.0, reason).await?;
+    Ok(HttpResponse::Ok().json(ReservationDto::from(view)))
+}
+
+/// Free start times per resource, stepping from `from`.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company}/availability",
+    tag = "availability",
+    params(("company" = String, Path, description = "Company id"), AvailabilityQuery),
+    responses(
+        (status = 200, body = AvailabilityDto),
+        (status = 400, description = "invalid_request", body = Problem),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn availability(
+    company: CompanyAccess,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = AvailabilityQuery::request(request.query_string())?;
+    let slots = state.engine.availability(&company.0, query).await?;
+    Ok(HttpResponse::Ok().json(AvailabilityDto::from(slots)))
+}
+
+/// The company's counters, rates and the seed system's criteria.
+#[utoipa::path(
+    get,
+    path = "/v1/companies/{company}/metrics",
+    tag = "metrics",
+    params(("company" = String, Path, description = "Company id")),
+    responses((status = 200, body = MetricsDto)),
+    security(("bearer" = []), ())
+)]
+pub async fn company_metrics(
+    company: CompanyAccess,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    no_query(request.query_string())?;
+    let report = state.engine.metrics(&company.0).await?;
+    Ok(HttpResponse::Ok().json(MetricsDto::new(company.0, report)))
+}
+
+/// Every started company with its counts (admin key).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/companies",
+    tag = "admin",
+    responses(
+        (status = 200, body = CompaniesDto),
+        (status = 401, description = "unauthorized", body = Problem),
+        (status = 403, description = "forbidden (a company key)", body = Problem),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn companies(
+    _admin: AdminAccess,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    no_query(request.query_string())?;
+    let companies = state.engine.companies().await?;
+    Ok(HttpResponse::Ok().json(CompaniesDto::from(companies)))
+}
+
+/// Writes a snapshot now (admin key); answers its file, size, reservation count and time.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/snapshot",
+    tag = "admin",
+    responses(
+        (status = 200, body = SnapshotDto),
+        (status = 401, description = "unauthorized", body = Problem),
+        (status = 403, description = "forbidden (a company key)", body = Problem),
+        (status = 503, description = "no data directory, or the write failed", body = Problem),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn admin_snapshot(
+    _admin: AdminAccess,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    no_query(request.query_string())?;
+    let info = state.engine.snapshot_now().await?;
+    Ok(HttpResponse::Ok().json(SnapshotDto::from(info)))
+}
+
+/// 200 once restored and serving; 503 before, and while draining at shutdown. Needs no key.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    responses(
+        (status = 200, body = HealthDto),
+        (status = 503, description = "unavailable: starting or draining", body = Problem),
+    )
+)]
+pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if !state.ready.is_ready() {
+        return Err(ApiError::NotReady);
+    }
+    Ok(HttpResponse::Ok().json(HealthDto { status: "ok" }))
+}
+
+/// This API as OpenAPI 3, generated from the handlers and types. Needs no key.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "service",
+    responses((status = 200, description = "The OpenAPI 3 document", content_type = "application/json"))
+)]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(openapi::json())
+}
+
+async fn method_not_allowed(request: HttpRequest) -> HttpResponse {
+    let method = request.method().to_string();
+    ApiError::MethodNotAllowed { method }.error_response()
+}
+
+async fn no_route(request: HttpRequest) -> HttpResponse {
+    // Echo a bounded prefix only: the path is the caller's and may be long.
+    let path = request.path().chars().take(limits::ID_BYTES_MAX).collect();
+    ApiError::NoRoute { path }.error_response()
+}

@@ -47,8 +47,12 @@ fn body_with(holds: u128) -> SnapshotV1 {
     let mut book = Book::new("acme", Settings::default());
     for n in 0..holds {
         let start_ms = BASE_MS + HOUR_MS + n as i64 * HOUR_MS;
-        book.hold(hold_request("r1", start_ms, 300), Uuid::from_u128(n + 1), BASE_MS)
-            .expect("hold");
+        book.hold(
+            hold_request("r1", start_ms, 300),
+            Uuid::from_u128(n + 1),
+            BASE_MS,
+        )
+        .expect("hold");
     }
     SnapshotV1 {
         covered_lsn: 0,
@@ -91,7 +95,11 @@ const DAMAGES: [(&str, Damage, &str); 4] = [
         },
         "checksum",
     ),
-    ("wrong magic", |b| b[..8].copy_from_slice(b"NOTSNAPS"), "magic"),
+    (
+        "wrong magic",
+        |b| b[..8].copy_from_slice(b"NOTSNAPS"),
+        "magic",
+    ),
     ("empty file", |b| b.clear(), "empty"),
 ];
 
@@ -124,7 +132,11 @@ fn damaged_newest_snapshot_is_quarantined_and_the_older_one_restored() {
             .ends_with(".bin.corrupt"));
         assert_eq!(report.snapshot.as_ref().map(|s| s.1), Some(1), "{name}");
         assert_eq!(restored.books.len(), 1);
-        assert_eq!(restored.books[0].len(), 1, "{name}: the older snapshot's hold");
+        assert_eq!(
+            restored.books[0].len(),
+            1,
+            "{name}: the older snapshot's hold"
+        );
     }
 }
 
@@ -233,8 +245,8 @@ fn first_run(dir: &Path, clock: &Arc<ManualClock>, snapshot_midway: bool) -> Fir
     let clock = clock.clone();
     let dir = dir.to_path_buf();
     actix_rt::System::new().block_on(async move {
-        let durable = start_durable(config(&clock), durability(&dir, DurabilityMode::Wal))
-            .expect("starts");
+        let durable =
+            start_durable(config(&clock), durability(&dir, DurabilityMode::Wal)).expect("starts");
         let engine = durable.engine.clone();
         let hold = |resource: &'static str, ttl: i64| {
             let engine = engine.clone();
@@ -316,7 +328,12 @@ fn restart_replays_the_log_and_expires_what_ran_out_while_down() {
             assert_eq!(long.expires_at_ms, BASE_MS + 3_600_000);
             let metrics = engine.metrics("acme").await.unwrap();
             assert_eq!(
-                (metrics.created, metrics.converted, metrics.cancelled, metrics.expired),
+                (
+                    metrics.created,
+                    metrics.converted,
+                    metrics.cancelled,
+                    metrics.expired
+                ),
                 (4, 1, 1, 1)
             );
             // The expired hold's slot is free again; the booking's is not.
@@ -342,8 +359,8 @@ fn a_durable_snapshot_removes_the_log_it_covers() {
     let path = dir.path().to_path_buf();
     let clock1 = clock.clone();
     let tokens = actix_rt::System::new().block_on(async move {
-        let durable = start_durable(config(&clock1), durability(&path, DurabilityMode::Wal))
-            .expect("starts");
+        let durable =
+            start_durable(config(&clock1), durability(&path, DurabilityMode::Wal)).expect("starts");
         let mut tokens = Vec::new();
         for n in 0..20 {
             let request = hold_request("r1", BASE_MS + (n + 1) * HOUR_MS, 3_600);

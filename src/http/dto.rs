@@ -31,6 +31,48 @@ use uuid::Uuid;
 
 // ----- request bodies -----------------------------------------------------------------------
 
+/// A struct that must arrive as a JSON object. serde's derived structs also accept the
+/// positional form (`[300]` for `{"ttl_seconds": 300}`), which is exactly the guessing a strict
+/// API refuses; this wrapper asks the deserializer for a map only, then lets the derive (with
+/// its `deny_unknown_fields`) read that map.
+#[derive(Debug)]
+pub struct ObjectOnly<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ObjectOnly<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct MapOnly<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for MapOnly<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        deserializer
+            .deserialize_map(MapOnly(std::marker::PhantomData))
+            .map(ObjectOnly)
+    }
+}
+
+fn segments_as_objects<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Vec<SegmentBody>>, D::Error> {
+    let segments = Option::<Vec<ObjectOnly<SegmentBody>>>::deserialize(deserializer)?;
+    Ok(segments.map(|segments| segments.into_iter().map(|s| s.0).collect()))
+}
+
+fn find_as_object<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<FindBody>, D::Error> {
+    Ok(Option::<ObjectOnly<FindBody>>::deserialize(deserializer)?.map(|find| find.0))
+}
+
 /// One interval `[start, end)` on one resource.
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -71,7 +113,9 @@ pub struct HoldBody {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub end: Option<Instant>,
     /// 1 to 16 segments, no two overlapping on one resource; all are held or none.
+    #[serde(default, deserialize_with = "segments_as_objects")]
     pub segments: Option<Vec<SegmentBody>>,
+    #[serde(default, deserialize_with = "find_as_object")]
     pub find: Option<FindBody>,
     /// Default 300, 1 to 3600.
     pub ttl_seconds: Option<i64>,

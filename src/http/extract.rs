@@ -13,6 +13,7 @@
 
 use crate::core::command::validate_id;
 use crate::core::error::BookError;
+use crate::http::dto::ObjectOnly;
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::limits;
@@ -219,24 +220,25 @@ fn check_headers(request: &HttpRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Parses one JSON value, naming the field at fault on error, and refuses trailing bytes.
+/// Parses one JSON object, naming the field at fault on error, and refuses trailing bytes.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.is_data() && path != "." {
-            ApiError::invalid(path, inner.to_string())
-        } else if inner.is_data() {
-            ApiError::invalid("body", inner.to_string())
-        } else {
-            ApiError::invalid("body", format!("is not valid JSON: {inner}"))
-        }
-    })?;
+    let value: ObjectOnly<T> =
+        serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+            let path = error.path().to_string();
+            let inner = error.into_inner();
+            if inner.is_data() && path != "." {
+                ApiError::invalid(path, inner.to_string())
+            } else if inner.is_data() {
+                ApiError::invalid("body", inner.to_string())
+            } else {
+                ApiError::invalid("body", format!("is not valid JSON: {inner}"))
+            }
+        })?;
     deserializer
         .end()
         .map_err(|_| ApiError::invalid("body", "has data after the JSON value"))?;
-    Ok(value)
+    Ok(value.0)
 }
 
 #[cfg(test)]
@@ -264,6 +266,9 @@ mod tests {
         assert_eq!(field(br#"{"resource":"a","start":"#), "body");
         assert_eq!(field(b"{\"call_id\":\"\xff\"}"), "body");
         assert_eq!(field(br#"{} {}"#), "body");
+        assert_eq!(field(br#"["r1", "2026-12-01T10:00:00Z"]"#), "body");
+        assert_eq!(field(br#"{"find":["a"]}"#), "find");
+        assert_eq!(field(br#"{"segments":[["a"]]}"#), "segments[0]");
         let unknown = parse_json::<HoldBody>(br#"{"resourse":"a"}"#).unwrap_err();
         assert!(unknown.to_string().contains("resourse"), "{unknown}");
     }

@@ -5,7 +5,7 @@
 use crate::http::dto::{
     AvailabilityDto, CompaniesDto, CompanyCountsDto, ConfirmBody, CriterionDto, DurationSummaryDto,
     ExtendBody, FindBody, HealthDto, HoldBody, HoldListDto, LatencyMicrosDto, MetricsDto,
-    ReservationDto, ResourceSlotsDto, SegmentBody, SegmentDto, StatusDto,
+    ReservationDto, ResourceSlotsDto, SegmentBody, SegmentDto, SnapshotDto, StatusDto,
 };
 use crate::http::error::{ConflictDto, Problem};
 use crate::http::routes;
@@ -86,6 +86,7 @@ mod tests {
             ("/v1/companies/{company}/availability", "get"),
             ("/v1/companies/{company}/metrics", "get"),
             ("/v1/admin/companies", "get"),
+            ("/v1/admin/snapshot", "post"),
             ("/healthz", "get"),
             ("/openapi.json", "get"),
         ];
@@ -97,7 +98,7 @@ mod tests {
         }
         assert_eq!(
             document["paths"].as_object().unwrap().len(),
-            9,
+            10,
             "a path is documented that the list above does not know"
         );
         assert!(document["components"]["schemas"]["ReservationDto"].is_object());

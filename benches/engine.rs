@@ -1,1 +1,230 @@
-fn main() {}
+//! Benchmarks of the core engine (criterion): the conflict check and a hold at 1k, 100k and 1M
+//! live reservations on one resource; a hold's round trip through the company actor; and 1M holds
+//! spread over 1,000 resources, timed, with the bytes each reservation costs.
+//!
+//! Run: `cargo bench --bench engine`. Memory per reservation is printed as `bytes per
+//! reservation` (heap bytes from a counting allocator, and resident-set growth).
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use holdfast::actors::engine::{Engine, EngineConfig};
+use holdfast::core::book::{Book, Settings};
+use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicIsize, Ordering};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Counts heap bytes in use, so the memory bench reports what a reservation really costs.
+struct CountingAllocator;
+
+static HEAP_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        HEAP_BYTES.fetch_add(layout.size() as isize, Ordering::Relaxed);
+        System.alloc(layout)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        HEAP_BYTES.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+        System.dealloc(ptr, layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        HEAP_BYTES.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+const BASE_MS: i64 = 1_798_761_600_000;
+/// Reservations are 30 minutes long, one every hour: a 30-minute gap after each.
+const LENGTH_MS: i64 = 30 * 60 * 1_000;
+const PERIOD_MS: i64 = 60 * 60 * 1_000;
+/// Holds in the benches live long enough never to expire during a run.
+const NOW_MS: i64 = BASE_MS - 1_000;
+
+fn hold_request(resource: &str, start_ms: i64, call: u64) -> HoldRequest {
+    HoldRequest {
+        target: HoldTarget::Segments(vec![SegmentRequest {
+            resource: resource.to_string(),
+            start_ms,
+            end_ms: start_ms + LENGTH_MS,
+        }]),
+        ttl_seconds: 3_600,
+        call_id: Some(format!("call-{call:08}")),
+        customer_phone: Some("+4915112345678".into()),
+        service_id: Some("svc-1".into()),
+        replace_call_holds: false,
+        idempotency_key: None,
+    }
+}
+
+fn settings() -> Settings {
+    Settings {
+        live_reservations_max: 2_000_000,
+        // Finished reservations go at the next housekeeping: benches reuse slots.
+        retention_seconds: 0,
+        ..Settings::default()
+    }
+}
+
+/// A book with `count` live holds on one resource, one per hour.
+fn full_book(count: usize) -> Book {
+    let mut book = Book::new("bench", settings());
+    for i in 0..count {
+        let request = hold_request("staff-1", BASE_MS + i as i64 * PERIOD_MS, i as u64);
+        book.hold(request, Uuid::from_u128(i as u128 + 1), NOW_MS)
+            .expect("free slot");
+    }
+    book
+}
+
+fn conflict_check_and_hold(c: &mut Criterion) {
+    let mut group = c.benchmark_group("one_resource");
+    group.measurement_time(Duration::from_secs(4));
+    for count in [1_000usize, 100_000, 1_000_000] {
+        let mut book = full_book(count);
+        let mut i = 0u64;
+        group.bench_with_input(
+            BenchmarkId::new("conflict_check", count),
+            &count,
+            |b, &count| {
+                b.iter(|| {
+                    // Alternate a taken slot and a free gap somewhere in the calendar.
+                    i = i.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    let slot = (i >> 33) as i64 % count as i64;
+                    let offset = if i & 1 == 0 { 0 } else { LENGTH_MS };
+                    let start_ms = BASE_MS + slot * PERIOD_MS + offset;
+                    black_box(book.is_free("staff-1", start_ms, start_ms + LENGTH_MS, NOW_MS))
+                })
+            },
+        );
+        let mut next_token = count as u128 + 1;
+        group.bench_with_input(BenchmarkId::new("hold", count), &count, |b, &count| {
+            b.iter_custom(|iterations| {
+                // Hold free gaps in batches of up to 1,000 (timed), then cancel them and drop the
+                // finished reservations (untimed), so the calendar stays at `count` live entries.
+                let mut elapsed = Duration::ZERO;
+                let mut done = 0;
+                while done < iterations {
+                    let batch = (iterations - done).min(1_000);
+                    let requests: Vec<(HoldRequest, Uuid)> = (0..batch)
+                        .map(|k| {
+                            let slot = ((done + k) * 7_919) as i64 % count as i64;
+                            let start_ms = BASE_MS + slot * PERIOD_MS + LENGTH_MS;
+                            next_token += 1;
+                            (
+                                hold_request("staff-1", start_ms, k),
+                                Uuid::from_u128(next_token),
+                            )
+                        })
+                        .collect();
+                    let mut tokens = Vec::with_capacity(batch as usize);
+                    let started = Instant::now();
+                    for (request, token) in requests {
+                        if let Ok(outcome) = book.hold(request, token, NOW_MS) {
+                            tokens.push(outcome.reservation.token);
+                        }
+                    }
+                    elapsed += started.elapsed();
+                    for token in tokens {
+                        book.cancel(token, None, NOW_MS).expect("held just now");
+                    }
+                    book.housekeeping(NOW_MS);
+                    done += batch;
+                }
+                elapsed
+            })
+        });
+    }
+    group.finish();
+}
+
+fn hold_through_the_actor(c: &mut Criterion) {
+    let system = actix_rt::System::new();
+    let engine = system.block_on(async {
+        Engine::start(EngineConfig {
+            settings: settings(),
+            ..EngineConfig::default()
+        })
+    });
+    let mut slot = 0i64;
+    c.bench_function("actor/hold_round_trip", |b| {
+        b.iter_custom(|iterations| {
+            let mut elapsed = Duration::ZERO;
+            for _ in 0..iterations {
+                slot += 1;
+                let request = hold_request("staff-1", BASE_MS + slot * PERIOD_MS, slot as u64);
+                let started = Instant::now();
+                let outcome = system
+                    .block_on(engine.hold("bench", request))
+                    .expect("free slot");
+                elapsed += started.elapsed();
+                let token = outcome.reservation.token;
+                system
+                    .block_on(engine.cancel("bench", token, None))
+                    .expect("held just now");
+            }
+            elapsed
+        })
+    });
+}
+
+fn resident_bytes() -> i64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: i64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4_096
+}
+
+fn million_holds_over_a_thousand_resources(c: &mut Criterion) {
+    const HOLDS: usize = 1_000_000;
+    const RESOURCES: usize = 1_000;
+    let build = || {
+        let mut book = Book::new("bench", settings());
+        for i in 0..HOLDS {
+            let resource = format!("staff-{}", i % RESOURCES);
+            let start_ms = BASE_MS + (i / RESOURCES) as i64 * PERIOD_MS;
+            book.hold(
+                hold_request(&resource, start_ms, i as u64),
+                Uuid::from_u128(i as u128 + 1),
+                NOW_MS,
+            )
+            .expect("free slot");
+        }
+        book
+    };
+    let heap_before = HEAP_BYTES.load(Ordering::Relaxed);
+    let resident_before = resident_bytes();
+    let book = build();
+    let heap_per = (HEAP_BYTES.load(Ordering::Relaxed) - heap_before) as f64 / HOLDS as f64;
+    let resident_per = (resident_bytes() - resident_before) as f64 / HOLDS as f64;
+    println!(
+        "bytes per reservation (1M live holds over 1,000 resources): heap {heap_per:.0}, resident {resident_per:.0}"
+    );
+    assert_eq!(book.live_count(), HOLDS);
+    drop(book);
+    let mut group = c.benchmark_group("million");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(20));
+    group.bench_function("hold_1M_over_1000_resources", |b| {
+        b.iter(|| black_box(build()))
+    });
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    conflict_check_and_hold,
+    hold_through_the_actor,
+    million_holds_over_a_thousand_resources
+);
+criterion_main!(benches);

@@ -25,6 +25,7 @@ use crate::core::reservation::{
     ConflictKind, ConflictView, Reservation, ReservationView, ResourceId, Segment, SegmentView,
     Status,
 };
+use crate::core::store::Store;
 use crate::limits;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -91,12 +92,11 @@ pub struct Book {
     resource_names: Vec<Arc<str>>,
     resource_ids: HashMap<Arc<str>, ResourceId>,
     calendars: Vec<Calendar>,
-    reservations: HashMap<Uuid, Reservation>,
+    /// Reservations by token, densely stored, with the call-id index (see `store`).
+    reservations: Store,
     /// Creation order, for newest-first lists.
     order: BTreeMap<u64, Uuid>,
     next_seq: u64,
-    /// call id -> tokens of that call's reservations (every status, until dropped).
-    calls: HashMap<Arc<str>, Vec<Uuid>>,
     idempotency: HashMap<Box<str>, IdempotencyRecord>,
     /// Keys in the order they were remembered, to forget them after 24 hours or past the bound.
     idempotency_order: VecDeque<(i64, Box<str>)>,
@@ -124,10 +124,9 @@ impl Book {
             resource_names: Vec::new(),
             resource_ids: HashMap::new(),
             calendars: Vec::new(),
-            reservations: HashMap::new(),
+            reservations: Store::default(),
             order: BTreeMap::new(),
             next_seq: 0,
-            calls: HashMap::new(),
             idempotency: HashMap::new(),
             idempotency_order: VecDeque::new(),
             finished: VecDeque::new(),
@@ -541,6 +540,17 @@ impl Book {
         }
     }
 
+    /// The conflict check on its own: whether `[start_ms, end_ms)` on `resource` is free of live
+    /// reservations at `now_ms`. Read-only (lazily expired holds count as free but stay stored).
+    pub fn is_free(&self, resource: &str, start_ms: i64, end_ms: i64, now_ms: i64) -> bool {
+        match self.resource_ids.get(resource) {
+            Some(&id) => self
+                .last_blocking_end(id, start_ms, end_ms, now_ms, None)
+                .is_none(),
+            None => true,
+        }
+    }
+
     /// The end of the latest blocking entry overlapping `[start_ms, end_ms)`, if any. Entries
     /// are walked latest first and their ends are ordered, so the first blocking one has the
     /// greatest end.
@@ -662,7 +672,7 @@ impl Book {
                 end_ms: s.end_ms,
             })
             .collect();
-        let call_id = request.call_id.as_deref().map(|id| self.intern_call(id));
+        let call_id = request.call_id.as_deref().map(Arc::from);
         let reservation = Reservation {
             token,
             seq: self.next_seq,
@@ -722,19 +732,9 @@ impl Book {
                 ));
             }
         }
-        if let Some(call_id) = &reservation.call_id {
-            self.calls.entry(call_id.clone()).or_default().push(token);
-        }
         self.next_seq = self.next_seq.max(reservation.seq + 1);
         self.order.insert(reservation.seq, token);
-        self.reservations.insert(token, reservation);
-    }
-
-    fn intern_call(&mut self, call_id: &str) -> Arc<str> {
-        match self.calls.get_key_value(call_id) {
-            Some((key, _)) => key.clone(),
-            None => call_id.into(),
-        }
+        self.reservations.insert(reservation);
     }
 
     fn booking_drop_at(&self, reservation: &Reservation) -> i64 {
@@ -748,7 +748,7 @@ impl Book {
     }
 
     fn replace_call_holds(&mut self, call_id: &str, now_ms: i64) {
-        let tokens = self.calls.get(call_id).cloned().unwrap_or_default();
+        let tokens = self.reservations.call_tokens(call_id);
         for token in tokens {
             match self.reservations[&token].status_at(now_ms) {
                 Status::Active => self.cancel_unchecked(token, "replaced", now_ms),
@@ -989,14 +989,6 @@ impl Book {
             return;
         };
         self.order.remove(&reservation.seq);
-        if let Some(call_id) = &reservation.call_id {
-            if let Some(tokens) = self.calls.get_mut(call_id) {
-                tokens.retain(|t| *t != token);
-                if tokens.is_empty() {
-                    self.calls.remove(call_id);
-                }
-            }
-        }
     }
 
     // ----- reads ------------------------------------------------------------------------------
@@ -1021,7 +1013,7 @@ impl Book {
         };
         let mut found: Vec<&Reservation> = match &filter.call_id {
             Some(call_id) => {
-                let tokens = self.calls.get(call_id.as_str()).map_or(&[][..], |t| t);
+                let tokens = self.reservations.call_tokens(call_id);
                 let mut found: Vec<&Reservation> = tokens
                     .iter()
                     .map(|t| &self.reservations[t])
@@ -1136,10 +1128,10 @@ impl Book {
 
     /// Adds a reservation read back from a snapshot or log, by resource names. Refuses one that
     /// would overlap a live reservation, reuse a token, or name an invalid resource.
-    pub fn restore_reservation(
+    pub fn restore_reservation<S: AsRef<str>>(
         &mut self,
         mut reservation: Reservation,
-        segment_resources: &[String],
+        segment_resources: &[S],
     ) -> Result<(), BookError> {
         if self.reservations.contains_key(&reservation.token) {
             return Err(BookError::invalid("token", "appears twice"));
@@ -1152,6 +1144,7 @@ impl Book {
             ));
         }
         for (index, name) in segment_resources.iter().enumerate() {
+            let name = name.as_ref();
             crate::core::command::validate_id("resource", name)?;
             let resource = self.resource_id_or_create(name);
             reservation.segments[index].resource = resource;
@@ -1238,7 +1231,7 @@ impl Book {
         if self.order.len() != self.reservations.len() {
             return Err("creation order and reservations differ in size".into());
         }
-        let indexed: usize = self.calls.values().map(Vec::len).sum();
+        let indexed = self.reservations.chained_count();
         let with_call = self
             .reservations
             .values()

@@ -15,4 +15,5 @@ pub mod command;
 pub mod error;
 pub mod metrics;
 pub mod reservation;
+pub mod store;
 pub mod wheel;

@@ -195,7 +195,16 @@ impl HoldBody {
             replace_call_holds: self.replace_call_holds.unwrap_or(false),
             idempotency_key,
         };
-        request.validate()?;
+        request.validate().map_err(|error| match error {
+            // The core speaks of segments; a caller who sent the single form sent `start`/`end`.
+            BookError::InvalidRequest { field, detail } if single => BookError::InvalidRequest {
+                field: field
+                    .strip_prefix("segments[0].")
+                    .map_or(field.clone(), str::to_owned),
+                detail,
+            },
+            other => other,
+        })?;
         Ok(request)
     }
 }
@@ -856,7 +865,11 @@ mod tests {
         let backwards = hold(
             r#"{"resource":"r1","start":"2026-12-01T10:30:00Z","end":"2026-12-01T10:00:00Z"}"#,
         );
-        assert_eq!(field_of(backwards.unwrap_err()), "segments[0].end");
+        assert_eq!(
+            field_of(backwards.unwrap_err()),
+            "end",
+            "named as the caller sent it"
+        );
         let huge = hold(
             r#"{"find":{"resources":["a"],"earliest":"2026-12-01T10:00:00Z",
                 "latest":"2026-12-01T12:00:00Z","duration_seconds":9223372036854775807}}"#,

@@ -14,7 +14,7 @@
 //! The `Book` is synchronous and deterministic: no clock, no randomness (tokens come in as
 //! arguments), no I/O beyond `tracing` events.
 
-use crate::core::calendar::Calendar;
+use crate::core::calendar::{Calendar, CalendarEntry, BOOKED};
 use crate::core::command::{
     validate_reason, validate_text, validate_ttl, AvailabilityRequest, FindRequest, HoldRequest,
     HoldTarget, ListFilter, SegmentRequest,
@@ -500,8 +500,7 @@ impl Book {
         for (entry_start_ms, entry) in
             self.calendars[resource as usize].overlapping(start_ms, end_ms)
         {
-            let reservation = &self.reservations[&entry.token];
-            match self.blocking(reservation, now_ms, ignore_call) {
+            match self.blocking(&entry, now_ms, ignore_call) {
                 Blocking::Stale => stale.push(entry.token),
                 Blocking::Free => {}
                 Blocking::By(kind) => {
@@ -518,25 +517,23 @@ impl Book {
         }
     }
 
-    /// Whether `reservation`, found in a calendar, blocks its interval at `now_ms`.
-    fn blocking(
-        &self,
-        reservation: &Reservation,
-        now_ms: i64,
-        ignore_call: Option<&str>,
-    ) -> Blocking {
-        match reservation.status_at(now_ms) {
-            Status::Converted => Blocking::By(ConflictKind::Booking),
-            Status::Active => {
-                let own = ignore_call.is_some() && reservation.call_id.as_deref() == ignore_call;
-                if own {
-                    Blocking::Free
-                } else {
-                    Blocking::By(ConflictKind::Hold)
-                }
-            }
-            // Only a lazily expired active hold can be in a calendar without being live.
-            Status::Expired | Status::Cancelled => Blocking::Stale,
+    /// Whether a calendar entry blocks its interval at `now_ms`. Decided from the entry alone,
+    /// except when the caller's own holds are to be ignored: then an active hold's call id is
+    /// read from its reservation.
+    fn blocking(&self, entry: &CalendarEntry, now_ms: i64, ignore_call: Option<&str>) -> Blocking {
+        if entry.expires_at_ms == BOOKED {
+            return Blocking::By(ConflictKind::Booking);
+        }
+        if now_ms >= entry.expires_at_ms {
+            // A lazily expired hold: in the calendar, but no longer live.
+            return Blocking::Stale;
+        }
+        let own = ignore_call.is_some()
+            && self.reservations[&entry.token].call_id.as_deref() == ignore_call;
+        if own {
+            Blocking::Free
+        } else {
+            Blocking::By(ConflictKind::Hold)
         }
     }
 
@@ -564,13 +561,7 @@ impl Book {
     ) -> Option<i64> {
         self.calendars[resource as usize]
             .overlapping(start_ms, end_ms)
-            .find(|(_, entry)| {
-                let reservation = &self.reservations[&entry.token];
-                matches!(
-                    self.blocking(reservation, now_ms, ignore_call),
-                    Blocking::By(_)
-                )
-            })
+            .find(|(_, entry)| matches!(self.blocking(entry, now_ms, ignore_call), Blocking::By(_)))
             .map(|(_, entry)| entry.end_ms)
     }
 
@@ -706,10 +697,15 @@ impl Book {
             "token {token} reused"
         );
         if reservation.status.is_live() {
+            let expires_at_ms = match reservation.status {
+                Status::Active => reservation.expires_at_ms,
+                _ => BOOKED,
+            };
             for segment in reservation.segments.iter() {
                 self.calendars[segment.resource as usize].insert(
                     segment.start_ms,
                     segment.end_ms,
+                    expires_at_ms,
                     token,
                 );
             }
@@ -843,6 +839,7 @@ impl Book {
         let last_end_ms = reservation.segments.iter().map(|s| s.end_ms).max();
         let drop_at_ms = last_end_ms.unwrap_or(now_ms) + retention_ms;
         self.bookings_by_drop.insert((drop_at_ms, token));
+        self.set_calendar_expiry(token, BOOKED);
         self.active -= 1;
         self.metrics.converted += 1;
         self.metrics
@@ -886,6 +883,7 @@ impl Book {
             });
         }
         reservation.expires_at_ms = expires_at_ms;
+        self.set_calendar_expiry(token, expires_at_ms);
         Ok(self.view(token, now_ms))
     }
 
@@ -971,6 +969,19 @@ impl Book {
             self.expire(token, now_ms);
         }
         Ok(())
+    }
+
+    /// Copies a live reservation's new expiry (or [`BOOKED`]) into its calendar entries.
+    fn set_calendar_expiry(&mut self, token: Uuid, expires_at_ms: i64) {
+        let reservation = &self.reservations[&token];
+        for segment in reservation.segments.iter() {
+            let set = self.calendars[segment.resource as usize].set_expiry(
+                segment.start_ms,
+                token,
+                expires_at_ms,
+            );
+            debug_assert!(set, "live reservation {token} missing from its calendar");
+        }
     }
 
     fn unlink_calendars(&mut self, token: Uuid) {
@@ -1189,6 +1200,13 @@ impl Book {
                     .ok_or_else(|| format!("calendar names unknown token {}", entry.token))?;
                 if !r.status.is_live() {
                     return Err(format!("{} is {:?} but in a calendar", r.token, r.status));
+                }
+                let expected_expiry = match r.status {
+                    Status::Active => r.expires_at_ms,
+                    _ => BOOKED,
+                };
+                if entry.expires_at_ms != expected_expiry {
+                    return Err(format!("calendar expiry of {} is stale", r.token));
                 }
                 let matching = r.segments.iter().any(|s| {
                     s.resource as usize == index

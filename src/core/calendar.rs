@@ -14,10 +14,17 @@
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
-/// One occupied interval: where it ends and whose it is. The start is the map key.
+/// `expires_at_ms` of an entry that is a booking: it never expires.
+pub const BOOKED: i64 = i64::MAX;
+
+/// One occupied interval: where it ends, until when it blocks, and whose it is. The start is the
+/// map key. The expiry is kept here (a copy of the reservation's) so that the conflict check
+/// decides from the calendar alone, without a lookup of the reservation per entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CalendarEntry {
     pub end_ms: i64,
+    /// The hold's `expires_at_ms`, or [`BOOKED`].
+    pub expires_at_ms: i64,
     pub token: Uuid,
 }
 
@@ -65,14 +72,18 @@ impl Calendar {
 
     /// Adds an entry. The caller has made room: an overlap is a programmer error, asserted in
     /// debug builds and tests.
-    pub fn insert(&mut self, start_ms: i64, end_ms: i64, token: Uuid) {
+    pub fn insert(&mut self, start_ms: i64, end_ms: i64, expires_at_ms: i64, token: Uuid) {
         debug_assert!(start_ms < end_ms, "empty interval inserted");
         debug_assert!(
             !self.has_overlap(start_ms, end_ms),
             "calendar overlap: [{start_ms}, {end_ms}) for {token}"
         );
-        self.entries
-            .insert(start_ms, CalendarEntry { end_ms, token });
+        let entry = CalendarEntry {
+            end_ms,
+            expires_at_ms,
+            token,
+        };
+        self.entries.insert(start_ms, entry);
     }
 
     /// Removes the entry starting at `start_ms` if it belongs to `token`; returns whether it did.
@@ -80,6 +91,18 @@ impl Calendar {
         match self.entries.get(&start_ms) {
             Some(entry) if entry.token == token => {
                 self.entries.remove(&start_ms);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Sets the expiry of the entry starting at `start_ms` if it belongs to `token` (extend,
+    /// confirm); returns whether it did.
+    pub fn set_expiry(&mut self, start_ms: i64, token: Uuid, expires_at_ms: i64) -> bool {
+        match self.entries.get_mut(&start_ms) {
+            Some(entry) if entry.token == token => {
+                entry.expires_at_ms = expires_at_ms;
                 true
             }
             _ => false,
@@ -122,7 +145,7 @@ mod tests {
     fn overlapping_finds_exactly_the_overlapping_run() {
         let mut calendar = Calendar::new();
         for i in 0..10 {
-            calendar.insert(i * 10, i * 10 + 10, token(i as u128));
+            calendar.insert(i * 10, i * 10 + 10, BOOKED, token(i as u128));
         }
         assert!(!calendar.has_overlap(100, 110));
         assert!(!calendar.has_overlap(-10, 0));
@@ -137,7 +160,7 @@ mod tests {
     #[test]
     fn remove_checks_the_token() {
         let mut calendar = Calendar::new();
-        calendar.insert(0, 10, token(1));
+        calendar.insert(0, 10, BOOKED, token(1));
         assert!(!calendar.remove(0, token(2)));
         assert!(calendar.remove(0, token(1)));
         assert!(calendar.is_empty());

@@ -5,8 +5,10 @@
 //! The module map (arrows point down only; `core` imports nothing above it):
 //! - [`limits`]: every bound, its unit and its reason;
 //! - [`clock`]: time, injected (system and manual clocks);
-//! - [`core`]: plain Rust: calendars, the per-company `Book`, commands, errors, metrics;
-//! - [`actors`]: actix shells: the company actor, the registry, the `Engine` facade;
+//! - [`core`]: plain Rust: calendars, the per-company `Book`, commands, errors, metrics, the
+//!   timing wheel;
+//! - [`actors`]: actix shells: the company actor, the registry, the expiry wheel, the `Engine`
+//!   facade;
 //! - [`http`]: the actix-web shim: routes, wire types, errors as problem+json, keys;
 //! - [`config`]: the settings of `holdfast serve` (flags and `HOLDFAST_*` variables);
 //! - [`durability`]: snapshot files and the write-ahead log, and restore at start-up;

@@ -182,3 +182,27 @@ pub const EXTEND_CAP_SECONDS_MAX: i64 = 24 * 3_600;
 
 /// Largest `--retention`, in seconds: 30 days of finished reservations kept in memory.
 pub const RETENTION_SECONDS_MAX: i64 = 30 * 24 * 3_600;
+
+/// Threads that sync the write-ahead log at once. A sync covers every byte written before it
+/// starts; with several in flight, a change waits for the next sync to start, not for the
+/// previous one to end. On the development machine's disk, 4 concurrent `fdatasync` calls
+/// complete about 12 times as often as one at a time (3,179/s against 261/s); more threads
+/// add little once the disk's queue is full.
+pub const WAL_SYNC_THREADS: usize = 4;
+
+/// Reservations dropped by one housekeeping pass of a company, so that a mass drop after a mass
+/// expiry is spread over several passes and the actor's mailbox keeps turning.
+pub const HOUSEKEEPING_DROPS_PER_CALL: usize = 10_000;
+
+/// Least time between two full sweeps for lazily expired holds when a company is at its live
+/// limit, in milliseconds: bounds the cost of refusing requests while truly full.
+pub const LIMIT_SWEEP_INTERVAL_MS: i64 = 1_000;
+
+/// Significant decimal digits kept by every metrics histogram: 1 % resolution, small enough that
+/// three histograms per company stay around 30 KiB.
+pub const HISTOGRAM_SIGNIFICANT_DIGITS: u8 = 2;
+/// Largest time to conversion or hold lifetime recorded, in milliseconds (a hold lives at most an
+/// hour past extensions; two leave room). Larger values are clamped, not lost.
+pub const LIFETIME_MILLIS_HISTOGRAM_MAX: u64 = 2 * 3_600 * 1_000;
+/// Largest in-engine hold latency recorded, in microseconds (10 s; anything near it is a bug).
+pub const LATENCY_MICROS_HISTOGRAM_MAX: u64 = 10_000_000;

@@ -15,7 +15,7 @@ pub fn inspect(path: &Path) -> Result<String, SnapshotError> {
     let bytes = std::fs::read(path)?;
     let (header, body) = snapshot::decode(&bytes)?;
     for company in &body.companies {
-        snapshot::restore_company(company, &Settings::default()).map_err(|detail| {
+        snapshot::restore_company(company.clone(), &Settings::default()).map_err(|detail| {
             SnapshotError::Invalid {
                 company: company.company.clone(),
                 detail,

@@ -253,20 +253,21 @@ pub fn restore_companies(
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, limits::RESTORE_THREADS_MAX);
-    let chunk = companies.len().div_ceil(threads).max(1);
+    // Dealt out in turn, so that each thread gets a similar share of big and small companies.
+    let mut parts: Vec<Vec<CompanySnapshotV1>> = (0..threads).map(|_| Vec::new()).collect();
+    for (index, company) in companies.into_iter().enumerate() {
+        parts[index % threads].push(company);
+    }
     let results: Vec<Result<Vec<Book>, SnapshotError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = companies
-            .chunks(chunk)
+        let handles: Vec<_> = parts
+            .into_iter()
             .map(|part| {
                 scope.spawn(move || {
-                    part.iter()
+                    part.into_iter()
                         .map(|record| {
-                            snapshot::restore_company(record, settings).map_err(|detail| {
-                                SnapshotError::Invalid {
-                                    company: record.company.clone(),
-                                    detail,
-                                }
-                            })
+                            let company = record.company.clone();
+                            snapshot::restore_company(record, settings)
+                                .map_err(|detail| SnapshotError::Invalid { company, detail })
                         })
                         .collect::<Result<Vec<Book>, SnapshotError>>()
                 })

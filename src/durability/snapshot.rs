@@ -326,15 +326,15 @@ fn metrics_to_v1(metrics: &Metrics) -> MetricsV1 {
 
 /// Rebuilds a company's book from its record, with today's settings. Every reservation goes
 /// through the core's restore checks, so a record that would overlap or reuse a token is refused.
-pub fn restore_company(record: &CompanySnapshotV1, settings: &Settings) -> Result<Book, String> {
+/// The record is consumed: its decoded strings become the book's, without a copy.
+pub fn restore_company(record: CompanySnapshotV1, settings: &Settings) -> Result<Book, String> {
     crate::core::command::validate_id("company", &record.company).map_err(|e| e.to_string())?;
     let mut book = Book::new(record.company.as_str(), settings.clone());
-    let mut names: Vec<String> = Vec::with_capacity(crate::limits::SEGMENTS_MAX);
-    for (index, stored) in record.reservations.iter().enumerate() {
-        let (reservation, resources) = reservation_from_v1(stored, &record.resources)
-            .map_err(|detail| format!("reservation #{index}: {detail}"))?;
+    let mut names: Vec<&str> = Vec::with_capacity(crate::limits::SEGMENTS_MAX);
+    for (index, stored) in record.reservations.into_iter().enumerate() {
         names.clear();
-        names.extend(resources.iter().map(|name| name.to_string()));
+        let reservation = reservation_from_v1(stored, &record.resources, &mut names)
+            .map_err(|detail| format!("reservation #{index}: {detail}"))?;
         book.restore_reservation(reservation, &names)
             .map_err(|e| format!("reservation #{index}: {e}"))?;
     }
@@ -351,13 +351,14 @@ pub fn restore_company(record: &CompanySnapshotV1, settings: &Settings) -> Resul
     Ok(book)
 }
 
+/// The core reservation of a stored one; `names` receives each segment's resource name.
 fn reservation_from_v1<'a>(
-    stored: &ReservationV1,
+    stored: ReservationV1,
     resources: &'a [String],
-) -> Result<(Reservation, Vec<&'a str>), String> {
+    names: &mut Vec<&'a str>,
+) -> Result<Reservation, String> {
     let status = status_from_code(stored.status)
         .ok_or_else(|| format!("unknown status code {}", stored.status))?;
-    let mut names = Vec::with_capacity(stored.segments.len());
     let mut segments = Vec::with_capacity(stored.segments.len());
     for segment in &stored.segments {
         let name = resources
@@ -386,18 +387,18 @@ fn reservation_from_v1<'a>(
         seq: stored.seq,
         status,
         segments: segments.into_boxed_slice(),
-        call_id: stored.call_id.as_deref().map(Into::into),
-        customer_phone: stored.customer_phone.as_deref().map(Into::into),
-        service_id: stored.service_id.as_deref().map(Into::into),
-        appointment_id: stored.appointment_id.as_deref().map(Into::into),
-        cancel_reason: stored.cancel_reason.as_deref().map(Into::into),
+        call_id: stored.call_id.map(Into::into),
+        customer_phone: stored.customer_phone.map(String::into_boxed_str),
+        service_id: stored.service_id.map(String::into_boxed_str),
+        appointment_id: stored.appointment_id.map(String::into_boxed_str),
+        cancel_reason: stored.cancel_reason.map(String::into_boxed_str),
         reserved_at_ms: stored.reserved_at_ms,
         expires_at_ms,
         converted_at_ms: stored.converted_at_ms,
         cancelled_at_ms: stored.cancelled_at_ms,
         expired_at_ms: stored.expired_at_ms,
     };
-    Ok((reservation, names))
+    Ok(reservation)
 }
 
 fn histogram_from_v1(stored: &HistogramV1, highest: u64) -> Result<Option<Histogram<u32>>, String> {
@@ -870,7 +871,7 @@ mod tests {
             .unwrap();
         book.expire_due(&[c], now + 400_000);
         let exported = export_company(&book, 99);
-        let restored = restore_company(&exported, &settings).expect("restores");
+        let restored = restore_company(exported.clone(), &settings).expect("restores");
         assert_eq!(export_company(&restored, 99), exported);
         assert_eq!(restored.log_position(), 99);
         let mut restored = restored;
@@ -905,7 +906,7 @@ mod tests {
         let company = &mut body.companies[0];
         company.reservations[1].status = 1;
         company.reservations[1].segments[0].start_ms = BASE_MS + 60_000;
-        let error = restore_company(company, &Settings::default()).unwrap_err();
+        let error = restore_company(company.clone(), &Settings::default()).unwrap_err();
         assert!(error.contains("overlaps"), "{error}");
     }
 

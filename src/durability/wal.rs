@@ -791,25 +791,86 @@ fn create_segment(dir: &Path, first_lsn: u64) -> io::Result<File> {
     Ok(file)
 }
 
-/// The writer thread: take the whole buffer, write it, sync once, publish the durable LSN.
+/// What the writer and the sync threads share: the file being written, how far it is written,
+/// how far a sync has been started.
+struct SyncState {
+    file: Arc<File>,
+    /// The last LSN whose bytes are written to `file` (not yet necessarily on disk).
+    written_lsn: u64,
+    /// The highest LSN a sync has been started for: a sync covers every byte written before it
+    /// starts, so a new sync is worth starting only when `written_lsn` moved past this.
+    started_lsn: u64,
+    /// Syncs running now.
+    in_flight: usize,
+    closed: bool,
+}
+
+struct Syncing {
+    state: Mutex<SyncState>,
+    /// Signalled when more is written (sync threads wait) and when a sync ends (the writer
+    /// waits before it switches files).
+    changed: Condvar,
+}
+
+/// The writer thread: take the whole buffer, write it, and let a sync thread make it durable.
+/// Syncing is done by [`limits::WAL_SYNC_THREADS`] threads at once: a sync covers every byte
+/// written before it starts, and while one sync waits on the disk the next batch is written
+/// and another sync starts. On this kind of disk concurrent syncs complete several times more
+/// often than one after another, and every waiting change rides on the first sync that starts
+/// after it was written: the group commit, without a queue of syncs.
 fn write_loop(shared: Arc<Shared>, file: File, first_lsn: u64) {
-    if let Err(written_lsn) = write_batches(&shared, file, first_lsn) {
-        // The disk failed: publish it, and stop queueing so appenders never wait on a full
-        // buffer that nobody drains.
-        shared.durable.send_replace(Durable {
-            lsn: written_lsn,
-            failed: true,
-        });
-        shared.queue.lock().closed = true;
-        shared.has_room.notify_all();
+    let syncing = Arc::new(Syncing {
+        state: Mutex::new(SyncState {
+            file: Arc::new(file),
+            written_lsn: first_lsn - 1,
+            started_lsn: first_lsn - 1,
+            in_flight: 0,
+            closed: false,
+        }),
+        changed: Condvar::new(),
+    });
+    let syncers: Vec<JoinHandle<()>> = (0..limits::WAL_SYNC_THREADS)
+        .filter_map(|index| {
+            let shared = shared.clone();
+            let syncing = syncing.clone();
+            std::thread::Builder::new()
+                .name(format!("holdfast-wal-sync-{index}"))
+                .spawn(move || sync_loop(&shared, &syncing))
+                .ok()
+        })
+        .collect();
+    let outcome = if syncers.is_empty() {
+        Err("no sync thread could be started".to_string())
+    } else {
+        write_batches(&shared, &syncing)
+    };
+    {
+        let mut state = syncing.state.lock();
+        state.closed = true;
+    }
+    syncing.changed.notify_all();
+    for syncer in syncers {
+        let _ = syncer.join();
+    }
+    if let Err(error) = outcome {
+        fail(&shared, &error);
     }
 }
 
-/// The writer's loop; `Err` carries the last LSN made durable before the disk failed.
-fn write_batches(shared: &Shared, mut file: File, first_lsn: u64) -> Result<(), u64> {
+/// The disk failed: publish it, and stop queueing so appenders never wait on a full buffer
+/// that nobody drains. Nothing written after this is acknowledged.
+fn fail(shared: &Shared, error: &str) {
+    tracing::error!(%error, "write-ahead log failed: changes are refused from now on");
+    shared.durable.send_modify(|durable| durable.failed = true);
+    shared.queue.lock().closed = true;
+    shared.has_room.notify_all();
+}
+
+/// The writer's loop: write each batch, then tell the sync threads how far the file is written.
+fn write_batches(shared: &Shared, syncing: &Syncing) -> Result<(), String> {
     let mut spare = Vec::new();
-    let mut written_lsn = first_lsn - 1;
     let mut segment_bytes = WAL_HEADER_BYTES;
+    let mut file = syncing.state.lock().file.clone();
     loop {
         let (batch_last_lsn, rotate, closed) = {
             let mut queue = shared.queue.lock();
@@ -822,35 +883,86 @@ fn write_batches(shared: &Shared, mut file: File, first_lsn: u64) -> Result<(), 
         };
         shared.has_room.notify_all();
         if !spare.is_empty() {
-            let result = file.write_all(&spare).and_then(|()| file.sync_data());
+            (&*file)
+                .write_all(&spare)
+                .map_err(|e| format!("write: {e}"))?;
             segment_bytes += spare.len();
             spare.clear();
-            if let Err(error) = result {
-                tracing::error!(%error, "write-ahead log write failed: refusing changes from now on");
-                return Err(written_lsn);
-            }
-            written_lsn = batch_last_lsn;
-            shared.durable.send_replace(Durable {
-                lsn: written_lsn,
-                failed: false,
-            });
+            syncing.state.lock().written_lsn = batch_last_lsn;
+            syncing.changed.notify_one();
         }
         if closed {
-            return Ok(());
+            return sync_everything(shared, syncing, &file);
         }
         if rotate || segment_bytes >= limits::WAL_SEGMENT_BYTES_MAX {
-            match create_segment(&shared.dir, written_lsn + 1) {
-                Ok(new_file) => {
-                    file = new_file;
-                    segment_bytes = WAL_HEADER_BYTES;
-                    shared
-                        .active_first_lsn
-                        .store(written_lsn + 1, Ordering::SeqCst);
-                }
-                Err(error) => {
-                    tracing::error!(%error, "could not start a new write-ahead log segment");
-                    return Err(written_lsn);
-                }
+            // Everything in the old file is made durable before anything goes into the new
+            // one, so a sync of the new file never publishes an LSN the old file still owes.
+            sync_everything(shared, syncing, &file)?;
+            let next_lsn = syncing.state.lock().written_lsn + 1;
+            let new_file = Arc::new(
+                create_segment(&shared.dir, next_lsn).map_err(|e| format!("new segment: {e}"))?,
+            );
+            syncing.state.lock().file = new_file.clone();
+            file = new_file;
+            segment_bytes = WAL_HEADER_BYTES;
+            shared.active_first_lsn.store(next_lsn, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Waits for the syncs in flight, syncs `file` once more, and publishes everything written.
+fn sync_everything(shared: &Shared, syncing: &Syncing, file: &File) -> Result<(), String> {
+    let written_lsn = {
+        let mut state = syncing.state.lock();
+        while state.in_flight > 0 {
+            syncing.changed.wait(&mut state);
+        }
+        state.started_lsn = state.written_lsn;
+        state.written_lsn
+    };
+    file.sync_data().map_err(|e| format!("sync: {e}"))?;
+    publish(shared, written_lsn);
+    Ok(())
+}
+
+/// Publishes `lsn` as durable (durable LSNs only grow: a later sync covers an earlier one).
+fn publish(shared: &Shared, lsn: u64) {
+    shared.durable.send_if_modified(|durable| {
+        if lsn > durable.lsn && !durable.failed {
+            durable.lsn = lsn;
+            true
+        } else {
+            false
+        }
+    });
+}
+
+/// A sync thread: whenever more is written than any sync has covered, sync and publish.
+fn sync_loop(shared: &Shared, syncing: &Syncing) {
+    loop {
+        let (file, target_lsn) = {
+            let mut state = syncing.state.lock();
+            while state.written_lsn <= state.started_lsn && !state.closed {
+                syncing.changed.wait(&mut state);
+            }
+            if state.written_lsn <= state.started_lsn {
+                return;
+            }
+            state.started_lsn = state.written_lsn;
+            state.in_flight += 1;
+            (state.file.clone(), state.written_lsn)
+        };
+        let result = file.sync_data();
+        {
+            let mut state = syncing.state.lock();
+            state.in_flight -= 1;
+        }
+        syncing.changed.notify_all();
+        match result {
+            Ok(()) => publish(shared, target_lsn),
+            Err(error) => {
+                fail(shared, &format!("sync: {error}"));
+                return;
             }
         }
     }

@@ -75,14 +75,6 @@ pub struct ResourceSlots {
     pub slots_ms: Vec<i64>,
 }
 
-/// Most reservations dropped by one call to [`Book::housekeeping`], so that a mass drop after a
-/// mass expiry is spread over several calls and the actor's mailbox keeps turning.
-pub const HOUSEKEEPING_DROPS_PER_CALL: usize = 10_000;
-
-/// Least time between two full sweeps for lazily expired holds when a company is at its live
-/// limit, in milliseconds: bounds the cost of refusing requests while truly full.
-pub const LIMIT_SWEEP_INTERVAL_MS: i64 = 1_000;
-
 /// One company's calendars and reservations.
 #[derive(Debug)]
 pub struct Book {
@@ -311,11 +303,11 @@ impl Book {
     }
 
     /// Drops finished reservations, past bookings and idempotency keys whose retention has run
-    /// out, at most [`HOUSEKEEPING_DROPS_PER_CALL`] reservations per call. Returns how many
+    /// out, at most [`limits::HOUSEKEEPING_DROPS_PER_CALL`] reservations per call. Returns how many
     /// reservations it dropped.
     pub fn housekeeping(&mut self, now_ms: i64) -> usize {
         let mut dropped = 0;
-        while dropped < HOUSEKEEPING_DROPS_PER_CALL {
+        while dropped < limits::HOUSEKEEPING_DROPS_PER_CALL {
             match self.finished.front() {
                 Some(&(drop_at_ms, token)) if drop_at_ms <= now_ms => {
                     self.finished.pop_front();
@@ -326,7 +318,7 @@ impl Book {
                 _ => break,
             }
         }
-        while dropped < HOUSEKEEPING_DROPS_PER_CALL {
+        while dropped < limits::HOUSEKEEPING_DROPS_PER_CALL {
             match self.bookings_by_drop.first() {
                 Some(&(drop_at_ms, token)) if drop_at_ms <= now_ms => {
                     self.bookings_by_drop.pop_first();
@@ -439,13 +431,13 @@ impl Book {
 
     /// At the live limit, lazily expired holds still count as live until touched. Expires them
     /// all with one scan so the limit counts only what really blocks; at most once per
-    /// [`LIMIT_SWEEP_INTERVAL_MS`], because a company that is truly full would otherwise pay a
+    /// [`limits::LIMIT_SWEEP_INTERVAL_MS`], because a company that is truly full would otherwise pay a
     /// full scan on every refused request. (The expiry wheel keeps stale holds rare anyway.)
     fn sweep_expired_at_limit(&mut self, now_ms: i64) {
         if now_ms < self.next_limit_sweep_ms {
             return;
         }
-        self.next_limit_sweep_ms = now_ms + LIMIT_SWEEP_INTERVAL_MS;
+        self.next_limit_sweep_ms = now_ms + limits::LIMIT_SWEEP_INTERVAL_MS;
         let due: Vec<Uuid> = self
             .reservations
             .values()

@@ -6,14 +6,9 @@ use crate::core::error::ErrorType;
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 
-/// Significant decimal digits kept by every histogram: 1 % resolution, small enough that three
-/// histograms per company stay around 30 KiB.
-pub const HISTOGRAM_SIGNIFICANT_DIGITS: u8 = 2;
-/// Largest time to conversion or hold lifetime recorded, in milliseconds (a hold lives at most
-/// an hour past extensions; two leave room). Larger values are clamped, not lost.
-pub const LIFETIME_MILLIS_HISTOGRAM_MAX: u64 = 2 * 3_600 * 1_000;
-/// Largest in-engine hold latency recorded, in microseconds (10 s; anything near it is a bug).
-pub const LATENCY_MICROS_HISTOGRAM_MAX: u64 = 10_000_000;
+pub use crate::limits::{
+    HISTOGRAM_SIGNIFICANT_DIGITS, LATENCY_MICROS_HISTOGRAM_MAX, LIFETIME_MILLIS_HISTOGRAM_MAX,
+};
 
 /// A histogram allocated on first record, with values clamped to its range.
 #[derive(Clone, Debug)]

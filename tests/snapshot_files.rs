@@ -167,7 +167,7 @@ fn inspect_fails_on_damaged_files_and_describes_good_ones() {
 }
 
 /// Writes a snapshot from a newer format version (valid header checksum).
-fn newer_version(bytes: &mut Vec<u8>) {
+fn newer_version(bytes: &mut [u8]) {
     bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
     let crc = crc32c::crc32c(&bytes[..44]);
     bytes[44..48].copy_from_slice(&crc.to_le_bytes());
@@ -179,7 +179,7 @@ fn newer_version(bytes: &mut Vec<u8>) {
 #[test]
 fn a_newer_format_version_stops_start_up_untouched() {
     let dir = tempfile::tempdir().unwrap();
-    let newer = two_snapshots(dir.path(), newer_version);
+    let newer = two_snapshots(dir.path(), |bytes| newer_version(bytes));
     let before = std::fs::read(&newer).unwrap();
     let error = restore(dir.path(), &Settings::default(), BASE_MS).unwrap_err();
     let message = error.to_string();

@@ -196,12 +196,15 @@ pub fn restore(dir: &Path, settings: &Settings, now_ms: i64) -> Result<Restored,
     })
 }
 
+/// Books by company, as restored from one snapshot, and the snapshot's covered LSN.
+type SnapshotBooks = (BTreeMap<String, Book>, u64);
+
 /// The books of the newest snapshot that verifies, and its covered LSN.
 fn newest_valid_snapshot(
     dir: &Path,
     settings: &Settings,
     report: &mut RestoreReport,
-) -> Result<Option<(BTreeMap<String, Book>, u64)>, StartupError> {
+) -> Result<Option<SnapshotBooks>, StartupError> {
     let candidates = snapshot::list(dir).map_err(|source| StartupError::Io {
         dir: dir.to_path_buf(),
         source,

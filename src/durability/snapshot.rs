@@ -604,7 +604,7 @@ pub fn list(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
             found.push((sequence, entry.path()));
         }
     }
-    found.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    found.sort_unstable_by_key(|(sequence, _)| std::cmp::Reverse(*sequence));
     Ok(found)
 }
 
@@ -667,7 +667,7 @@ pub fn prune(dir: &Path, keep: usize) -> io::Result<Option<u64>> {
     for (_, path) in snapshots.iter().skip(keep) {
         fs::remove_file(path)?;
     }
-    Ok(snapshots.iter().take(keep).last().map(|(seq, _)| *seq))
+    Ok(snapshots.iter().take(keep).next_back().map(|(seq, _)| *seq))
 }
 
 /// Deletes temporary files left by a crash during a snapshot write: they were never renamed into

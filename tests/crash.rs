@@ -575,3 +575,83 @@ async fn sigterm_takes_a_final_snapshot_and_exits_zero() {
     assert!(checked > 10, "too little was done: {checked}");
     server.kill();
 }
+
+/// Whether the newest snapshot file in `data` holds every acknowledged reservation at its last
+/// acknowledged status. A file being pruned while read counts as "not yet".
+fn newest_snapshot_covers(data: &Path, ledger: &Ledger) -> bool {
+    const STATUSES: [&str; 4] = ["active", "converted", "expired", "cancelled"];
+    let Ok(files) = holdfast::durability::snapshot::list(data) else {
+        return false;
+    };
+    let Some((_, newest)) = files.first() else {
+        return false;
+    };
+    let Ok(bytes) = std::fs::read(newest) else {
+        return false;
+    };
+    let (_, body) =
+        holdfast::durability::snapshot::decode(&bytes).expect("a renamed snapshot verifies");
+    let stored: HashMap<String, &str> = body
+        .companies
+        .iter()
+        .flat_map(|company| company.reservations.iter())
+        .map(|r| {
+            (
+                uuid::Uuid::from_bytes(r.token).to_string(),
+                STATUSES[usize::from(r.status)],
+            )
+        })
+        .collect();
+    ledger.lock().unwrap().iter().all(|(token, known)| {
+        let last = known.acked.last().expect("acknowledged");
+        stored
+            .get(token)
+            .is_some_and(|status| last["status"] == *status)
+    })
+}
+
+/// Goal: in snapshot mode the interval alone takes acknowledged changes to disk: once the
+/// clients stop, a periodic snapshot (no explicit request) comes to hold every one of them, and
+/// a SIGKILL after it loses none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_mode_interval_snapshots_cover_what_was_acknowledged() {
+    /// Liveness bound, not a speed assertion: the interval is 100 ms.
+    const COVERED_WITHIN: Duration = Duration::from_secs(20);
+    let mut rng = StdRng::seed_from_u64(seed());
+    let dir = tempfile::tempdir().unwrap();
+    let client = http_client();
+    let ledger: Ledger = Arc::default();
+    let server = Server::start(dir.path(), "snapshot", "100ms", &client).await;
+    let deadline = Instant::now() + Duration::from_millis(300);
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            tokio::spawn(drive(
+                http_client(),
+                server.base.clone(),
+                ledger.clone(),
+                rng.gen(),
+                deadline,
+            ))
+        })
+        .collect();
+    for client in clients {
+        client.await.expect("client task");
+    }
+    let data = dir.path().join("data");
+    let waiting = Instant::now();
+    while !newest_snapshot_covers(&data, &ledger) {
+        assert!(
+            waiting.elapsed() < COVERED_WITHIN,
+            "no interval snapshot covered the acknowledged changes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.kill();
+    let server = Server::start(dir.path(), "snapshot", "100ms", &client).await;
+    let state = server_state(&client, &server.base).await;
+    assert_no_live_overlap(&state);
+    let checked = verify(&ledger, &state, |_, known| {
+        (!known.acked.is_empty()).then(|| known.acked.len() - 1)
+    });
+    assert!(checked > 10, "too little was done: {checked}");
+}

@@ -98,11 +98,12 @@ pub const CONFLICTS_REPORTED_MAX: usize = 32;
 pub const EXPIRY_RESOLUTION_MS_DEFAULT: u64 = 10;
 
 /// Tokens a company actor expires in one turn before it yields to its mailbox and to the other
-/// actors of its thread. One expiry costs about 1.5 microseconds in release (a million take
-/// about 1.5 s in `benches/expiry.rs`: map and calendar removals, cache misses), so a chunk is
-/// under a millisecond, and a hold arriving during a mass expiry of a million waits for at most
-/// one chunk rather than the whole batch (issue 4: never held up by more than 5 ms). Smaller
-/// chunks cost a yield (a few microseconds) each.
+/// actors of its thread. One expiry costs 0.5 to 1.5 microseconds in release (a million took
+/// 0.47 s to 1.5 s in the `Book` in `benches/expiry.rs`, depending on the machine's load: map
+/// and calendar removals, cache misses), so a chunk is well under a millisecond, and a hold
+/// arriving during a mass expiry of a million waits for at most one chunk rather than the whole
+/// batch (issue 4: never held up by more than 5 ms). Smaller chunks cost a yield (a few
+/// microseconds) each.
 pub const EXPIRY_CHUNK_TOKENS: usize = 500;
 
 /// Entries the expiry wheel and its intake queue hold together (32 bytes each: 512 MB at most).

@@ -12,7 +12,9 @@
 //! - [`http`]: the actix-web shim: routes, wire types, errors as problem+json, keys;
 //! - [`config`]: the settings of `holdfast serve` (flags and `HOLDFAST_*` variables);
 //! - [`durability`]: snapshot files and the write-ahead log, and restore at start-up;
-//! - [`cli`]: the operator's subcommands (`holdfast snapshot inspect`).
+//! - [`metrics`]: every company's counters and the engine's gauges for Prometheus
+//!   (`GET /metrics`), and the counting of requests the HTTP edge refuses by itself;
+//! - [`cli`]: the operator's subcommands (`holdfast snapshot inspect`, `holdfast metrics`).
 
 pub mod actors;
 pub mod cli;
@@ -22,3 +24,4 @@ pub mod core;
 pub mod durability;
 pub mod http;
 pub mod limits;
+pub mod metrics;

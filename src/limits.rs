@@ -207,3 +207,33 @@ pub const HISTOGRAM_SIGNIFICANT_DIGITS: u8 = 2;
 pub const LIFETIME_MILLIS_HISTOGRAM_MAX: u64 = 2 * 3_600 * 1_000;
 /// Largest in-engine hold latency recorded, in microseconds (10 s; anything near it is a bug).
 pub const LATENCY_MICROS_HISTOGRAM_MAX: u64 = 10_000_000;
+
+// ----- metrics, logs and the operator's CLI -----------------------------------------------------
+
+/// Leading digits of a phone number a log line may show (country and network prefix: enough to
+/// tell a mobile from a landline, or one country from another, when reading a log).
+pub const PHONE_DIGITS_SHOWN_LEADING_MAX: usize = 5;
+/// Trailing digits of a phone number a log line may show (enough to tell two callers apart).
+pub const PHONE_DIGITS_SHOWN_TRAILING_MAX: usize = 3;
+/// Digits of a phone number a log line always masks, however short the number: a short number
+/// is never shown whole (logs are read by more people than the reservations are).
+pub const PHONE_DIGITS_MASKED_MIN: usize = 5;
+
+/// Company metrics asked for at once by one `GET /metrics` scrape. Each answer is one company's
+/// counters and bucket counts (about a kilobyte); the bound keeps a scrape of many companies from
+/// flooding every mailbox at once, as for snapshot exports.
+pub const METRICS_SAMPLES_IN_FLIGHT_MAX: usize = 64;
+
+/// Longest wait of `holdfast metrics` for one answer, in seconds: the server answers metrics in
+/// microseconds, so a server silent this long is as good as unreachable to an operator.
+pub const CLI_REQUEST_TIMEOUT_SECONDS: u64 = 10;
+
+/// Shortest `holdfast metrics --watch --interval`, in milliseconds: below a tenth of a second a
+/// terminal only flickers, and each refresh costs the server one request per company.
+pub const CLI_WATCH_INTERVAL_MS_MIN: u64 = 100;
+/// Longest `--interval`, in milliseconds (one day): a longer one is a mistake, not a watch.
+pub const CLI_WATCH_INTERVAL_MS_MAX: u64 = 24 * 3_600 * 1_000;
+
+/// Companies `holdfast metrics` without `--company` lists, one request each: the admin listing
+/// returns every company, and a table longer than this is read with `--json` and a filter anyway.
+pub const CLI_COMPANIES_LISTED_MAX: usize = 1_000;

@@ -11,9 +11,10 @@ use crate::clock::SharedClock;
 use crate::core::book::{Book, HoldOutcome, ResourceSlots};
 use crate::core::command::{AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
-use crate::core::metrics::MetricsReport;
+use crate::core::error::ErrorType;
+use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::{ReservationView, Status};
-use crate::durability::snapshot::{export_company, CompanySnapshotV1};
+use crate::durability::snapshot::{export_encoded, EncodedCompany};
 use crate::durability::wal::{HoldRequestV1, Journal, WalRecordV1};
 use crate::limits;
 use actix::prelude::*;
@@ -315,6 +316,39 @@ impl Handler<Metrics> for CompanyActor {
     }
 }
 
+/// The company's metrics with its histograms as bucket counts (the engine-wide `GET /metrics`).
+#[derive(Message)]
+#[rtype(result = "MetricsSample")]
+pub struct SampleMetrics;
+
+impl Handler<SampleMetrics> for CompanyActor {
+    type Result = MessageResult<SampleMetrics>;
+
+    fn handle(&mut self, _: SampleMetrics, _: &mut Context<Self>) -> Self::Result {
+        let active = self.book.active_count() as u64;
+        let live = self.book.live_count() as u64;
+        MessageResult(self.book.metrics().sample(active, live))
+    }
+}
+
+/// Count a request the HTTP edge refused before it reached the book (see
+/// `Book::record_rejected`). Not logged to the journal: like the book's own errors it changes
+/// no reservation, and the counters reach the disk with the next snapshot.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct RecordRejected {
+    pub error_type: ErrorType,
+    pub token: Option<Uuid>,
+}
+
+impl Handler<RecordRejected> for CompanyActor {
+    type Result = ();
+
+    fn handle(&mut self, message: RecordRejected, _: &mut Context<Self>) {
+        self.book.record_rejected(message.error_type, message.token);
+    }
+}
+
 /// Counts for the admin listing: active holds, live reservations, all stored.
 #[derive(Message)]
 #[rtype(result = "CompanyCounts")]
@@ -409,16 +443,17 @@ impl Handler<CheckInvariants> for CompanyActor {
     }
 }
 
-/// Copy the company's state for a snapshot, with the last log position it applied. Answered
-/// between two messages, so the copy is consistent and no other company waits.
+/// Copy and encode the company's state for a snapshot, with the last log position it applied.
+/// Answered between two messages, so the copy is consistent and no other company waits; each
+/// company encodes its own record, so encoding runs on every arbiter at once.
 #[derive(Message)]
-#[rtype(result = "CompanySnapshotV1")]
+#[rtype(result = "EncodedCompany")]
 pub struct ExportSnapshot;
 
 impl Handler<ExportSnapshot> for CompanyActor {
     type Result = MessageResult<ExportSnapshot>;
 
     fn handle(&mut self, _: ExportSnapshot, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(export_company(&self.book, self.book.log_position()))
+        MessageResult(export_encoded(&self.book, self.book.log_position()))
     }
 }

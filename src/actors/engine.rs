@@ -4,7 +4,7 @@
 
 use crate::actors::company::{
     Availability, Cancel, CheckInvariants, CompanyCounts, Confirm, Counts, ExpireBatch, Extend,
-    Get, Hold, List, Metrics,
+    Get, Hold, List, Metrics, RecordRejected, SampleMetrics,
 };
 use crate::actors::expiry::{ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport};
 use crate::actors::registry::Registry;
@@ -14,11 +14,32 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::core::book::{HoldOutcome, ResourceSlots, Settings};
 use crate::core::command::{validate_id, AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
-use crate::core::metrics::MetricsReport;
+use crate::core::error::ErrorType;
+use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::ReservationView;
 use actix::prelude::*;
 use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
+
+tokio::task_local! {
+    /// Set when a call in [`track_book_reached`]'s scope reached the engine's company lookup:
+    /// from there on the company's book counts the request itself (or no book exists to count
+    /// it). The HTTP edge uses it to count, exactly once, the requests it refuses on its own.
+    static BOOK_REACHED: std::cell::Cell<bool>;
+}
+
+/// Runs `future` and answers, with its output, whether it called an engine operation on a
+/// company. A task-local rather than a return value because the calls happen deep inside
+/// handlers that return only their answer; it costs one thread-local access per request.
+pub async fn track_book_reached<F: std::future::Future>(future: F) -> (F::Output, bool) {
+    BOOK_REACHED
+        .scope(std::cell::Cell::new(false), async move {
+            let output = future.await;
+            let reached = BOOK_REACHED.with(std::cell::Cell::get);
+            (output, reached)
+        })
+        .await
+}
 
 /// Why an engine call failed.
 #[derive(Debug, thiserror::Error)]
@@ -164,6 +185,8 @@ impl Engine {
         &self,
         company: &str,
     ) -> Result<Addr<crate::actors::company::CompanyActor>, EngineError> {
+        // Whatever the engine answers from here on, the book counted it (or no book exists).
+        let _ = BOOK_REACHED.try_with(|reached| reached.set(true));
         validate_id("company", company)?;
         Ok(self.registry.get_or_start(company)?)
     }
@@ -259,6 +282,37 @@ impl Engine {
         tokens: Vec<Uuid>,
     ) -> Result<usize, EngineError> {
         Ok(self.company(company)?.send(ExpireBatch { tokens }).await?)
+    }
+
+    /// Counts a request of `company` that the HTTP edge refused before it reached the engine
+    /// (see `Book::record_rejected`). An invalid company id is refused here and starts no actor;
+    /// a valid one starts the company's actor like any first request would.
+    pub async fn record_rejected(
+        &self,
+        company: &str,
+        error_type: ErrorType,
+        token: Option<Uuid>,
+    ) -> Result<(), EngineError> {
+        validate_id("company", company)?;
+        let address = self.registry.get_or_start(company)?;
+        Ok(address.send(RecordRejected { error_type, token }).await?)
+    }
+
+    /// Every started company's metrics with its histograms as buckets, sorted by id, asking at
+    /// most `limits::METRICS_SAMPLES_IN_FLIGHT_MAX` companies at once.
+    pub async fn metrics_samples(&self) -> Result<Vec<(Arc<str>, MetricsSample)>, EngineError> {
+        use futures::StreamExt;
+        let answers: Vec<_> = futures::stream::iter(self.registry.companies())
+            .map(|(company, address)| async move { (company, address.send(SampleMetrics).await) })
+            .buffer_unordered(crate::limits::METRICS_SAMPLES_IN_FLIGHT_MAX)
+            .collect()
+            .await;
+        let mut samples = Vec::with_capacity(answers.len());
+        for (company, answer) in answers {
+            samples.push((company, answer?));
+        }
+        samples.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Ok(samples)
     }
 
     /// Every started company with its counts, sorted by id.

@@ -19,8 +19,8 @@ use crate::core::command::{
     validate_reason, validate_text, validate_ttl, AvailabilityRequest, FindRequest, HoldRequest,
     HoldTarget, ListFilter, SegmentRequest,
 };
-use crate::core::error::BookError;
-use crate::core::metrics::{Metrics, MetricsReport};
+use crate::core::error::{BookError, ErrorType};
+use crate::core::metrics::{mask_phone, Metrics, MetricsReport};
 use crate::core::reservation::{
     ConflictKind, ConflictView, Reservation, ReservationView, ResourceId, Segment, SegmentView,
     Status,
@@ -226,7 +226,7 @@ impl Book {
         if result.is_ok() {
             self.metrics.confirm_successes += 1;
         }
-        self.count(result)
+        self.count_for(Some(token), result)
     }
 
     /// Moves an active hold's expiry to `now + ttl_seconds`, within the extension cap.
@@ -237,7 +237,7 @@ impl Book {
         now_ms: i64,
     ) -> Result<ReservationView, BookError> {
         let result = self.extend_inner(token, ttl_seconds, now_ms);
-        self.count(result)
+        self.count_for(Some(token), result)
     }
 
     /// Cancels an active hold or a booking, freeing its slots. Idempotent.
@@ -248,13 +248,13 @@ impl Book {
         now_ms: i64,
     ) -> Result<ReservationView, BookError> {
         let result = self.cancel_inner(token, reason, now_ms);
-        self.count(result)
+        self.count_for(Some(token), result)
     }
 
     /// Reads one reservation.
     pub fn get(&mut self, token: Uuid, now_ms: i64) -> Result<ReservationView, BookError> {
         let result = self.touch(token, now_ms).map(|()| self.view(token, now_ms));
-        self.count(result)
+        self.count_for(Some(token), result)
     }
 
     /// Lists reservations matching every filter, newest first.
@@ -421,6 +421,8 @@ impl Book {
             company = %self.company,
             token = %token,
             compound = segments.len() > 1,
+            call_id = request.call_id.as_deref(),
+            phone = request.customer_phone.as_deref().map(mask_phone),
             "reservation created"
         );
         Ok(HoldOutcome {
@@ -1120,11 +1122,42 @@ impl Book {
 
     /// Counts the request, and the error if it failed.
     fn count<T>(&mut self, result: Result<T, BookError>) -> Result<T, BookError> {
+        self.count_for(None, result)
+    }
+
+    /// Counts the request about `token`, and the error if it failed, with one log event per
+    /// error (at `info`, like the reservation events: callers' errors are expected answers, not
+    /// faults of the server).
+    fn count_for<T>(
+        &mut self,
+        token: Option<Uuid>,
+        result: Result<T, BookError>,
+    ) -> Result<T, BookError> {
         self.metrics.requests += 1;
         if let Err(error) = &result {
-            self.metrics.record_error(error.error_type());
+            let error_type = error.error_type();
+            self.metrics.record_error(error_type);
+            self.log_error(error_type, token);
         }
         result
+    }
+
+    /// Counts a request that the HTTP edge refused before it reached this book (a malformed
+    /// body, a token that is not a UUID), so that the company's `requests` and `errors_by_type`
+    /// cover everything it was asked; logged like the book's own errors.
+    pub fn record_rejected(&mut self, error_type: ErrorType, token: Option<Uuid>) {
+        self.metrics.record_rejected(error_type);
+        self.log_error(error_type, token);
+    }
+
+    fn log_error(&self, error_type: ErrorType, token: Option<Uuid>) {
+        tracing::info!(
+            event = "error",
+            company = %self.company,
+            token = token.map(tracing::field::display),
+            error_type = error_type.as_str(),
+            "request refused"
+        );
     }
 
     // ----- restore and audit ------------------------------------------------------------------

@@ -127,6 +127,14 @@ impl Metrics {
         self.errors_by_type[error_type.index()] += 1;
     }
 
+    /// Counts a request refused before the company's `Book` saw it (the HTTP edge's own checks:
+    /// a malformed body, a token that is not a UUID), so that `error_rate = errors / requests`
+    /// holds over everything the company was asked.
+    pub fn record_rejected(&mut self, error_type: ErrorType) {
+        self.requests += 1;
+        self.record_error(error_type);
+    }
+
     /// Counts one cancellation for `reason`, folding reasons past the distinct bound into `other`.
     pub fn record_cancel(&mut self, reason: &str) {
         self.cancelled += 1;
@@ -296,5 +304,162 @@ impl Metrics {
             hold_latency_micros_p999: self.hold_latency_micros.quantile(0.999),
             criteria,
         }
+    }
+}
+
+// ----- export: histograms as buckets, phones as logs may show them ------------------------------
+
+/// Upper bounds of the exported buckets of time to conversion and of expired lifetime, in
+/// milliseconds: from a second to the longest hold (an hour), dense around the seed system's
+/// 60-second target so that a Prometheus quantile near it is meaningful.
+pub const LIFETIME_BUCKETS_MS: [u64; 12] = [
+    1_000, 5_000, 10_000, 20_000, 30_000, 45_000, 60_000, 90_000, 120_000, 300_000, 900_000,
+    3_600_000,
+];
+
+/// Upper bounds of the exported buckets of in-engine hold latency, in microseconds: a hold takes
+/// a few microseconds inside its actor, so the buckets are dense there and end at 100 ms, where
+/// anything is a stall.
+pub const LATENCY_BUCKETS_MICROS: [u64; 12] = [
+    5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 10_000, 25_000, 100_000,
+];
+
+/// A histogram as Prometheus wants it: how many values, their sum, and how many are at most each
+/// bound, in the unit the histogram records.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistogramSample {
+    pub count: u64,
+    /// The mean times the count: hdrhistogram keeps no exact sum, so this is as exact as its
+    /// buckets (`limits::HISTOGRAM_SIGNIFICANT_DIGITS`), and `sum / count` is the reported `avg`.
+    pub sum: f64,
+    /// `cumulative[i]`: values at most `bounds[i]`, non-decreasing.
+    pub cumulative: Vec<u64>,
+}
+
+impl LazyHistogram {
+    /// The histogram against `bounds` (ascending). A value is counted under the first bound at
+    /// or above the lowest value of its hdrhistogram bucket, so a value recorded exactly on a
+    /// bound lands under it; values within one bucket's resolution of a bound may land under it.
+    pub fn sample(&self, bounds: &[u64]) -> HistogramSample {
+        let mut per_bound = vec![0u64; bounds.len()];
+        if let Some(histogram) = self.histogram() {
+            for value in histogram.iter_recorded() {
+                let lowest = histogram.lowest_equivalent(value.value_iterated_to());
+                let index = bounds.partition_point(|bound| *bound < lowest);
+                if let Some(slot) = per_bound.get_mut(index) {
+                    *slot += u64::from(value.count_at_value());
+                }
+            }
+        }
+        let mut running = 0;
+        let cumulative = per_bound
+            .into_iter()
+            .map(|count| {
+                running += count;
+                running
+            })
+            .collect();
+        HistogramSample {
+            count: self.len(),
+            sum: self.mean() * self.len() as f64,
+            cumulative,
+        }
+    }
+}
+
+/// A company's metrics for the engine-wide export: the report, and each histogram as buckets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MetricsSample {
+    pub report: MetricsReport,
+    /// Bounds: [`LIFETIME_BUCKETS_MS`].
+    pub time_to_conversion_ms: HistogramSample,
+    /// Bounds: [`LIFETIME_BUCKETS_MS`].
+    pub expired_lifetime_ms: HistogramSample,
+    /// Bounds: [`LATENCY_BUCKETS_MICROS`].
+    pub hold_latency_micros: HistogramSample,
+}
+
+impl Metrics {
+    /// The report and the histograms as buckets, given the company's active and live counts.
+    pub fn sample(&self, active: u64, live: u64) -> MetricsSample {
+        MetricsSample {
+            report: self.report(active, live),
+            time_to_conversion_ms: self.time_to_conversion_ms.sample(&LIFETIME_BUCKETS_MS),
+            expired_lifetime_ms: self.expired_lifetime_ms.sample(&LIFETIME_BUCKETS_MS),
+            hold_latency_micros: self.hold_latency_micros.sample(&LATENCY_BUCKETS_MICROS),
+        }
+    }
+}
+
+/// A phone number as logs may show it: the country and network prefix and the last digits, the
+/// rest masked (`+4915112345678` -> `+49151*****678`). At least
+/// [`limits::PHONE_DIGITS_MASKED_MIN`](crate::limits::PHONE_DIGITS_MASKED_MIN) digits are masked
+/// however short the number, so a short number is never shown whole; what is kept is enough to
+/// tell two callers apart in a log, not to call them.
+pub fn mask_phone(phone: &str) -> String {
+    use crate::limits::{
+        PHONE_DIGITS_MASKED_MIN, PHONE_DIGITS_SHOWN_LEADING_MAX, PHONE_DIGITS_SHOWN_TRAILING_MAX,
+    };
+    let (plus, digits) = match phone.strip_prefix('+') {
+        Some(rest) => ("+", rest),
+        None => ("", phone),
+    };
+    let total = digits.chars().count();
+    let shown_max = PHONE_DIGITS_SHOWN_LEADING_MAX + PHONE_DIGITS_SHOWN_TRAILING_MAX;
+    let masked = total
+        .saturating_sub(shown_max)
+        .max(PHONE_DIGITS_MASKED_MIN)
+        .min(total);
+    let shown = total - masked;
+    let trailing = PHONE_DIGITS_SHOWN_TRAILING_MAX.min(shown / 2);
+    let leading = shown - trailing;
+    let mut out = String::with_capacity(phone.len());
+    out.push_str(plus);
+    for (index, character) in digits.chars().enumerate() {
+        if index < leading || index >= total - trailing {
+            out.push(character);
+        } else {
+            out.push('*');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Goal: phones are masked as the issue shows, and short ones are never shown whole.
+    #[test]
+    fn phones_are_masked() {
+        assert_eq!(mask_phone("+4915112345678"), "+49151*****678");
+        assert_eq!(mask_phone("+491511234567890"), "+49151*******890");
+        assert_eq!(mask_phone("+1234567890"), "+123*****90");
+        assert_eq!(mask_phone("+123456"), "+1*****");
+        assert_eq!(mask_phone("12345"), "*****");
+        assert_eq!(mask_phone(""), "");
+    }
+
+    /// Goal: buckets are cumulative, a value on a bound counts under it, and sum/count is the
+    /// reported average.
+    #[test]
+    fn histogram_samples_are_cumulative() {
+        let mut histogram = LazyHistogram::new(LIFETIME_MILLIS_HISTOGRAM_MAX);
+        assert_eq!(
+            histogram.sample(&LIFETIME_BUCKETS_MS).cumulative,
+            vec![0; LIFETIME_BUCKETS_MS.len()]
+        );
+        for value in [1_000, 30_000, 60_000, 61_000, 7_000_000] {
+            histogram.record(value);
+        }
+        let sample = histogram.sample(&LIFETIME_BUCKETS_MS);
+        assert_eq!(sample.count, 5);
+        assert_eq!(sample.cumulative[0], 1, "1 s lands under the 1 s bound");
+        assert_eq!(sample.cumulative[4], 2, "30 s lands under the 30 s bound");
+        assert_eq!(sample.cumulative[6], 3, "60 s lands under the 60 s bound");
+        assert_eq!(sample.cumulative[7], 4, "61 s lands under 90 s");
+        // 7,000 s is clamped to the histogram's top (2 h), above the last bound: only +Inf.
+        assert_eq!(*sample.cumulative.last().unwrap(), 4);
+        assert!((sample.sum / sample.count as f64 - histogram.mean()).abs() < 1e-9);
     }
 }

@@ -32,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         routes::company_metrics,
         routes::companies,
         routes::admin_snapshot,
+        routes::prometheus_metrics,
         routes::healthz,
         routes::openapi_json,
     ),
@@ -87,6 +88,7 @@ mod tests {
             ("/v1/companies/{company}/metrics", "get"),
             ("/v1/admin/companies", "get"),
             ("/v1/admin/snapshot", "post"),
+            ("/metrics", "get"),
             ("/healthz", "get"),
             ("/openapi.json", "get"),
         ];
@@ -98,7 +100,7 @@ mod tests {
         }
         assert_eq!(
             document["paths"].as_object().unwrap().len(),
-            10,
+            11,
             "a path is documented that the list above does not know"
         );
         assert!(document["components"]["schemas"]["ReservationDto"].is_object());

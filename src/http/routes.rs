@@ -16,7 +16,9 @@ use crate::http::extract::{
 use crate::http::openapi;
 use crate::http::AppState;
 use crate::limits;
+use crate::metrics::count_edge_errors;
 use actix_web::http::header;
+use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 
 /// The header that marks a create answered from an earlier request with the same
@@ -29,33 +31,39 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .service(
             web::resource(format!("{company}/holds"))
+                .wrap(from_fn(count_edge_errors))
                 .route(web::post().to(create_hold))
                 .route(web::get().to(list_holds))
                 .default_service(web::to(method_not_allowed)),
         )
         .service(
             web::resource(format!("{company}/holds/{{token}}"))
+                .wrap(from_fn(count_edge_errors))
                 .route(web::get().to(get_hold))
                 .route(web::delete().to(cancel_hold))
                 .default_service(web::to(method_not_allowed)),
         )
         .service(
             web::resource(format!("{company}/holds/{{token}}/confirm"))
+                .wrap(from_fn(count_edge_errors))
                 .route(web::post().to(confirm_hold))
                 .default_service(web::to(method_not_allowed)),
         )
         .service(
             web::resource(format!("{company}/holds/{{token}}/extend"))
+                .wrap(from_fn(count_edge_errors))
                 .route(web::post().to(extend_hold))
                 .default_service(web::to(method_not_allowed)),
         )
         .service(
             web::resource(format!("{company}/availability"))
+                .wrap(from_fn(count_edge_errors))
                 .route(web::get().to(availability))
                 .default_service(web::to(method_not_allowed)),
         )
         .service(
             web::resource(format!("{company}/metrics"))
+                .wrap(from_fn(count_edge_errors))
                 .route(web::get().to(company_metrics))
                 .default_service(web::to(method_not_allowed)),
         )
@@ -67,6 +75,11 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/admin/snapshot")
                 .route(web::post().to(admin_snapshot))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/metrics")
+                .route(web::get().to(prometheus_metrics))
                 .default_service(web::to(method_not_allowed)),
         )
         .service(
@@ -354,6 +367,30 @@ pub async fn admin_snapshot(
     no_query(request.query_string())?;
     let info = state.engine.snapshot_now().await?;
     Ok(HttpResponse::Ok().json(SnapshotDto::from(info)))
+}
+
+/// Every company's counters and histograms and the engine's gauges, in the Prometheus text
+/// format. Needs the admin key when keys are configured: it names every company and its
+/// volumes. A query string is ignored (scrapers may be set up to send one).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain"),
+        (status = 401, description = "unauthorized", body = Problem),
+        (status = 403, description = "forbidden (a company key)", body = Problem),
+    ),
+    security(("bearer" = []), ())
+)]
+pub async fn prometheus_metrics(
+    _admin: AdminAccess,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let text = crate::metrics::render_engine(&state.engine).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(text))
 }
 
 /// 200 once restored and serving; 503 before, and while draining at shutdown. Needs no key.

@@ -1,0 +1,485 @@
+//! Engine-wide metrics: every company's counters and histograms, and the engine's own gauges,
+//! rendered in the Prometheus text format for `GET /metrics`; and the counting of requests the
+//! HTTP edge refuses before any company's book sees them.
+//!
+//! The counters themselves live in each company's `Book` (`core::metrics`), written only by the
+//! company's actor, so nothing here is shared or locked: a scrape asks every company for a
+//! [`MetricsSample`] (a bounded number at a time), reads the expiry wheel's size and the data
+//! directory, and renders. Nothing is kept between scrapes, so there is no second copy of a
+//! counter to drift from the JSON of `GET /v1/companies/{company}/metrics`: both are computed
+//! from the same `Metrics` by the same actor.
+//!
+//! Units follow Prometheus: seconds for every duration (the JSON's `hold_latency_micros` is
+//! `holdfast_hold_latency_seconds` here), `_total` for counters.
+//!
+//! Edge errors: a request refused by the HTTP layer itself (a malformed body, an unknown field,
+//! a token that is not a UUID) never reaches the book that counts requests. [`count_edge_errors`]
+//! wraps the company routes, notices such an answer (an API error of a type the metrics count,
+//! from a request that never reached the engine), and awaits one `RecordRejected` message to the
+//! company's actor before the answer leaves, so the caller reading its metrics next sees it
+//! counted. The company id is validated first: an invalid id (400 on the `company` field) is not
+//! counted anywhere and starts no actor. Answers about keys (401, 403), sizes and media types
+//! (413, 415) and methods (405) are not counted: they are not among the API's `errors_by_type`,
+//! and 401s come from callers who are not the company's.
+
+use crate::actors::engine::{track_book_reached, Engine, EngineError};
+use crate::core::command::validate_id;
+use crate::core::metrics::{
+    HistogramSample, MetricsSample, LATENCY_BUCKETS_MICROS, LIFETIME_BUCKETS_MS,
+};
+use crate::durability::{snapshot, wal};
+use crate::http::error::ApiError;
+use crate::http::AppState;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::web;
+use prometheus::proto::{
+    Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
+};
+use prometheus::TextEncoder;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+use uuid::Uuid;
+
+/// The `Content-Type` of the rendered text (Prometheus text format 0.0.4).
+pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
+
+/// What the data directory holds, for the durability gauges.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct DiskGauges {
+    /// Seconds since the newest snapshot file was written (wall clock: file times are wall
+    /// clock); `None` while the directory holds no snapshot.
+    pub snapshot_age_seconds: Option<f64>,
+    /// Size of the newest snapshot file, in bytes.
+    pub snapshot_bytes: Option<u64>,
+    /// Bytes in the write-ahead log's segments (0 with `--durability snapshot`).
+    pub log_bytes: u64,
+}
+
+/// One scrape: every company's sample and the engine-wide gauges.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineMetrics {
+    /// Sorted by company id.
+    pub companies: Vec<(Arc<str>, MetricsSample)>,
+    /// Entries in the expiry wheel and its intake.
+    pub wheel_entries: usize,
+    /// Schedules the wheel refused because it was full (lazy expiry covered those holds).
+    pub wheel_refused: u64,
+    /// `None` for an engine without a data directory (tests, benches).
+    pub disk: Option<DiskGauges>,
+}
+
+impl EngineMetrics {
+    /// Live reservations (active holds and bookings) over every company.
+    pub fn live_reservations(&self) -> u64 {
+        self.companies.iter().map(|(_, s)| s.report.live).sum()
+    }
+
+    /// Active holds over every company.
+    pub fn active_holds(&self) -> u64 {
+        self.companies.iter().map(|(_, s)| s.report.active).sum()
+    }
+}
+
+/// Asks every company for its sample and reads the engine's gauges.
+pub async fn gather(engine: &Engine) -> Result<EngineMetrics, EngineError> {
+    let companies = engine.metrics_samples().await?;
+    let disk = engine
+        .snapshots()
+        .map(|snapshots| disk_gauges(snapshots.dir()));
+    Ok(EngineMetrics {
+        companies,
+        wheel_entries: engine.expiry().handle().entries(),
+        wheel_refused: engine.expiry().handle().refused(),
+        disk,
+    })
+}
+
+/// [`gather`], then [`render`]: the body of `GET /metrics`.
+pub async fn render_engine(engine: &Engine) -> Result<String, EngineError> {
+    Ok(render(&gather(engine).await?))
+}
+
+/// The durability gauges of `dir`. A file that cannot be read is left out (and logged) rather
+/// than failing the scrape: the gauges that remain are still worth having.
+pub fn disk_gauges(dir: &Path) -> DiskGauges {
+    let mut gauges = DiskGauges::default();
+    match snapshot::list(dir) {
+        Ok(snapshots) => {
+            if let Some(metadata) = snapshots.first().and_then(|(_, path)| path.metadata().ok()) {
+                gauges.snapshot_bytes = Some(metadata.len());
+                gauges.snapshot_age_seconds = metadata.modified().ok().map(|written| {
+                    SystemTime::now()
+                        .duration_since(written)
+                        .map_or(0.0, |age| age.as_secs_f64())
+                });
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, dir = %dir.display(), "cannot list snapshots for metrics")
+        }
+    }
+    match wal::list_segments(dir) {
+        Ok(segments) => {
+            gauges.log_bytes = segments
+                .iter()
+                .filter_map(|(_, path)| path.metadata().ok())
+                .map(|metadata| metadata.len())
+                .sum();
+        }
+        Err(error) => {
+            tracing::warn!(%error, dir = %dir.display(), "cannot list log segments for metrics")
+        }
+    }
+    gauges
+}
+
+// ----- rendering ---------------------------------------------------------------------------------
+
+fn labels(pairs: &[(&str, &str)]) -> Vec<LabelPair> {
+    pairs
+        .iter()
+        .map(|(name, value)| {
+            let mut pair = LabelPair::default();
+            pair.set_name((*name).to_string());
+            pair.set_value((*value).to_string());
+            pair
+        })
+        .collect()
+}
+
+fn counter(pairs: &[(&str, &str)], value: u64) -> Metric {
+    let mut metric = Metric::from_label(labels(pairs));
+    let mut counter = Counter::default();
+    counter.set_value(value as f64);
+    metric.set_counter(counter);
+    metric
+}
+
+fn gauge(pairs: &[(&str, &str)], value: f64) -> Metric {
+    let mut metric = Metric::from_label(labels(pairs));
+    let mut gauge = Gauge::default();
+    gauge.set_value(value);
+    metric.set_gauge(gauge);
+    metric
+}
+
+/// A histogram metric from a sample recorded in units of `unit_seconds` seconds each.
+fn histogram(
+    pairs: &[(&str, &str)],
+    sample: &HistogramSample,
+    bounds: &[u64],
+    unit_seconds: f64,
+) -> Metric {
+    let mut metric = Metric::from_label(labels(pairs));
+    let mut histogram = Histogram::default();
+    histogram.set_sample_count(sample.count);
+    histogram.set_sample_sum(sample.sum * unit_seconds);
+    let buckets = bounds
+        .iter()
+        .zip(&sample.cumulative)
+        .map(|(bound, cumulative)| {
+            let mut bucket = Bucket::default();
+            bucket.set_upper_bound(*bound as f64 * unit_seconds);
+            bucket.set_cumulative_count(*cumulative);
+            bucket
+        })
+        .collect();
+    histogram.set_bucket(buckets);
+    metric.set_histogram(histogram);
+    metric
+}
+
+fn family(name: &str, help: &str, kind: MetricType, metrics: Vec<Metric>) -> MetricFamily {
+    let mut family = MetricFamily::default();
+    family.set_name(name.to_string());
+    family.set_help(help.to_string());
+    family.set_field_type(kind);
+    family.set_metric(metrics);
+    family
+}
+
+/// A per-company family: one metric per company (or several, from `each`).
+fn per_company(
+    metrics: &EngineMetrics,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    each: impl Fn(&str, &MetricsSample) -> Vec<Metric>,
+) -> MetricFamily {
+    let all = metrics
+        .companies
+        .iter()
+        .flat_map(|(company, sample)| each(company, sample))
+        .collect();
+    family(name, help, kind, all)
+}
+
+/// Every family of one scrape, in a fixed order.
+pub fn families(metrics: &EngineMetrics) -> Vec<MetricFamily> {
+    use MetricType::{COUNTER, GAUGE, HISTOGRAM};
+    let simple = |name: &str, help: &str, kind: MetricType, value: fn(&MetricsSample) -> u64| {
+        per_company(metrics, name, help, kind, |company, sample| {
+            let value = value(sample);
+            vec![match kind {
+                GAUGE => gauge(&[("company", company)], value as f64),
+                _ => counter(&[("company", company)], value),
+            }]
+        })
+    };
+    let ms = 1e-3;
+    let micros = 1e-6;
+    let mut all = vec![
+        per_company(
+            metrics,
+            "holdfast_reservations_created_total",
+            "Reservations created, by kind (single: one segment; compound: several).",
+            COUNTER,
+            |company, sample| {
+                vec![
+                    counter(
+                        &[("company", company), ("kind", "single")],
+                        sample.report.created_single,
+                    ),
+                    counter(
+                        &[("company", company), ("kind", "compound")],
+                        sample.report.created_compound,
+                    ),
+                ]
+            },
+        ),
+        simple(
+            "holdfast_reservations_converted_total",
+            "Holds confirmed into bookings.",
+            COUNTER,
+            |sample| sample.report.converted,
+        ),
+        simple(
+            "holdfast_reservations_expired_total",
+            "Holds that ran out of time.",
+            COUNTER,
+            |sample| sample.report.expired,
+        ),
+        per_company(
+            metrics,
+            "holdfast_reservations_cancelled_total",
+            "Holds and bookings cancelled, by reason.",
+            COUNTER,
+            |company, sample| {
+                sample
+                    .report
+                    .cancelled_by_reason
+                    .iter()
+                    .map(|(reason, count)| {
+                        counter(&[("company", company), ("reason", reason)], *count)
+                    })
+                    .collect()
+            },
+        ),
+        per_company(
+            metrics,
+            "holdfast_errors_total",
+            "Requests answered with an error, by the API's error type.",
+            COUNTER,
+            |company, sample| {
+                sample
+                    .report
+                    .errors_by_type
+                    .iter()
+                    .map(|(kind, count)| counter(&[("company", company), ("type", kind)], *count))
+                    .collect()
+            },
+        ),
+        simple(
+            "holdfast_requests_total",
+            "Requests the company was asked (its book's answers and the edge's refusals).",
+            COUNTER,
+            |sample| sample.report.requests,
+        ),
+        simple(
+            "holdfast_confirm_attempts_total",
+            "Confirm requests.",
+            COUNTER,
+            |sample| sample.report.confirm_attempts,
+        ),
+        simple(
+            "holdfast_confirm_successes_total",
+            "Confirm requests answered 200.",
+            COUNTER,
+            |sample| sample.report.confirm_successes,
+        ),
+        simple(
+            "holdfast_company_active_holds",
+            "Active holds now.",
+            GAUGE,
+            |sample| sample.report.active,
+        ),
+        simple(
+            "holdfast_company_live_reservations",
+            "Active holds and bookings now.",
+            GAUGE,
+            |sample| sample.report.live,
+        ),
+        per_company(
+            metrics,
+            "holdfast_time_to_conversion_seconds",
+            "Time from hold to confirm.",
+            HISTOGRAM,
+            |company, sample| {
+                vec![histogram(
+                    &[("company", company)],
+                    &sample.time_to_conversion_ms,
+                    &LIFETIME_BUCKETS_MS,
+                    ms,
+                )]
+            },
+        ),
+        per_company(
+            metrics,
+            "holdfast_expired_lifetime_seconds",
+            "Time from hold to expiry, of holds that expired.",
+            HISTOGRAM,
+            |company, sample| {
+                vec![histogram(
+                    &[("company", company)],
+                    &sample.expired_lifetime_ms,
+                    &LIFETIME_BUCKETS_MS,
+                    ms,
+                )]
+            },
+        ),
+        per_company(
+            metrics,
+            "holdfast_hold_latency_seconds",
+            "Time a create takes inside the company's actor (not the network or the log sync).",
+            HISTOGRAM,
+            |company, sample| {
+                vec![histogram(
+                    &[("company", company)],
+                    &sample.hold_latency_micros,
+                    &LATENCY_BUCKETS_MICROS,
+                    micros,
+                )]
+            },
+        ),
+        family(
+            "holdfast_companies",
+            "Companies started (each has its actor).",
+            GAUGE,
+            vec![gauge(&[], metrics.companies.len() as f64)],
+        ),
+        family(
+            "holdfast_live_reservations",
+            "Active holds and bookings over every company.",
+            GAUGE,
+            vec![gauge(&[], metrics.live_reservations() as f64)],
+        ),
+        family(
+            "holdfast_active_holds",
+            "Active holds over every company.",
+            GAUGE,
+            vec![gauge(&[], metrics.active_holds() as f64)],
+        ),
+        family(
+            "holdfast_expiry_wheel_entries",
+            "Entries in the expiry wheel and its intake (one per scheduled hold or extension).",
+            GAUGE,
+            vec![gauge(&[], metrics.wheel_entries as f64)],
+        ),
+        family(
+            "holdfast_expiry_refused_total",
+            "Schedules the full expiry wheel refused (those holds expire lazily).",
+            COUNTER,
+            vec![counter(&[], metrics.wheel_refused)],
+        ),
+    ];
+    if let Some(disk) = &metrics.disk {
+        if let Some(age) = disk.snapshot_age_seconds {
+            all.push(family(
+                "holdfast_snapshot_age_seconds",
+                "Seconds since the newest snapshot file was written.",
+                GAUGE,
+                vec![gauge(&[], age)],
+            ));
+        }
+        if let Some(bytes) = disk.snapshot_bytes {
+            all.push(family(
+                "holdfast_snapshot_bytes",
+                "Size of the newest snapshot file.",
+                GAUGE,
+                vec![gauge(&[], bytes as f64)],
+            ));
+        }
+        all.push(family(
+            "holdfast_log_bytes",
+            "Bytes in the write-ahead log's segments (what a restart would replay at most).",
+            GAUGE,
+            vec![gauge(&[], disk.log_bytes as f64)],
+        ));
+    }
+    all
+}
+
+/// The Prometheus text of one scrape. Families without a series (no company yet) are left out,
+/// as the format requires.
+pub fn render(metrics: &EngineMetrics) -> String {
+    let families: Vec<MetricFamily> = families(metrics)
+        .into_iter()
+        .filter(|family| !family.get_metric().is_empty())
+        .collect();
+    let mut text = String::new();
+    if let Err(error) = TextEncoder::new().encode_utf8(&families, &mut text) {
+        // Unreachable with the checks above (the encoder refuses only empty families and names).
+        tracing::error!(%error, "rendering metrics failed");
+    }
+    text
+}
+
+// ----- counting the edge's refusals -----------------------------------------------------------
+
+/// Middleware on the company routes (see the module doc): counts into the company's metrics an
+/// API error the edge answered without reaching the engine.
+pub async fn count_edge_errors(
+    request: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let (response, reached) = track_book_reached(next.call(request)).await;
+    let response = response?;
+    if reached || !response.status().is_client_error() {
+        return Ok(response);
+    }
+    let error_type = response
+        .response()
+        .error()
+        .and_then(|error| error.as_error::<ApiError>())
+        .and_then(|error| match error {
+            ApiError::Book(book) => Some(book.error_type()),
+            _ => None,
+        });
+    let Some(error_type) = error_type else {
+        return Ok(response);
+    };
+    let http_request = response.request();
+    let company = http_request.match_info().get("company").unwrap_or_default();
+    if validate_id("company", company).is_err() {
+        return Ok(response);
+    }
+    let token = http_request
+        .match_info()
+        .get("token")
+        .and_then(|text| Uuid::try_parse(text).ok());
+    let Some(state) = http_request.app_data::<web::Data<AppState>>() else {
+        return Ok(response);
+    };
+    if let Err(error) = state
+        .engine
+        .record_rejected(company, error_type, token)
+        .await
+    {
+        // Only at the company limit or during shutdown; the caller's answer stands regardless.
+        tracing::debug!(%error, company, "an edge refusal was not counted");
+    }
+    Ok(response)
+}

@@ -589,6 +589,20 @@ async fn company_keys_reach_only_their_company() {
     )
     .await;
     assert_eq!(unchanged, beta_hold, "a forbidden call changes nothing");
+    // Through its own company's path, acme's key finds no token of beta's: 404, not a leak.
+    let own_path = format!("{HOLDS}/{beta_token}");
+    for (method, path) in [
+        (Method::GET, own_path.clone()),
+        (Method::POST, format!("{own_path}/confirm")),
+        (Method::DELETE, own_path.clone()),
+    ] {
+        check(
+            server.send(method, &path, ACME, None).await,
+            404,
+            Some("not_found"),
+        )
+        .await;
+    }
 
     let response = server.send(Method::GET, HOLDS, None, None).await;
     assert_eq!(response.headers()["www-authenticate"], "Bearer");

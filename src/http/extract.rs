@@ -197,7 +197,8 @@ fn check_headers(request: &HttpRequest) -> Result<(), ApiError> {
         let text = value.to_str().unwrap_or("(not text)");
         let essence = text.split(';').next().unwrap_or("").trim();
         let json = essence.eq_ignore_ascii_case("application/json")
-            || (essence.len() > 5 && essence[essence.len() - 5..].eq_ignore_ascii_case("+json"));
+            || essence.len() > 5
+                && essence.as_bytes()[essence.len() - 5..].eq_ignore_ascii_case(b"+json");
         if !json {
             return Err(ApiError::UnsupportedMediaType {
                 content_type: text.chars().take(limits::ID_BYTES_MAX).collect(),

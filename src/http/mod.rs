@@ -11,8 +11,8 @@
 //!
 //! Shutdown, in order: the shutdown future resolves (SIGTERM or Ctrl-C in the binary) ->
 //! `/healthz` answers 503 so a balancer stops sending -> the listener closes and in-flight
-//! requests finish (at most `shutdown_timeout`) -> the place for the final snapshot -> `run`
-//! returns and the binary exits 0.
+//! requests finish (at most `shutdown_timeout`) -> `run` returns -> the binary writes the final
+//! snapshot and exits 0.
 
 pub mod auth;
 pub mod dto;
@@ -127,8 +127,8 @@ pub async fn run(
     tracing::info!("shutting down: no new connections; finishing requests in flight");
     handle.stop(true).await;
     serving.await.map_err(std::io::Error::other)??;
-    // Every answer has been written: the final snapshot (the durability issue) goes here, so
-    // that it holds everything any caller was told.
+    // Every answer has been written. The caller writes the final snapshot after `run` returns
+    // (the binary does, in `main.rs`), so that it holds everything any caller was told.
     tracing::info!("stopped");
     Ok(())
 }

@@ -16,7 +16,7 @@ use holdfast::actors::engine::EngineConfig;
 use holdfast::actors::snapshotter::start_durable;
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
-use holdfast::durability::snapshot::{self, export_company, SnapshotV1};
+use holdfast::durability::snapshot::{self, export_encoded};
 use holdfast::durability::wal::DurabilityMode;
 use holdfast::durability::{restore, DurabilityConfig};
 use std::path::Path;
@@ -58,14 +58,10 @@ fn book(company: usize, now_ms: i64) -> Book {
 
 /// Writes the 1M-reservation snapshot into `dir` (as snapshot 1) and returns its size.
 fn write_fixture(dir: &Path, now_ms: i64) -> u64 {
-    let companies = (0..COMPANIES)
-        .map(|company| export_company(&book(company, now_ms), 0))
+    let companies: Vec<_> = (0..COMPANIES)
+        .map(|company| export_encoded(&book(company, now_ms), 0))
         .collect();
-    let body = SnapshotV1 {
-        covered_lsn: 0,
-        companies,
-    };
-    let bytes = snapshot::encode(&body, now_ms, 1);
+    let bytes = snapshot::encode_file(0, &companies, now_ms, 1);
     snapshot::write_file(dir, 1, &bytes).expect("write");
     bytes.len() as u64
 }

@@ -17,7 +17,7 @@ use crate::actors::company::ExportSnapshot;
 use crate::actors::engine::{Engine, EngineConfig};
 use crate::actors::registry::Registry;
 use crate::clock::SharedClock;
-use crate::durability::snapshot::{self, CompanySnapshotV1, SnapshotV1};
+use crate::durability::snapshot::{self, EncodedCompany};
 use crate::durability::wal::{DurabilityMode, Journal};
 use crate::durability::{self as durability, DirectoryLock, DurabilityConfig, RestoreReport};
 use crate::limits;
@@ -147,16 +147,12 @@ impl Snapshots {
         };
         let sequence = state.next_sequence;
         let created_at_ms = self.inner.clock.now_ms();
-        let reservations = companies.iter().map(|c| c.reservations.len()).sum();
+        let reservations = companies.iter().map(|c| c.reservations).sum();
         let company_count = companies.len();
-        let body = SnapshotV1 {
-            covered_lsn,
-            companies,
-        };
         let dir = self.inner.dir.clone();
         let (file, bytes) = tokio::task::spawn_blocking(move || {
-            let bytes = snapshot::encode(&body, created_at_ms, sequence);
-            drop(body);
+            let bytes = snapshot::encode_file(covered_lsn, &companies, created_at_ms, sequence);
+            drop(companies);
             let path = snapshot::write_file(&dir, sequence, &bytes)?;
             Ok::<_, std::io::Error>((path, bytes.len() as u64))
         })
@@ -192,7 +188,7 @@ impl Snapshots {
     }
 
     /// Asks every company for its state, a bounded number at a time, sorted by company.
-    async fn export_all(&self) -> Result<Vec<CompanySnapshotV1>, SnapshotFailed> {
+    async fn export_all(&self) -> Result<Vec<EncodedCompany>, SnapshotFailed> {
         let companies = self.inner.registry.companies();
         let answers: Vec<_> = futures::stream::iter(companies)
             .map(|(company, address)| async move { (company, address.send(ExportSnapshot).await) })

@@ -25,7 +25,7 @@ pub mod wal;
 use crate::core::book::{Book, Settings};
 use crate::core::reservation::Status;
 use crate::limits;
-use snapshot::{CompanySnapshotV1, SnapshotError, SnapshotV1};
+use snapshot::SnapshotError;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io;
@@ -211,9 +211,9 @@ fn newest_valid_snapshot(
     })?;
     for (sequence, path) in candidates {
         match load_snapshot(&path, settings) {
-            Ok((body, books)) => {
-                report.snapshot = Some((path, sequence, body.covered_lsn));
-                return Ok(Some((books, body.covered_lsn)));
+            Ok((covered_lsn, books)) => {
+                report.snapshot = Some((path, sequence, covered_lsn));
+                return Ok(Some((books, covered_lsn)));
             }
             Err(error) if error.is_corruption() => {
                 let renamed_to =
@@ -234,40 +234,38 @@ fn newest_valid_snapshot(
     Ok(None)
 }
 
-/// Reads, verifies and rebuilds one snapshot file. The body is returned without its companies
-/// (they became the books).
+/// Reads, verifies and rebuilds one snapshot file: its covered LSN and the books.
 pub fn load_snapshot(
     path: &Path,
     settings: &Settings,
-) -> Result<(SnapshotV1, BTreeMap<String, Book>), SnapshotError> {
+) -> Result<(u64, BTreeMap<String, Book>), SnapshotError> {
     let bytes = fs::read(path)?;
-    let (_, mut body) = snapshot::decode(&bytes)?;
-    drop(bytes);
-    let companies = std::mem::take(&mut body.companies);
-    let books = restore_companies(companies, settings)?;
-    Ok((body, books))
+    let (_, body) = snapshot::verify(&bytes)?;
+    let books = restore_companies(&body.companies, settings)?;
+    Ok((body.covered_lsn, books))
 }
 
-/// Rebuilds companies on every core: companies share nothing, so they restore in parallel.
+/// Decodes and rebuilds companies on every core: companies share nothing, so they restore in
+/// parallel, and each record is decoded right before its rebuild, so that the decoded form of
+/// the whole snapshot is never in memory at once.
 pub fn restore_companies(
-    companies: Vec<CompanySnapshotV1>,
+    frames: &[&[u8]],
     settings: &Settings,
 ) -> Result<BTreeMap<String, Book>, SnapshotError> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, limits::RESTORE_THREADS_MAX);
-    // Dealt out in turn, so that each thread gets a similar share of big and small companies.
-    let mut parts: Vec<Vec<CompanySnapshotV1>> = (0..threads).map(|_| Vec::new()).collect();
-    for (index, company) in companies.into_iter().enumerate() {
-        parts[index % threads].push(company);
-    }
     let results: Vec<Result<Vec<Book>, SnapshotError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| {
+        let handles: Vec<_> = (0..threads)
+            .map(|thread| {
                 scope.spawn(move || {
-                    part.into_iter()
-                        .map(|record| {
+                    // Dealt out in turn, so each thread gets a similar share of big and small.
+                    frames
+                        .iter()
+                        .skip(thread)
+                        .step_by(threads)
+                        .map(|frame| {
+                            let record = snapshot::decode_company(frame)?;
                             let company = record.company.clone();
                             snapshot::restore_company(record, settings)
                                 .map_err(|detail| SnapshotError::Invalid { company, detail })

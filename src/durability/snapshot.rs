@@ -13,10 +13,13 @@
 //! | 40..44 | CRC-32C of the body, u32 LE | a flipped bit is found before decoding |
 //! | 44..48 | CRC-32C of bytes 0..44, u32 LE | a damaged header is told from a damaged body |
 //!
-//! The body is [`SnapshotV1`]: the types of this module are the on-disk format, versioned and
-//! converted by hand from the core's types, never derived on them, because a derive on a live type
-//! changes the file format silently the day someone adds a field (rust-analyzer's rule). A test
-//! pins the bytes of a fixed state: changing them needs a new `SnapshotV2` and a version bump.
+//! The body is [`SnapshotV1`]: the covered log position (u64 LE), the number of companies (u32
+//! LE), then each company as its length (u32 LE) and its bincode 2 [`CompanySnapshotV1`], so that
+//! companies encode and decode on every core at once. The types of this module are the on-disk
+//! format, versioned and converted by hand from the core's types, never derived on them, because
+//! a derive on a live type changes the file format silently the day someone adds a field
+//! (rust-analyzer's rule). A test pins the bytes of a fixed state: changing them needs a new
+//! `SnapshotV2` and a version bump.
 //!
 //! Every check happens after reading and before anything is trusted: header checksum, length,
 //! body checksum, decode, then the core's own restore checks (no overlap, no token twice).
@@ -106,8 +109,9 @@ impl SnapshotError {
 
 // ----- the on-disk types, version 1 -------------------------------------------------------------
 
-/// The body of a version 1 snapshot.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// The body of a version 1 snapshot, decoded (on disk each company is framed on its own: see
+/// [`encode_file`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SnapshotV1 {
     /// Every log record with a sequence number at or below this one is in the snapshot: log
     /// segments entirely at or below it may be removed once the snapshot is durable.
@@ -468,23 +472,73 @@ fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// The whole file for `body`: header then body.
-pub fn encode(body: &SnapshotV1, created_at_ms: i64, sequence: u64) -> Vec<u8> {
-    let mut bytes = vec![0u8; SNAPSHOT_HEADER_BYTES];
-    // Encoding into a Vec cannot fail for these types (no maps with non-string keys, no I/O).
-    bincode::serde::encode_into_std_write(body, &mut bytes, bincode_config())
-        .expect("encoding a snapshot into memory cannot fail");
-    let body_bytes = (bytes.len() - SNAPSHOT_HEADER_BYTES) as u64;
-    let body_crc32c = crc32c::crc32c(&bytes[SNAPSHOT_HEADER_BYTES..]);
+/// One company's record, encoded. Each company actor encodes its own record, so that encoding
+/// runs on every arbiter at once and a company's pause stays the time to copy and encode it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EncodedCompany {
+    pub company: String,
+    pub reservations: usize,
+    pub bytes: Vec<u8>,
+}
+
+/// Encodes one company's record.
+pub fn encode_company(record: &CompanySnapshotV1) -> EncodedCompany {
+    let bytes = bincode::serde::encode_to_vec(record, bincode_config())
+        .expect("encoding a snapshot record into memory cannot fail");
+    EncodedCompany {
+        company: record.company.clone(),
+        reservations: record.reservations.len(),
+        bytes,
+    }
+}
+
+/// Exports and encodes one company's book (what a company actor answers a snapshot with).
+pub fn export_encoded(book: &Book, last_lsn: u64) -> EncodedCompany {
+    encode_company(&export_company(book, last_lsn))
+}
+
+/// Size of the body's fixed start: covered LSN (u64) and company count (u32).
+const BODY_PREFIX_BYTES: usize = 12;
+/// Size of the length in front of each company's record (u32).
+const FRAME_LENGTH_BYTES: usize = 4;
+
+/// The whole file: header, then the body `[covered LSN u64][company count u32]` and each
+/// company as `[length u32][bincode CompanySnapshotV1]`. Companies are framed one by one so
+/// that restore decodes them on every core at once, each next to its rebuild.
+pub fn encode_file(
+    covered_lsn: u64,
+    companies: &[EncodedCompany],
+    created_at_ms: i64,
+    sequence: u64,
+) -> Vec<u8> {
+    let body_len: usize = BODY_PREFIX_BYTES
+        + companies
+            .iter()
+            .map(|c| FRAME_LENGTH_BYTES + c.bytes.len())
+            .sum::<usize>();
+    let mut bytes = Vec::with_capacity(SNAPSHOT_HEADER_BYTES + body_len);
+    bytes.resize(SNAPSHOT_HEADER_BYTES, 0);
+    bytes.extend_from_slice(&covered_lsn.to_le_bytes());
+    bytes.extend_from_slice(&(companies.len() as u32).to_le_bytes());
+    for company in companies {
+        bytes.extend_from_slice(&(company.bytes.len() as u32).to_le_bytes());
+        bytes.extend_from_slice(&company.bytes);
+    }
     let header = SnapshotHeader {
         format_version: SNAPSHOT_FORMAT_VERSION,
         created_at_ms,
         sequence,
-        body_bytes,
-        body_crc32c,
+        body_bytes: body_len as u64,
+        body_crc32c: crc32c::crc32c(&bytes[SNAPSHOT_HEADER_BYTES..]),
     };
     bytes[..SNAPSHOT_HEADER_BYTES].copy_from_slice(&encode_header(&header));
     bytes
+}
+
+/// The whole file for `body` (tests, benches and tools; the server encodes per company).
+pub fn encode(body: &SnapshotV1, created_at_ms: i64, sequence: u64) -> Vec<u8> {
+    let companies: Vec<EncodedCompany> = body.companies.iter().map(encode_company).collect();
+    encode_file(body.covered_lsn, &companies, created_at_ms, sequence)
 }
 
 fn encode_header(header: &SnapshotHeader) -> [u8; SNAPSHOT_HEADER_BYTES] {
@@ -559,24 +613,88 @@ pub fn decode_header(bytes: &[u8]) -> Result<SnapshotHeader, SnapshotError> {
     Ok(header)
 }
 
-/// Checks and decodes a whole file. Does not run the core's restore checks (see
-/// [`restore_company`]).
-pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, SnapshotV1), SnapshotError> {
+/// A body whose checksum verified, split into its companies' records (not yet decoded).
+#[derive(Debug)]
+pub struct VerifiedBody<'a> {
+    pub covered_lsn: u64,
+    pub companies: Vec<&'a [u8]>,
+}
+
+/// Checks the header and the body's checksum, and splits the body into company records.
+pub fn verify(bytes: &[u8]) -> Result<(SnapshotHeader, VerifiedBody<'_>), SnapshotError> {
     let header = decode_header(bytes)?;
     let body = &bytes[SNAPSHOT_HEADER_BYTES..];
     if crc32c::crc32c(body) != header.body_crc32c {
         return Err(SnapshotError::BodyChecksum);
     }
-    let (snapshot, read): (SnapshotV1, usize) =
-        bincode::serde::decode_from_slice(body, bincode_config())
-            .map_err(|e| SnapshotError::Decode(e.to_string()))?;
-    if read != body.len() {
+    if body.len() < BODY_PREFIX_BYTES {
+        return Err(SnapshotError::Decode("body shorter than its prefix".into()));
+    }
+    let covered_lsn = le_u64(body, 0);
+    let count = le_u32(body, 8) as usize;
+    if count > crate::limits::COMPANIES_MAX {
+        return Err(SnapshotError::Decode(format!("{count} companies")));
+    }
+    let mut companies = Vec::with_capacity(count);
+    let mut at = BODY_PREFIX_BYTES;
+    for index in 0..count {
+        let frame_len = body
+            .get(at..at + FRAME_LENGTH_BYTES)
+            .map(|_| le_u32(body, at) as usize)
+            .ok_or_else(|| SnapshotError::Decode(format!("company #{index}: no length")))?;
+        at += FRAME_LENGTH_BYTES;
+        let frame = body
+            .get(at..at + frame_len)
+            .ok_or_else(|| SnapshotError::Decode(format!("company #{index}: past the end")))?;
+        companies.push(frame);
+        at += frame_len;
+    }
+    if at != body.len() {
         return Err(SnapshotError::Decode(format!(
-            "{} bytes left after the body",
-            body.len() - read
+            "{} bytes after the last company",
+            body.len() - at
         )));
     }
-    Ok((header, snapshot))
+    Ok((
+        header,
+        VerifiedBody {
+            covered_lsn,
+            companies,
+        },
+    ))
+}
+
+/// Decodes one company's record from its frame.
+pub fn decode_company(frame: &[u8]) -> Result<CompanySnapshotV1, SnapshotError> {
+    let (record, read): (CompanySnapshotV1, usize) =
+        bincode::serde::decode_from_slice(frame, bincode_config())
+            .map_err(|e| SnapshotError::Decode(e.to_string()))?;
+    if read != frame.len() {
+        return Err(SnapshotError::Decode(format!(
+            "company {}: {} bytes left after its record",
+            record.company,
+            frame.len() - read
+        )));
+    }
+    Ok(record)
+}
+
+/// Checks and decodes a whole file. Does not run the core's restore checks (see
+/// [`restore_company`]).
+pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, SnapshotV1), SnapshotError> {
+    let (header, body) = verify(bytes)?;
+    let companies = body
+        .companies
+        .iter()
+        .map(|frame| decode_company(frame))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((
+        header,
+        SnapshotV1 {
+            covered_lsn: body.covered_lsn,
+            companies,
+        },
+    ))
 }
 
 // ----- files ------------------------------------------------------------------------------------
@@ -815,8 +933,8 @@ mod tests {
         assert_eq!(body, fixed_body());
     }
 
-    const GOLDEN_LEN: usize = 358;
-    const GOLDEN_CRC32C: u32 = 1_938_280_252;
+    const GOLDEN_LEN: usize = 372;
+    const GOLDEN_CRC32C: u32 = 1_906_317_224;
 
     fn hold(book: &mut Book, n: u128, segments: &[(&str, i64, i64)], now_ms: i64) -> Uuid {
         let token = Uuid::from_u128(n);

@@ -28,6 +28,9 @@ enum Command {
     /// Operate on snapshot files.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Show a running server's company metrics (a table, or `--json`); `--watch` refreshes.
+    /// Exits 2 when the server cannot be reached, 1 on any other failure.
+    Metrics(holdfast::cli::metrics::MetricsArgs),
 }
 
 /// `holdfast snapshot ...`.
@@ -45,6 +48,13 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => serve(args),
+        Some(Command::Metrics(args)) => {
+            if let Err(error) = holdfast::cli::metrics::run(&args) {
+                eprintln!("holdfast metrics: {error}");
+                std::process::exit(error.exit_code());
+            }
+            Ok(())
+        }
         Some(Command::Snapshot(SnapshotCommand::Inspect { file })) => {
             let report = holdfast::cli::snapshot::inspect(&file)
                 .with_context(|| format!("snapshot {} does not verify", file.display()))?;

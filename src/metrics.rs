@@ -166,23 +166,24 @@ fn gauge(pairs: &[(&str, &str)], value: f64) -> Metric {
     metric
 }
 
-/// A histogram metric from a sample recorded in units of `unit_seconds` seconds each.
+/// A histogram metric from a sample recorded in units of which `units_per_second` make a second
+/// (divided, not multiplied by the reciprocal, so that a bound of 30,000 ms is exactly `30`).
 fn histogram(
     pairs: &[(&str, &str)],
     sample: &HistogramSample,
     bounds: &[u64],
-    unit_seconds: f64,
+    units_per_second: f64,
 ) -> Metric {
     let mut metric = Metric::from_label(labels(pairs));
     let mut histogram = Histogram::default();
     histogram.set_sample_count(sample.count);
-    histogram.set_sample_sum(sample.sum * unit_seconds);
+    histogram.set_sample_sum(sample.sum / units_per_second);
     let buckets = bounds
         .iter()
         .zip(&sample.cumulative)
         .map(|(bound, cumulative)| {
             let mut bucket = Bucket::default();
-            bucket.set_upper_bound(*bound as f64 * unit_seconds);
+            bucket.set_upper_bound(*bound as f64 / units_per_second);
             bucket.set_cumulative_count(*cumulative);
             bucket
         })
@@ -229,8 +230,8 @@ pub fn families(metrics: &EngineMetrics) -> Vec<MetricFamily> {
             }]
         })
     };
-    let ms = 1e-3;
-    let micros = 1e-6;
+    let ms = 1e3;
+    let micros = 1e6;
     let mut all = vec![
         per_company(
             metrics,

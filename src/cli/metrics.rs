@@ -304,9 +304,10 @@ fn criterion_value(name: &str, value: f64) -> String {
     }
 }
 
-/// `conversion_rate` -> `conversion rate`.
-fn words(name: &str) -> String {
-    name.replace('_', " ")
+/// A criterion's name as the table shows it: `conversion_rate` -> `conversion rate`,
+/// `avg_time_to_conversion_seconds` -> `avg time to conversion` (the value column says `s`).
+pub fn criterion_words(name: &str) -> String {
+    name.trim_end_matches("_seconds").replace('_', " ")
 }
 
 /// `conflict 2, not_found 1`: the non-zero entries of a count map, or `-`.
@@ -410,7 +411,7 @@ pub fn company_table(m: &CompanyMetrics) -> String {
         let _ = writeln!(
             out,
             "  {:<32} {:>10}   {:<10}  {}",
-            words(&criterion.name),
+            criterion_words(&criterion.name),
             criterion_value(&criterion.name, criterion.value),
             target,
             if criterion.met { "met" } else { "NOT MET" }
@@ -635,7 +636,7 @@ mod tests {
         );
         let marks: Vec<&str> = table
             .lines()
-            .filter(|line| line.contains("rate") || line.contains("time to conversion seconds"))
+            .filter(|line| line.contains("rate") || line.contains("avg time to conversion"))
             .filter_map(|line| line.rsplit("  ").next())
             .filter(|mark| *mark == "met" || *mark == "NOT MET")
             .collect();

@@ -435,3 +435,23 @@ fn a_damaged_log_before_its_tail_stops_start_up() {
     assert!(!output.status.success(), "must not start: {text}");
     assert!(text.contains(&format!("offset {offset}")), "{text}");
 }
+
+/// Goal: a second server on a data directory in use refuses to start, instead of interleaving
+/// its files with the first one's.
+#[test]
+fn a_data_directory_in_use_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = ManualClock::new(BASE_MS);
+    let path = dir.path().to_path_buf();
+    actix_rt::System::new().block_on(async move {
+        let first = start_durable(config(&clock), durability(&path, DurabilityMode::Wal))
+            .expect("the first server starts");
+        let second = start_durable(config(&clock), durability(&path, DurabilityMode::Wal));
+        match second {
+            Err(StartupError::Locked(locked)) => assert_eq!(locked, path),
+            Err(other) => panic!("expected the lock to refuse, got {other}"),
+            Ok(_) => panic!("two servers on one data directory"),
+        }
+        drop(first);
+    });
+}

@@ -164,7 +164,7 @@ impl Snapshots {
         state.kept.push_front((sequence, covered_lsn));
         state.kept.truncate(self.inner.keep);
         let oldest_covered = state.kept.iter().map(|(_, c)| *c).min().unwrap_or(0);
-        self.prune(oldest_covered).await;
+        self.prune(started_lsn, oldest_covered).await;
         let info = SnapshotInfo {
             file,
             bytes,
@@ -209,12 +209,15 @@ impl Snapshots {
 
     /// Deletes snapshots beyond the newest `keep` and log segments the oldest kept one covers.
     /// A failure here loses nothing (the new snapshot is durable), so it is logged, not returned.
-    async fn prune(&self, oldest_covered: u64) {
+    /// `started_lsn` is where this snapshot asked the log to start a new segment: the removal
+    /// waits for that segment, so the records this snapshot covers are in closed segments.
+    async fn prune(&self, started_lsn: u64, oldest_covered: u64) {
         let dir = self.inner.dir.clone();
         let keep = self.inner.keep;
         let journal = self.inner.journal.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             snapshot::prune(&dir, keep)?;
+            journal.wait_for_segment_after(started_lsn);
             journal.remove_segments_through(oldest_covered)
         })
         .await;

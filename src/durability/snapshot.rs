@@ -1028,6 +1028,42 @@ mod tests {
         assert!(error.contains("overlaps"), "{error}");
     }
 
+    /// Goal: a body whose checksum matches but whose framing is wrong (a company count or a
+    /// length that runs past the end) is refused, not read out of bounds.
+    #[test]
+    fn bad_framing_behind_a_good_checksum_is_refused() {
+        let good = encode(&fixed_body(), BASE_MS, 7);
+        let reframe = |edit: &dyn Fn(&mut Vec<u8>)| {
+            let mut bytes = good.clone();
+            edit(&mut bytes);
+            let body_crc = crc32c::crc32c(&bytes[SNAPSHOT_HEADER_BYTES..]);
+            let header = SnapshotHeader {
+                format_version: SNAPSHOT_FORMAT_VERSION,
+                created_at_ms: BASE_MS,
+                sequence: 7,
+                body_bytes: (bytes.len() - SNAPSHOT_HEADER_BYTES) as u64,
+                body_crc32c: body_crc,
+            };
+            bytes[..SNAPSHOT_HEADER_BYTES].copy_from_slice(&encode_header(&header));
+            decode(&bytes)
+        };
+        let count_at = SNAPSHOT_HEADER_BYTES + 8;
+        let too_many = reframe(&|b| b[count_at..count_at + 4].copy_from_slice(&2u32.to_le_bytes()));
+        assert!(
+            matches!(too_many, Err(SnapshotError::Decode(_))),
+            "{too_many:?}"
+        );
+        let length_at = SNAPSHOT_HEADER_BYTES + BODY_PREFIX_BYTES;
+        let too_long =
+            reframe(&|b| b[length_at..length_at + 4].copy_from_slice(&u32::MAX.to_le_bytes()));
+        assert!(
+            matches!(too_long, Err(SnapshotError::Decode(_))),
+            "{too_long:?}"
+        );
+        let extra = reframe(&|b| b.push(0));
+        assert!(matches!(extra, Err(SnapshotError::Decode(_))), "{extra:?}");
+    }
+
     /// Goal: each kind of damage is told apart before anything is decoded.
     #[test]
     fn damaged_files_are_refused_with_their_reason() {

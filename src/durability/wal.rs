@@ -566,6 +566,8 @@ struct Shared {
     has_work: Condvar,
     /// Signalled when the writer has taken the buffer, so waiting appenders may go on.
     has_room: Condvar,
+    /// Signalled (under `queue`) when the writer has started a new segment, or stopped.
+    segment_started: Condvar,
     /// The last LSN handed out.
     appended: AtomicU64,
     durable: tokio::sync::watch::Sender<Durable>,
@@ -616,6 +618,7 @@ impl Journal {
             }),
             has_work: Condvar::new(),
             has_room: Condvar::new(),
+            segment_started: Condvar::new(),
             appended: AtomicU64::new(next_lsn - 1),
             durable,
             active_first_lsn: AtomicU64::new(u64::MAX),
@@ -732,6 +735,19 @@ impl Journal {
         }
     }
 
+    /// Waits until the segment being written starts after `lsn` (the rotation asked for once
+    /// `lsn` was appended has happened), or the journal stopped. Blocking: call it off the
+    /// actors' threads. Immediate in snapshot mode.
+    pub fn wait_for_segment_after(&self, lsn: u64) {
+        if self.shared.mode == DurabilityMode::Snapshot {
+            return;
+        }
+        let mut queue = self.shared.queue.lock();
+        while self.shared.active_first_lsn.load(Ordering::SeqCst) <= lsn && !queue.closed {
+            self.shared.segment_started.wait(&mut queue);
+        }
+    }
+
     /// Removes log segments whose every record is at or below `covered_lsn` (a durable snapshot
     /// holds them). The segment being written is never removed. Returns the removed paths.
     pub fn remove_segments_through(&self, covered_lsn: u64) -> io::Result<Vec<PathBuf>> {
@@ -772,6 +788,7 @@ impl Journal {
         }
         self.shared.has_work.notify_all();
         self.shared.has_room.notify_all();
+        self.shared.segment_started.notify_all();
         if let Some(handle) = self.shared.writer.lock().take() {
             let _ = handle.join();
         }
@@ -864,6 +881,7 @@ fn fail(shared: &Shared, error: &str) {
     shared.durable.send_modify(|durable| durable.failed = true);
     shared.queue.lock().closed = true;
     shared.has_room.notify_all();
+    shared.segment_started.notify_all();
 }
 
 /// The writer's loop: write each batch, then tell the sync threads how far the file is written.
@@ -906,6 +924,9 @@ fn write_batches(shared: &Shared, syncing: &Syncing) -> Result<(), String> {
             file = new_file;
             segment_bytes = WAL_HEADER_BYTES;
             shared.active_first_lsn.store(next_lsn, Ordering::SeqCst);
+            // Taking the lock orders the store before any waiter's next check.
+            drop(shared.queue.lock());
+            shared.segment_started.notify_all();
         }
     }
 }

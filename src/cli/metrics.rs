@@ -175,7 +175,7 @@ pub struct Fetched {
 /// One frame: one company, or every company (and how many more the listing held).
 #[derive(Clone, Debug)]
 pub enum Frame {
-    Company(Fetched),
+    Company(Box<Fetched>),
     Companies {
         companies: Vec<Fetched>,
         not_shown: usize,
@@ -399,8 +399,8 @@ pub fn company_table(m: &CompanyMetrics) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "  {:<32} {:>10}   {:<10}  {}",
-        "criterion", "value", "target", "met"
+        "  {:<32} {:>10}   {:<10}  met",
+        "criterion", "value", "target"
     );
     for criterion in &m.criteria {
         let target = format!(
@@ -496,7 +496,7 @@ impl Client {
 
     async fn frame(&self, company: Option<&str>) -> Result<Frame, CliError> {
         match company {
-            Some(company) => Ok(Frame::Company(self.company(company).await?)),
+            Some(company) => Ok(Frame::Company(Box::new(self.company(company).await?))),
             None => self.every_company().await,
         }
     }

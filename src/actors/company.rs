@@ -457,3 +457,36 @@ impl Handler<ExportSnapshot> for CompanyActor {
         MessageResult(export_encoded(&self.book, self.book.log_position()))
     }
 }
+
+/// A change, answered together with the company's log position once it was applied: the ticket
+/// the engine waits on (until the log is synced that far) before it answers the caller. For a
+/// change that logged nothing (an idempotent replay, a refusal), the position is that of an
+/// earlier record, which the answer may depend on and which is then waited for too.
+pub struct Logged<M>(pub M);
+
+/// `Logged<M>` for each change the engine answers after the log sync.
+macro_rules! logged {
+    ($message:ty, $answer:ty) => {
+        impl Message for Logged<$message> {
+            type Result = ($answer, u64);
+        }
+
+        impl Handler<Logged<$message>> for CompanyActor {
+            type Result = MessageResult<Logged<$message>>;
+
+            fn handle(
+                &mut self,
+                message: Logged<$message>,
+                ctx: &mut Context<Self>,
+            ) -> Self::Result {
+                let answer = <Self as Handler<$message>>::handle(self, message.0, ctx);
+                MessageResult((answer, self.book.log_position()))
+            }
+        }
+    };
+}
+
+logged!(Hold, Result<HoldOutcome, BookError>);
+logged!(Confirm, Result<ReservationView, BookError>);
+logged!(Extend, Result<ReservationView, BookError>);
+logged!(Cancel, Result<ReservationView, BookError>);

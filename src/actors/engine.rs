@@ -4,12 +4,11 @@
 
 use crate::actors::company::{
     Availability, Cancel, CheckInvariants, CompanyCounts, Confirm, Counts, ExpireBatch, Extend,
-    Get, Hold, List, Metrics, RecordRejected, SampleMetrics,
+    Get, Hold, List, Logged, Metrics, RecordRejected, SampleMetrics,
 };
 use crate::actors::expiry::{ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport};
 use crate::actors::registry::Registry;
 use crate::actors::snapshotter::{SnapshotInfo, Snapshots};
-use crate::durability::wal::Journal;
 use crate::clock::{SharedClock, SystemClock};
 use crate::core::book::{HoldOutcome, ResourceSlots, Settings};
 use crate::core::command::{validate_id, AvailabilityRequest, HoldRequest, ListFilter};
@@ -17,6 +16,7 @@ use crate::core::error::BookError;
 use crate::core::error::ErrorType;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::ReservationView;
+use crate::durability::wal::Journal;
 use actix::prelude::*;
 use std::sync::{Arc, OnceLock};
 use uuid::Uuid;
@@ -143,12 +143,12 @@ impl Engine {
         self.registry.clone()
     }
 
-    /// Waits until the change just answered by an actor is on disk. The actor appended its
-    /// record before answering, so everything appended so far covers it.
-    async fn durable(&self) -> Result<(), EngineError> {
+    /// Waits until the log is on disk up to `lsn`, the ticket a company actor answered a change
+    /// with (see [`Logged`]).
+    async fn durable(&self, lsn: u64) -> Result<(), EngineError> {
         match &self.journal {
             Some(journal) => journal
-                .wait_appended_durable()
+                .wait_durable(lsn)
                 .await
                 .map_err(|e| EngineError::Durability(e.to_string())),
             None => Ok(()),
@@ -197,8 +197,12 @@ impl Engine {
         company: &str,
         request: HoldRequest,
     ) -> Result<HoldOutcome, EngineError> {
-        let outcome = self.company(company)?.send(Hold { request }).await??;
-        self.durable().await?;
+        let (answer, lsn) = self
+            .company(company)?
+            .send(Logged(Hold { request }))
+            .await?;
+        let outcome = answer?;
+        self.durable(lsn).await?;
         Ok(outcome)
     }
 
@@ -213,8 +217,9 @@ impl Engine {
             token,
             appointment_id,
         };
-        let view = self.company(company)?.send(message).await??;
-        self.durable().await?;
+        let (answer, lsn) = self.company(company)?.send(Logged(message)).await?;
+        let view = answer?;
+        self.durable(lsn).await?;
         Ok(view)
     }
 
@@ -226,8 +231,9 @@ impl Engine {
         ttl_seconds: i64,
     ) -> Result<ReservationView, EngineError> {
         let message = Extend { token, ttl_seconds };
-        let view = self.company(company)?.send(message).await??;
-        self.durable().await?;
+        let (answer, lsn) = self.company(company)?.send(Logged(message)).await?;
+        let view = answer?;
+        self.durable(lsn).await?;
         Ok(view)
     }
 
@@ -239,8 +245,9 @@ impl Engine {
         reason: Option<String>,
     ) -> Result<ReservationView, EngineError> {
         let message = Cancel { token, reason };
-        let view = self.company(company)?.send(message).await??;
-        self.durable().await?;
+        let (answer, lsn) = self.company(company)?.send(Logged(message)).await?;
+        let view = answer?;
+        self.durable(lsn).await?;
         Ok(view)
     }
 

@@ -18,7 +18,7 @@ use crate::actors::engine::{Engine, EngineConfig};
 use crate::actors::registry::Registry;
 use crate::clock::SharedClock;
 use crate::durability::snapshot::{self, EncodedCompany};
-use crate::durability::wal::{DurabilityMode, Journal};
+use crate::durability::wal::Journal;
 use crate::durability::{self as durability, DirectoryLock, DurabilityConfig, RestoreReport};
 use crate::limits;
 use actix::prelude::*;
@@ -50,8 +50,9 @@ pub struct SnapshotFailed(pub String);
 /// What the snapshot writer remembers between snapshots.
 struct WriterState {
     next_sequence: u64,
-    /// The journal position the last snapshot started from: something changed when it moved.
-    last_started_lsn: u64,
+    /// The journal's change count when the last snapshot started: something changed when it
+    /// moved.
+    last_started_changes: u64,
     /// The snapshots kept, newest first: `(sequence, covered LSN)`. Log segments are removed only
     /// up to the oldest kept one's covered LSN, so a fallback to it still finds its log.
     kept: VecDeque<(u64, u64)>,
@@ -95,7 +96,7 @@ impl Snapshots {
         let highest = snapshot::highest_sequence(&config.data_dir)?;
         let state = WriterState {
             next_sequence: highest + 1,
-            last_started_lsn: restored.map_or(0, |(_, covered)| covered),
+            last_started_changes: 0,
             kept: restored.into_iter().collect(),
         };
         Ok(Snapshots {
@@ -124,7 +125,7 @@ impl Snapshots {
     /// Whether anything changed since the last snapshot started (false while one is running).
     pub fn changed(&self) -> bool {
         match self.inner.state.try_lock() {
-            Ok(state) => self.inner.journal.appended_lsn() != state.last_started_lsn,
+            Ok(state) => self.inner.journal.change_count() != state.last_started_changes,
             Err(_) => false,
         }
     }
@@ -135,16 +136,13 @@ impl Snapshots {
         let mut state = self.inner.state.lock().await;
         let started = Instant::now();
         let journal = &self.inner.journal;
+        let started_changes = journal.change_count();
         let started_lsn = journal.appended_lsn();
         // New changes go to a new segment, so the ones up to here can go once this is durable.
         journal.rotate();
         let companies = self.export_all().await?;
-        let covered_lsn = match journal.mode() {
-            // Every record up to `started_lsn` was applied before its company exported.
-            DurabilityMode::Wal => started_lsn,
-            // No log to trim: the number only tells the next run where numbering continues.
-            DurabilityMode::Snapshot => journal.appended_lsn(),
-        };
+        // Every record up to `started_lsn` was applied before its company exported.
+        let covered_lsn = started_lsn;
         let sequence = state.next_sequence;
         let created_at_ms = self.inner.clock.now_ms();
         let reservations = companies.iter().map(|c| c.reservations).sum();
@@ -160,7 +158,7 @@ impl Snapshots {
         .map_err(|e| SnapshotFailed(format!("the writing task failed: {e}")))?
         .map_err(|e| SnapshotFailed(format!("writing the file failed: {e}")))?;
         state.next_sequence = sequence + 1;
-        state.last_started_lsn = started_lsn;
+        state.last_started_changes = started_changes;
         state.kept.push_front((sequence, covered_lsn));
         state.kept.truncate(self.inner.keep);
         let oldest_covered = state.kept.iter().map(|(_, c)| *c).min().unwrap_or(0);
@@ -320,14 +318,20 @@ pub fn start_durable(
         Journal::open(&config.data_dir, config.mode, restored.next_lsn).map_err(io_error)?;
     let mut books = restored.books;
     // Log the holds expired during restore, so that a second crash replays the same state.
-    for (company, tokens) in &restored.expired {
-        let Some(book) = books.iter_mut().find(|b| b.company().as_ref() == company) else {
+    let expired: std::collections::HashMap<String, Vec<uuid::Uuid>> =
+        restored.expired.into_iter().collect();
+    for book in &mut books {
+        let Some(tokens) = expired.get(book.company().as_ref()) else {
             continue;
         };
-        for record in durability::expiry_records(company, tokens, now_ms) {
+        for record in durability::expiry_records(book.company(), tokens, now_ms) {
             let lsn = journal.append(|| record);
             book.set_log_position(lsn);
         }
+    }
+    if restored.report.replayed > 0 {
+        // Replayed records are in memory only until a snapshot holds them: take one soon.
+        journal.mark_changed();
     }
     let engine = Engine::start_with_journal(engine_config, Some(journal.clone()));
     for book in books {

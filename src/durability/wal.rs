@@ -539,7 +539,8 @@ pub enum DurabilityMode {
     /// Every change is logged and synced before its answer.
     Wal,
     /// Only snapshots: changes since the last snapshot are lost in a crash. The journal still
-    /// numbers changes, so the snapshotter knows whether anything changed.
+    /// counts changes, so the snapshotter knows whether anything changed; it does not number
+    /// them (no LSN is used without a record, so a later log continues without a hole).
     Snapshot,
 }
 
@@ -568,8 +569,10 @@ struct Shared {
     has_room: Condvar,
     /// Signalled (under `queue`) when the writer has started a new segment, or stopped.
     segment_started: Condvar,
-    /// The last LSN handed out.
+    /// The last LSN handed out (moves only in WAL mode).
     appended: AtomicU64,
+    /// Changes counted since the journal opened, in either mode: the snapshotter compares it.
+    changes: AtomicU64,
     durable: tokio::sync::watch::Sender<Durable>,
     /// The first LSN of the segment being written (snapshot mode: none, `u64::MAX`).
     active_first_lsn: AtomicU64,
@@ -620,6 +623,7 @@ impl Journal {
             has_room: Condvar::new(),
             segment_started: Condvar::new(),
             appended: AtomicU64::new(next_lsn - 1),
+            changes: AtomicU64::new(0),
             durable,
             active_first_lsn: AtomicU64::new(u64::MAX),
             writer: Mutex::new(None),
@@ -651,6 +655,17 @@ impl Journal {
         self.shared.appended.load(Ordering::SeqCst)
     }
 
+    /// How many changes were counted since the journal opened (both modes).
+    pub fn change_count(&self) -> u64 {
+        self.shared.changes.load(Ordering::SeqCst)
+    }
+
+    /// Counts a change made before the journal could see it (log records replayed at
+    /// start-up), so that the next interval takes a snapshot of it.
+    pub fn mark_changed(&self) {
+        self.shared.changes.fetch_add(1, Ordering::SeqCst);
+    }
+
     /// The last LSN known to be on disk (snapshot mode: the last handed out).
     pub fn durable_lsn(&self) -> u64 {
         match self.shared.mode {
@@ -659,12 +674,14 @@ impl Journal {
         }
     }
 
-    /// Numbers one change and, in WAL mode, queues its record (built only then). Returns the
-    /// change's LSN. Called by a company actor right after the change was applied to its book,
-    /// so that LSN order is each company's order of changes. Waits only when the queue is full.
+    /// Counts one change and, in WAL mode, numbers it and queues its record (built only then).
+    /// Returns the change's LSN (snapshot mode: the last LSN, unchanged). Called by a company
+    /// actor right after the change was applied to its book, so that LSN order is each
+    /// company's order of changes. Waits only when the queue is full.
     pub fn append(&self, make_record: impl FnOnce() -> WalRecordV1) -> u64 {
+        self.shared.changes.fetch_add(1, Ordering::SeqCst);
         if self.shared.mode == DurabilityMode::Snapshot {
-            return self.shared.appended.fetch_add(1, Ordering::SeqCst) + 1;
+            return self.appended_lsn();
         }
         let record = make_record();
         // Encoded outside the lock; the LSN is patched in once assigned.
@@ -689,12 +706,13 @@ impl Journal {
         lsn
     }
 
-    /// Numbers a change that has no record: only in snapshot mode (`None` in WAL mode, where
-    /// every change must come with its record, or the log would have a hole).
+    /// Counts a change that has no record: only in snapshot mode, where it answers the last
+    /// LSN, unchanged (`None` in WAL mode, where every change must come with its record).
     pub fn number_change(&self) -> Option<u64> {
         match self.shared.mode {
             DurabilityMode::Snapshot => {
-                Some(self.shared.appended.fetch_add(1, Ordering::SeqCst) + 1)
+                self.shared.changes.fetch_add(1, Ordering::SeqCst);
+                Some(self.appended_lsn())
             }
             DurabilityMode::Wal => {
                 tracing::error!("a change without a log record in WAL mode: not logged");

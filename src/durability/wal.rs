@@ -810,6 +810,11 @@ impl Journal {
         if let Some(handle) = self.shared.writer.lock().take() {
             let _ = handle.join();
         }
+        // Whatever is appended from now on is never written: a waiter for it must not wait
+        // forever. Everything written so far stays durable (`wait_durable` checks that first).
+        self.shared
+            .durable
+            .send_modify(|durable| durable.failed = true);
     }
 }
 
@@ -1152,6 +1157,20 @@ mod tests {
             "the rotation started a new segment"
         );
         assert!(read.torn.is_none());
+    }
+
+    /// Goal: after the journal is closed, what was written stays durable and a change appended
+    /// afterwards is refused at once instead of waiting forever.
+    #[tokio::test]
+    async fn after_close_waiters_are_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path(), DurabilityMode::Wal, 1).unwrap();
+        let written = journal.append(|| hold_record(1));
+        journal.close();
+        assert_eq!(journal.wait_durable(written).await, Ok(()));
+        let late = journal.append(|| hold_record(2));
+        assert_eq!(journal.wait_durable(late).await, Err(JournalFailed));
+        assert_eq!(read_log(dir.path(), false).unwrap().last_lsn, written);
     }
 
     /// Goal: a record cut short by a crash mid-write is cut off, and what precedes it is kept.

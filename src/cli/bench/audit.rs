@@ -78,6 +78,8 @@ pub struct AuditReport {
     pub problems: Vec<String>,
     /// No overlap and nothing left unread.
     pub passed: bool,
+    /// How long the audit took (after the load), in seconds.
+    pub elapsed_seconds: f64,
 }
 
 #[derive(Deserialize)]
@@ -152,6 +154,7 @@ struct Query {
 
 /// Reads back every active and converted reservation of each scope's company and checks them.
 pub async fn audit(connection: &mut Connection, scopes: &[AuditScope]) -> AuditReport {
+    let started = std::time::Instant::now();
     let mut report = AuditReport {
         companies: scopes.iter().map(|s| s.company.clone()).collect(),
         ..AuditReport::default()
@@ -169,6 +172,7 @@ pub async fn audit(connection: &mut Connection, scopes: &[AuditScope]) -> AuditR
             .extend(find_overlaps(&scope.company, found.values()));
     }
     report.passed = report.overlaps.is_empty() && report.problems.is_empty();
+    report.elapsed_seconds = started.elapsed().as_secs_f64();
     report
 }
 

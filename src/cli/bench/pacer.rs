@@ -6,15 +6,22 @@
 //!
 //! Tokio's timer has a resolution of one millisecond, too coarse at 20,000 flows a second (one
 //! every 50 us): waking callers with it would add up to a millisecond of the tool's own delay to
-//! every latency. So a pacer thread wakes every [`limits::BENCH_PACER_TICK_MICROS`], publishes
-//! how many flows are due, and wakes the callers waiting for them. Nothing queues: a ticket is
-//! just an index, taken by whichever caller is free first.
+//! every latency. So a pacer thread wakes every [`limits::BENCH_PACER_TICK_MICROS`] and adds one
+//! permit to a fair (first come, first served) semaphore per flow that fell due; a caller takes a
+//! permit, then the next ticket. A ticket is only an index, so nothing queues, and ticket `i` is
+//! never taken before `i + 1` permits exist: a flow never starts before its time. Each permit
+//! wakes exactly one waiting caller (waking them all on every tick cost more CPU than the
+//! requests).
 
 use crate::limits;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Notify;
+use tokio::sync::Semaphore;
+
+/// Permits added at the end of a phase so that every waiting caller wakes, takes a ticket past
+/// the end and stops (far below the semaphore's maximum, far above any number of callers).
+const PERMITS_AT_END: usize = u32::MAX as usize;
 
 /// The schedule of one phase of a run.
 pub struct Pacer {
@@ -28,9 +35,8 @@ struct OpenLoop {
     interval_nanos: f64,
     /// The next ticket to hand out.
     next_ticket: AtomicU64,
-    /// Tickets below this index are due.
-    released: Arc<AtomicU64>,
-    notify: Arc<Notify>,
+    /// One permit per flow due so far.
+    due: Arc<Semaphore>,
     /// Set when the pacer thread should end early (the phase was abandoned).
     stop: Arc<AtomicBool>,
 }
@@ -51,20 +57,11 @@ impl Pacer {
         let start = Instant::now();
         let end = start + duration;
         let interval_nanos = 1e9 / rate_per_second.max(1) as f64;
-        let released = Arc::new(AtomicU64::new(0));
-        let notify = Arc::new(Notify::new());
+        let due = Arc::new(Semaphore::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (thread_released, thread_notify, thread_stop) =
-            (released.clone(), notify.clone(), stop.clone());
+        let (thread_due, thread_stop) = (due.clone(), stop.clone());
         std::thread::spawn(move || {
-            release_tickets(
-                start,
-                end,
-                interval_nanos,
-                &thread_released,
-                &thread_notify,
-                &thread_stop,
-            )
+            release_permits(start, end, interval_nanos, &thread_due, &thread_stop)
         });
         Pacer {
             start,
@@ -72,8 +69,7 @@ impl Pacer {
             open: Some(OpenLoop {
                 interval_nanos,
                 next_ticket: AtomicU64::new(0),
-                released,
-                notify,
+                due,
                 stop,
             }),
         }
@@ -91,23 +87,12 @@ impl Pacer {
             let now = Instant::now();
             return (now < self.end).then_some(now);
         };
+        // The semaphore is never closed, so `acquire` only fails if it were: end the phase.
+        open.due.acquire().await.ok()?.forget();
         let ticket = open.next_ticket.fetch_add(1, Ordering::Relaxed);
         let offset = Duration::from_nanos((ticket as f64 * open.interval_nanos) as u64);
         let scheduled = self.start + offset;
-        if scheduled >= self.end {
-            return None;
-        }
-        loop {
-            // Register before checking, so that a release between the check and the wait
-            // still wakes this caller.
-            let notified = open.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if open.released.load(Ordering::Acquire) > ticket {
-                return Some(scheduled);
-            }
-            notified.await;
-        }
+        (scheduled < self.end).then_some(scheduled)
     }
 }
 
@@ -119,29 +104,30 @@ impl Drop for Pacer {
     }
 }
 
-/// The pacer thread: every tick, marks the tickets scheduled up to now as due and wakes the
-/// callers; at the end (or when stopped), releases everything so that no caller waits forever.
-fn release_tickets(
+/// The pacer thread: every tick, adds a permit per flow scheduled up to now; at the end (or when
+/// stopped), adds enough for every caller to wake and see that the phase is over.
+fn release_permits(
     start: Instant,
     end: Instant,
     interval_nanos: f64,
-    released: &AtomicU64,
-    notify: &Notify,
+    due: &Semaphore,
     stop: &AtomicBool,
 ) {
     let tick = Duration::from_micros(limits::BENCH_PACER_TICK_MICROS);
+    let mut released: u64 = 0;
     loop {
         let now = Instant::now();
         if now >= end || stop.load(Ordering::Relaxed) {
             break;
         }
-        let due = (now - start).as_nanos() as f64 / interval_nanos;
-        released.store(due as u64 + 1, Ordering::Release);
-        notify.notify_waiters();
+        let scheduled = ((now - start).as_nanos() as f64 / interval_nanos) as u64 + 1;
+        if scheduled > released {
+            due.add_permits((scheduled - released) as usize);
+            released = scheduled;
+        }
         std::thread::sleep(tick);
     }
-    released.store(u64::MAX, Ordering::Release);
-    notify.notify_waiters();
+    due.add_permits(PERMITS_AT_END);
 }
 
 #[cfg(test)]

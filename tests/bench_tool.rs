@@ -3,7 +3,8 @@
 //! an answer, every hold attempt is a success or a lost race, and the audit reads back exactly
 //! the reservations the callers were told they got. Also: the binary prints one JSON object and
 //! exits 0, and the audit pages through a list endpoint that answers at most 1,000 at a time and
-//! finds a planted double booking.
+//! finds a planted double booking; against a server that double-books, the binary prints the
+//! overlap and exits 1.
 
 use actix_web::{web, App, HttpResponse, HttpServer};
 use clap::Parser;
@@ -441,4 +442,73 @@ fn audit_pages_through_the_list_and_finds_a_planted_double_booking() {
         }
         assert!(report.list_requests > 3, "the list was paged");
     }
+}
+
+/// A server that double-books: every hold succeeds, and the list answers two bookings of one
+/// slot. Only the bench's requests are answered; it is not holdfast.
+async fn double_booking_server(request: actix_web::HttpRequest) -> HttpResponse {
+    let path = request.path();
+    if path == "/healthz" {
+        return HttpResponse::Ok().json(json!({"status": "ok"}));
+    }
+    if path.ends_with("/holds") && request.method() == actix_web::http::Method::GET {
+        let booking = |token: &str| {
+            json!({"token": token, "status": "converted",
+                   "segments": [{"resource": "r1", "start": "2027-01-01T10:00:00Z",
+                                 "end": "2027-01-01T10:30:00Z"}],
+                   "reserved_at": "2026-11-24T08:00:00Z", "expires_at": "2026-11-24T08:05:00Z"})
+        };
+        let holds = match request.query_string().contains("status=converted") {
+            true => vec![booking("first"), booking("second")],
+            false => vec![],
+        };
+        return HttpResponse::Ok().json(json!({ "holds": holds }));
+    }
+    HttpResponse::Created().json(json!({"token": "t"}))
+}
+
+/// Goal: an overlap found by the audit is printed with both tokens and the binary exits 1.
+#[test]
+fn binary_exits_one_on_a_double_booking() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let (handle_sender, handle_receiver) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        actix_rt::System::new().block_on(async move {
+            let server =
+                HttpServer::new(|| App::new().default_service(web::to(double_booking_server)))
+                    .workers(1)
+                    .disable_signals()
+                    .listen(listener)
+                    .unwrap()
+                    .run();
+            handle_sender.send(server.handle()).unwrap();
+            server.await
+        })
+    });
+    let handle = handle_receiver.recv().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_holdfast"))
+        .args([
+            "bench",
+            "throughput",
+            "--callers",
+            "2",
+            "--duration",
+            "200ms",
+            "--url",
+        ])
+        .arg(format!("http://{address}"))
+        .output()
+        .expect("run holdfast bench");
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(handle.stop(true));
+    thread.join().unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("FAILED"), "{stdout}");
+    assert!(
+        stdout.contains("OVERLAP") && stdout.contains("first") && stdout.contains("second"),
+        "{stdout}"
+    );
 }

@@ -4,6 +4,8 @@
 //! - `snapshot_write_1m`: the real path, `Snapshots::take` on a running engine: every company
 //!   actor exports its book, the body is encoded, checksummed, written to a temporary file,
 //!   synced, renamed and the directory synced.
+//! - `export_one_company_100k`: the pause of one company with 100,000 reservations while its
+//!   actor copies and encodes its book for a snapshot.
 //! - `restore_1m`: `durability::restore` on that data directory: read, verify both checksums,
 //!   decode, rebuild every company's book (in parallel) with the core's overlap checks.
 //!
@@ -56,6 +58,30 @@ fn book(company: usize, now_ms: i64) -> Book {
     book
 }
 
+/// One company with 100,000 holds (100 resources, 1,000 half-hour slots each).
+fn big_book(now_ms: i64) -> Book {
+    let mut book = Book::new("big", Settings::default());
+    for n in 0..100_000usize {
+        let start_ms = BASE_MS + (n / 100) as i64 * 1_800_000;
+        let request = HoldRequest {
+            target: HoldTarget::Segments(vec![SegmentRequest {
+                resource: format!("r{}", n % 100),
+                start_ms,
+                end_ms: start_ms + 1_800_000,
+            }]),
+            ttl_seconds: 3_600,
+            call_id: Some(format!("call-{n}")),
+            customer_phone: Some("+4915112345678".into()),
+            service_id: None,
+            replace_call_holds: false,
+            idempotency_key: None,
+        };
+        book.hold(request, Uuid::new_v4(), now_ms)
+            .expect("free slot");
+    }
+    book
+}
+
 /// Writes the 1M-reservation snapshot into `dir` (as snapshot 1) and returns its size.
 fn write_fixture(dir: &Path, now_ms: i64) -> u64 {
     let companies: Vec<_> = (0..COMPANIES)
@@ -103,6 +129,12 @@ fn benches(c: &mut Criterion) {
         )
         .expect("engine starts from the fixture")
     });
+    // The pause of one company while it copies and encodes its own book for a snapshot.
+    let big = big_book(now_ms);
+    group.bench_function("export_one_company_100k", |b| {
+        b.iter(|| export_encoded(&big, 0))
+    });
+
     group.bench_function("snapshot_write_1m", |b| {
         b.iter(|| {
             let info = system

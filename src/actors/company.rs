@@ -107,7 +107,10 @@ impl Actor for CompanyActor {
         ctx.set_mailbox_capacity(limits::COMPANY_MAILBOX_CAPACITY);
         // A book restored from disk comes with active holds: the wheel must know them too.
         if let Some(expiry) = &self.expiry {
-            let active = self.book.reservations().filter(|r| r.status == Status::Active);
+            let active = self
+                .book
+                .reservations()
+                .filter(|r| r.status == Status::Active);
             expiry.schedule_all(active.map(|r| (r.token, r.expires_at_ms)));
         }
         ctx.run_interval(HOUSEKEEPING_INTERVAL, |actor, _| {

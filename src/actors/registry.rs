@@ -12,12 +12,12 @@ use crate::actors::expiry::ExpiryHandle;
 use crate::clock::SharedClock;
 use crate::core::book::{Book, Settings};
 use crate::core::error::BookError;
+use crate::durability::wal::Journal;
 use crate::limits;
 use actix::prelude::*;
 use actix_rt::{Arbiter, ArbiterHandle};
 use dashmap::DashMap;
 use std::hash::{Hash, Hasher};
-use crate::durability::wal::Journal;
 use std::sync::Arc;
 
 /// Company id -> actor address, and the arbiters they run on.

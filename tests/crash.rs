@@ -2,9 +2,10 @@
 //! several clients at once, killed with SIGKILL at a random moment, restarted on the same data
 //! directory. Each round verifies the previous one, so state must survive crash after crash.
 //!
-//! - WAL mode: every change that was acknowledged (a 2xx answer reached the client) is there
-//!   after the restart, exactly: token, status, segments, expiry time, appointment id, cancel
-//!   reason. A change that was in flight at the kill may or may not be there: either is right.
+//! - WAL mode: every change that was acknowledged (a 2xx answer reached the client: holds, single
+//!   and compound, confirms, extends, cancels) is there after the restart, exactly: token,
+//!   status, segments, expiry time, appointment id, cancel reason. A change that was in flight
+//!   at the kill may or may not be there: either is right.
 //! - Snapshot mode: everything acknowledged before a snapshot that was answered is there (at
 //!   that state or a later acknowledged one), and snapshots keep being taken on the interval.
 //! - Both: no two live reservations overlap on a resource after the restart.
@@ -160,12 +161,27 @@ async fn drive(
         let choice = rng.gen_range(0..10);
         let result = if choice < 6 || mine.is_empty() {
             let (start, end) = slot_times(rng.gen_range(0..SLOTS));
-            let body = json!({
-                "resource": format!("r{}", rng.gen_range(0..RESOURCES)),
-                "start": start, "end": end,
-                "ttl_seconds": 3_600,
-                "call_id": format!("call-{}", rng.gen_range(0..1_000_000)),
-            });
+            let first = rng.gen_range(0..RESOURCES);
+            let call_id = format!("call-{}", rng.gen_range(0..1_000_000));
+            // One hold in four is compound: the same slot on two resources, all or nothing.
+            let body = if rng.gen_range(0..4) == 0 {
+                let second = (first + 1 + rng.gen_range(0..RESOURCES - 1)) % RESOURCES;
+                json!({
+                    "segments": [
+                        {"resource": format!("r{first}"), "start": start, "end": end},
+                        {"resource": format!("r{second}"), "start": start, "end": end},
+                    ],
+                    "ttl_seconds": 3_600,
+                    "call_id": call_id,
+                })
+            } else {
+                json!({
+                    "resource": format!("r{first}"),
+                    "start": start, "end": end,
+                    "ttl_seconds": 3_600,
+                    "call_id": call_id,
+                })
+            };
             match client.post(&holds).json(&body).send().await {
                 Ok(response) if response.status() == StatusCode::CREATED => {
                     let reservation: Value = response.json().await.unwrap_or(Value::Null);
@@ -193,12 +209,20 @@ async fn drive(
         } else {
             let index = rng.gen_range(0..mine.len());
             let token = mine[index].clone();
-            let confirm = choice < 8;
+            let confirm = choice < 7;
+            let extend = choice == 7;
             let (request, pending) = if confirm {
                 let body = json!({"appointment_id": format!("A-{}", rng.gen_range(0..1_000))});
                 (
                     client.post(format!("{holds}/{token}/confirm")).json(&body),
                     "converted",
+                )
+            } else if extend {
+                // A new expiry time: it must come back exactly.
+                let body = json!({"ttl_seconds": rng.gen_range(600..1_800)});
+                (
+                    client.post(format!("{holds}/{token}/extend")).json(&body),
+                    "active",
                 )
             } else {
                 (
@@ -220,7 +244,7 @@ async fn drive(
                     known.acked.push(essence(&reservation));
                     known.pending = None;
                     // A cancelled reservation is done with; a booking may still be cancelled.
-                    if !confirm {
+                    if !confirm && !extend {
                         mine.swap_remove(index);
                     }
                     Ok(())

@@ -14,7 +14,7 @@ use crate::core::error::BookError;
 use crate::core::error::ErrorType;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::{ReservationView, Status};
-use crate::durability::snapshot::{export_encoded, EncodedCompany};
+use crate::durability::snapshot::{encode_company, export_company, EncodedCompany};
 use crate::durability::wal::{HoldRequestV1, Journal, WalRecordV1};
 use crate::limits;
 use actix::prelude::*;
@@ -446,18 +446,24 @@ impl Handler<CheckInvariants> for CompanyActor {
     }
 }
 
-/// Copy and encode the company's state for a snapshot, with the last log position it applied.
-/// Answered between two messages, so the copy is consistent and no other company waits; each
-/// company encodes its own record, so encoding runs on every arbiter at once.
+/// Copy the company's state for a snapshot, with the last log position it applied, and encode
+/// the copy. The copy is made between two messages, so it is consistent and no other company
+/// waits; the encoding (two thirds of the work) runs on a blocking thread while the actor goes
+/// on with its mailbox, and the copies of many companies encode at once.
 #[derive(Message)]
-#[rtype(result = "EncodedCompany")]
+#[rtype(result = "Result<EncodedCompany, String>")]
 pub struct ExportSnapshot;
 
 impl Handler<ExportSnapshot> for CompanyActor {
-    type Result = MessageResult<ExportSnapshot>;
+    type Result = ResponseFuture<Result<EncodedCompany, String>>;
 
     fn handle(&mut self, _: ExportSnapshot, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(export_encoded(&self.book, self.book.log_position()))
+        let record = export_company(&self.book, self.book.log_position());
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || encode_company(&record))
+                .await
+                .map_err(|e| format!("encoding failed: {e}"))
+        })
     }
 }
 

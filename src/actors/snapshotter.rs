@@ -3,10 +3,10 @@
 //!
 //! A snapshot never stops the engine: each company's actor is asked for its own state
 //! ([`ExportSnapshot`]) between two of its messages, so a company pauses for the time it takes to
-//! copy and encode its book (about 0.5 µs per reservation), and the others do not pause at all;
-//! companies on different arbiters encode at the same time. The records are then framed,
-//! checksummed and written off the actors' threads (a blocking task): temporary file, sync,
-//! rename, sync the directory. Only then are old snapshots pruned and the log segments they
+//! copy its book (14 ms per 100,000 reservations), and the others do not pause at all; the copies
+//! are encoded on blocking threads, many at once, while the actors go on. The records are then
+//! framed, checksummed and written off the actors' threads (a blocking task): temporary file,
+//! sync, rename, sync the directory. Only then are old snapshots pruned and the log segments they
 //! cover removed.
 //!
 //! [`Snapshots`] is the shared handle (interval ticks, `POST /v1/admin/snapshot`, graceful
@@ -197,11 +197,10 @@ impl Snapshots {
             .await;
         let mut exported = Vec::with_capacity(answers.len());
         for (company, answer) in answers {
-            exported.push(
-                answer.map_err(|e| {
-                    SnapshotFailed(format!("company {company} did not answer: {e}"))
-                })?,
-            );
+            let encoded = answer
+                .map_err(|e| SnapshotFailed(format!("company {company} did not answer: {e}")))?
+                .map_err(|e| SnapshotFailed(format!("company {company}: {e}")))?;
+            exported.push(encoded);
         }
         exported.sort_unstable_by(|a, b| a.company.cmp(&b.company));
         Ok(exported)

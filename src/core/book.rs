@@ -161,6 +161,12 @@ impl Book {
         self.reservations.is_empty()
     }
 
+    /// Whether a reservation with this token is held (any status). Replay checks it before
+    /// re-running a logged hold, whose token must be new.
+    pub fn contains(&self, token: Uuid) -> bool {
+        self.reservations.contains_key(&token)
+    }
+
     /// Position in the durability log of the last change applied (see the field's doc).
     pub fn log_position(&self) -> u64 {
         self.log_position

@@ -212,9 +212,14 @@ impl WalRecordV1 {
         }
     }
 
-    /// Re-runs the logged change on `book`, exactly as it first ran.
+    /// Re-runs the logged change on `book`, exactly as it first ran. A hold whose token the
+    /// book already holds is refused (the core asserts that tokens are new): it can only come
+    /// from a damaged log, and a damaged log must not crash start-up.
     pub fn apply(&self, book: &mut Book) -> Result<(), BookError> {
         match self {
+            WalRecordV1::Hold { token, .. } if book.contains(Uuid::from_bytes(*token)) => Err(
+                BookError::invalid("token", "the logged hold's token is already held"),
+            ),
             WalRecordV1::Hold {
                 token,
                 now_ms,
@@ -1227,6 +1232,20 @@ mod tests {
         let error = read_log(dir.path(), true).unwrap_err();
         assert!(matches!(error, WalError::NewerVersion { found: 2, .. }));
         assert!(error.to_string().contains("newer holdfast"), "{error}");
+    }
+
+    /// Goal: a logged hold replayed onto a book that already holds its token (a damaged log)
+    /// is refused, not a panic at start-up; the first replay of it succeeds.
+    #[test]
+    fn replaying_a_hold_twice_is_refused_not_a_panic() {
+        let mut book = Book::new("acme", crate::core::book::Settings::default());
+        let record = hold_record(1);
+        assert_eq!(record.apply(&mut book), Ok(()));
+        assert!(matches!(
+            record.apply(&mut book),
+            Err(BookError::InvalidRequest { .. })
+        ));
+        assert_eq!(book.len(), 1);
     }
 
     /// Goal: a record converts to the core command and back unchanged.

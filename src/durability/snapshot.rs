@@ -472,8 +472,8 @@ fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// One company's record, encoded. Each company actor encodes its own record, so that encoding
-/// runs on every arbiter at once and a company's pause stays the time to copy and encode it.
+/// One company's record, encoded. A company actor copies its book ([`export_company`]) and the
+/// copy is encoded off the actor, many companies at once, so a company pauses only to copy.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncodedCompany {
     pub company: String,
@@ -492,7 +492,8 @@ pub fn encode_company(record: &CompanySnapshotV1) -> EncodedCompany {
     }
 }
 
-/// Exports and encodes one company's book (what a company actor answers a snapshot with).
+/// Exports and encodes one company's book in one step (tools, tests and benches; the company
+/// actor splits the two, see `ExportSnapshot`).
 pub fn export_encoded(book: &Book, last_lsn: u64) -> EncodedCompany {
     encode_company(&export_company(book, last_lsn))
 }

@@ -16,7 +16,8 @@
 //! - a change's log record is appended by its company's actor right after the change, so LSN
 //!   order is each company's order of changes; a company's snapshot records the last LSN it
 //!   applied, and replay skips that company's records up to it;
-//! - a log segment is removed only when a durable snapshot covers every record in it;
+//! - a log segment is removed only when every kept snapshot covers every record in it, so that
+//!   falling back to the oldest kept snapshot still finds the log after it;
 //! - a file that does not verify is never deleted, and never silently half-read.
 
 pub mod snapshot;

@@ -284,7 +284,3 @@ pub const BENCH_PACER_TICK_MICROS: u64 = 100;
 /// reservations, so this covers tens of millions, and a server that keeps answering full pages
 /// cannot keep the audit going for ever.
 pub const BENCH_AUDIT_LIST_REQUESTS_MAX: u64 = 100_000;
-
-/// Snapshot interval of the bench's in-process server, in seconds: the `serve` default, so that
-/// the measurement includes the snapshots a production server takes.
-pub const BENCH_SNAPSHOT_INTERVAL_SECONDS: u64 = 5;

@@ -75,7 +75,8 @@ fn operation(report: &BenchReport, name: &str) -> holdfast::cli::bench::stats::O
 /// confirmed and the holds walked away from (the TTL outlives the run), no more, no less.
 #[test]
 fn voice_against_a_server_by_url() {
-    let server = LocalServer::start(Durability::Snapshot).expect("a real server");
+    let server = LocalServer::start(Durability::Snapshot, std::time::Duration::from_secs(5))
+        .expect("a real server");
     let url = format!("http://{}", server.address);
     let report = run(&args(&[
         "voice",

@@ -97,6 +97,12 @@ pub struct BenchArgs {
     #[arg(long, env = "HOLDFAST_DURABILITY", value_enum, default_value = "wal")]
     pub durability: Durability,
 
+    /// Snapshot interval of the in-process server (ignored with `--url`): the `serve` default,
+    /// so that the measurement includes the pause a snapshot costs each company.
+    #[arg(long, env = "HOLDFAST_SNAPSHOT_INTERVAL", default_value = "5s",
+          value_parser = parse_duration)]
+    pub snapshot_interval: Duration,
+
     /// HTTP client driving the callers.
     #[arg(long, env = "HOLDFAST_CLIENT", value_enum, default_value = "hyper")]
     pub client: ClientKind,
@@ -182,6 +188,12 @@ impl BenchArgs {
                 ),
             });
         }
+        if self.snapshot_interval.is_zero() {
+            return Err(BenchError::Range {
+                flag: "snapshot-interval",
+                rule: "longer than 0".to_owned(),
+            });
+        }
         if self.think.as_millis() > u128::from(limits::BENCH_THINK_MILLIS_MAX) {
             return Err(BenchError::Range {
                 flag: "think",
@@ -231,7 +243,8 @@ pub fn run(args: &BenchArgs) -> Result<BenchReport, BenchError> {
             runtime.block_on(run_against(target, url.clone(), None, &plan))
         }
         None => {
-            let server = server::LocalServer::start(args.durability).map_err(BenchError::Server)?;
+            let server = server::LocalServer::start(args.durability, args.snapshot_interval)
+                .map_err(BenchError::Server)?;
             let target = Target::local(server.address);
             let durability = format!("{:?}", args.durability).to_lowercase();
             let result = runtime.block_on(run_against(
@@ -471,6 +484,7 @@ mod tests {
             vec!["voice", "--hold-ttl", "1500ms"],
             vec!["voice", "--hold-ttl", "2h"],
             vec!["voice", "--think", "2m"],
+            vec!["voice", "--snapshot-interval", "0s"],
         ] {
             assert!(parse(&bad).unwrap().plan().is_err(), "{bad:?}");
         }

@@ -24,9 +24,12 @@ pub struct LocalServer {
 }
 
 impl LocalServer {
-    /// Starts a server with `durability` on a fresh temporary directory; returns once it is
-    /// restored and its listener is bound.
-    pub fn start(durability: Durability) -> Result<LocalServer, String> {
+    /// Starts a server with `durability` and `snapshot_interval` on a fresh temporary
+    /// directory; returns once it is restored and its listener is bound.
+    pub fn start(
+        durability: Durability,
+        snapshot_interval: Duration,
+    ) -> Result<LocalServer, String> {
         let directory = tempfile::Builder::new()
             .prefix("holdfast-bench-")
             .tempdir()
@@ -40,7 +43,7 @@ impl LocalServer {
                 Durability::Wal => DurabilityMode::Wal,
                 Durability::Snapshot => DurabilityMode::Snapshot,
             },
-            snapshot_interval: Duration::from_secs(limits::BENCH_SNAPSHOT_INTERVAL_SECONDS),
+            snapshot_interval,
             keep_snapshots: limits::KEEP_SNAPSHOTS_DEFAULT,
         };
         let (started, restored) = std::sync::mpsc::channel::<Result<(), String>>();

@@ -131,6 +131,10 @@ fn voice_against_a_server_by_url() {
     assert_eq!(conversion, confirms.ok as f64 / flows.held as f64);
     assert_eq!(criteria.time_to_conversion_seconds_avg.met, Some(true));
     assert!(report.race_window.atomic.is_some() && report.race_window.two_step.is_none());
+    assert!(
+        report.start_lateness_micros.is_none(),
+        "a closed loop is never late"
+    );
     server.stop().expect("the server stops cleanly");
 }
 
@@ -222,6 +226,10 @@ fn throughput_open_loop_in_process() {
     assert_eq!(report.flows.started, 400);
     assert_eq!(report.audit.active, holds.ok);
     assert_eq!(report.load_loop, "open");
+    let lateness = report
+        .start_lateness_micros
+        .expect("an open loop measures its lateness");
+    assert_eq!(lateness.count, 400, "one start per scheduled flow");
     assert_eq!(
         report.criteria.conversion_rate.met, None,
         "nothing to convert"

@@ -394,6 +394,7 @@ async fn run_phase(
         Some(rate) => Pacer::open(duration, rate),
         None => Pacer::closed(duration),
     });
+    let open_loop = rate.is_some();
     let started = Instant::now();
     let tasks: Vec<_> = callers
         .into_iter()
@@ -401,6 +402,9 @@ async fn run_phase(
             let (flow, pacer) = (flow.clone(), pacer.clone());
             tokio::spawn(async move {
                 while let Some(scheduled) = pacer.next().await {
+                    if open_loop {
+                        caller.recorder.start_lateness(scheduled.elapsed());
+                    }
                     flow.run(&mut caller, scheduled).await;
                 }
                 caller

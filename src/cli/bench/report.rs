@@ -44,6 +44,11 @@ pub struct BenchReport {
     pub answered: u64,
     pub requests_per_second: f64,
     pub flows: FlowReport,
+    /// Open loop only: how late flows started after their scheduled time, because every caller
+    /// was still busy or the tool itself was not given a core. Part of the first request's
+    /// latency (which counts from the scheduled time); large values mean the load, not the
+    /// server alone, set the latency.
+    pub start_lateness_micros: Option<Latency>,
     pub race_window: RaceWindowReport,
     pub criteria: Criteria,
     pub audit: AuditReport,
@@ -242,6 +247,9 @@ impl BenchReport {
             answered,
             requests_per_second: answered as f64 / elapsed,
             flows,
+            start_lateness_micros: facts
+                .rate_per_second
+                .map(|_| Latency::of(&recorder.start_lateness_micros.lock())),
             race_window,
             criteria,
             audit,
@@ -306,7 +314,7 @@ impl BenchReport {
         let _ = writeln!(
             out,
             "flows: {} started, {} holds, {} offered ({} lost), {} found nothing free, \
-             {} confirm / {} cancel / {} walk away\n",
+             {} confirm / {} cancel / {} walk away",
             f.started,
             f.held,
             f.offered,
@@ -316,6 +324,18 @@ impl BenchReport {
             f.chose_cancel,
             f.walked_away
         );
+        if let Some(late) = &self.start_lateness_micros {
+            let _ = writeln!(
+                out,
+                "open loop: flows started late by p50 {} ms, p99 {} ms, p99.9 {} ms, max {} ms \
+                 after their scheduled time (in the latencies below)",
+                millis(late.p50),
+                millis(late.p99),
+                millis(late.p999),
+                millis(late.max)
+            );
+        }
+        out.push('\n');
     }
 
     fn write_operations(&self, out: &mut String) {

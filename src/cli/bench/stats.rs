@@ -134,6 +134,8 @@ pub struct Recorder {
     pub two_step_window_micros: Mutex<Histogram<u64>>,
     /// From the hold's answer to the confirm's answer, in milliseconds (voice).
     pub conversion_millis: Mutex<Histogram<u64>>,
+    /// Open loop: from a flow's scheduled time to the moment a caller started it, microseconds.
+    pub start_lateness_micros: Mutex<Histogram<u64>>,
     pub flows: FlowCounters,
 }
 
@@ -150,6 +152,7 @@ impl Recorder {
             operations: Operation::ALL.map(|_| OperationRecord::new()),
             two_step_window_micros: Mutex::new(new_histogram()),
             conversion_millis: Mutex::new(new_histogram()),
+            start_lateness_micros: Mutex::new(new_histogram()),
             flows: FlowCounters::default(),
         }
     }
@@ -189,6 +192,13 @@ impl Recorder {
         self.two_step_window_micros
             .lock()
             .saturating_record(micros(window));
+    }
+
+    /// How late one open-loop flow started after its scheduled time.
+    pub fn start_lateness(&self, lateness: Duration) {
+        self.start_lateness_micros
+            .lock()
+            .saturating_record(micros(lateness));
     }
 
     /// The time from one hold to its booking.

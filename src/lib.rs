@@ -14,7 +14,8 @@
 //! - [`durability`]: snapshot files and the write-ahead log, and restore at start-up;
 //! - [`metrics`]: every company's counters and the engine's gauges for Prometheus
 //!   (`GET /metrics`), and the counting of requests the HTTP edge refuses by itself;
-//! - [`cli`]: the operator's subcommands (`holdfast snapshot inspect`, `holdfast metrics`).
+//! - [`cli`]: the operator's subcommands (`holdfast snapshot inspect`, `holdfast metrics`,
+//!   `holdfast bench`).
 
 pub mod actors;
 pub mod cli;

@@ -97,7 +97,7 @@ impl Rounds {
                 .compare_exchange(round, round + 1, Ordering::AcqRel, Ordering::Acquire);
     }
 
-    /// The highest round reached, and the window of every round up to it (for the report).
+    /// The highest round reached so far.
     pub fn reached(&self) -> u64 {
         self.current.load(Ordering::Acquire)
     }

@@ -404,6 +404,12 @@ fn catalogue(active: &str) -> Vec<Case> {
         )
         .field("call_id"),
         case(
+            "call id with a malformed escape",
+            Method::GET,
+            format!("{HOLDS}?call_id=ab%zz"),
+        )
+        .field("call_id"),
+        case(
             "availability without duration",
             Method::GET,
             availability(&format!("resource=r1&{day}")),

@@ -228,10 +228,18 @@ fn decode_component<'a>(field: &str, raw: &'a str) -> Result<Cow<'a, str>, BookE
     if !raw.contains(['%', '+']) {
         return Ok(Cow::Borrowed(raw));
     }
+    // `percent_decode` would pass a malformed escape (`%zz`, a trailing `%`) through as-is, and
+    // a free text such as `call_id` would then take it at face value: refuse it instead.
+    let escapes_ok = raw.match_indices('%').all(|(at, _)| {
+        raw.as_bytes()
+            .get(at + 1..at + 3)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !escapes_ok {
+        return Err(bad());
+    }
     let spaced = raw.replace('+', " ");
     let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
-    // `percent_decode` passes a malformed escape through as-is; the id and text rules then
-    // refuse the `%`, so nothing malformed is ever taken at face value.
     String::from_utf8(bytes).map(Cow::Owned).map_err(|_| bad())
 }
 
@@ -897,6 +905,12 @@ mod tests {
             field_of(ListQuery::filter("call_id=%FF").unwrap_err()),
             "call_id"
         );
+        for malformed in ["call_id=%zz", "call_id=ab%", "call_id=%4"] {
+            assert_eq!(
+                field_of(ListQuery::filter(malformed).unwrap_err()),
+                "call_id"
+            );
+        }
         assert_eq!(
             field_of(ListQuery::filter("status=gone").unwrap_err()),
             "status"

@@ -26,8 +26,9 @@ pub enum ApiError {
     /// The company's book refused the request (or the edge refused it with the same rules).
     #[error(transparent)]
     Book(#[from] BookError),
-    /// The company's actor could not be reached (the server is shutting down).
-    #[error("the company is not available right now: {0}")]
+    /// The company's actor could not be reached (the server is shutting down), or the change
+    /// could not be made durable, or there is no data directory to snapshot into.
+    #[error("not available right now: {0}")]
     Unavailable(String),
     /// Keys are configured and the request has none, or an unknown one.
     #[error("a valid 'Authorization: Bearer KEY' header is required")]

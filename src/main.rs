@@ -53,7 +53,11 @@ fn main() -> anyhow::Result<()> {
         Some(Command::Serve(args)) => serve(args),
         Some(Command::Bench(args)) => {
             let report = holdfast::cli::bench::run(&args).context("holdfast bench")?;
-            let text = if args.json { report.to_json() } else { report.to_table() };
+            let text = if args.json {
+                report.to_json()
+            } else {
+                report.to_table()
+            };
             println!("{text}");
             if !report.passed() {
                 // The audit found a double booking or could not read everything back.

@@ -97,10 +97,28 @@ pub struct ServeArgs {
     #[arg(long, env = "HOLDFAST_RETENTION", default_value = "24h", value_parser = parse_duration)]
     pub retention: Duration,
 
+    /// Tick of the expiry wheel: a hold is expired at the first tick at or after its
+    /// `expires_at` (`10ms`; reads treat it as expired at once regardless).
+    #[arg(long, env = "HOLDFAST_EXPIRY_TICK", default_value = "10ms", value_parser = parse_expiry_tick)]
+    pub expiry_tick: Duration,
+
     /// Longest wait for in-flight requests at shutdown (`30s`).
     #[arg(long, env = "HOLDFAST_SHUTDOWN_TIMEOUT", default_value = "30s",
           value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
+}
+
+/// Parses the expiry tick: a humantime duration from 1 ms to `limits::EXPIRY_TICK_MS_MAX`.
+fn parse_expiry_tick(text: &str) -> Result<Duration, String> {
+    let tick = parse_duration(text)?;
+    let millis = tick.as_millis();
+    if millis < 1 || millis > limits::EXPIRY_TICK_MS_MAX as u128 {
+        return Err(format!(
+            "must be from 1ms to {}ms",
+            limits::EXPIRY_TICK_MS_MAX
+        ));
+    }
+    Ok(tick)
 }
 
 /// Parses a humantime duration (`500ms`, `5s`, `2m`).

@@ -284,3 +284,8 @@ pub const BENCH_PACER_TICK_MICROS: u64 = 100;
 /// reservations, so this covers tens of millions, and a server that keeps answering full pages
 /// cannot keep the audit going for ever.
 pub const BENCH_AUDIT_LIST_REQUESTS_MAX: u64 = 100_000;
+
+/// Longest expiry tick an operator may set, in milliseconds: a hold may stay in its calendar
+/// (blocking nothing, thanks to lazy expiry) this long past its expiry before it is counted and
+/// freed; beyond a second the wheel stops being prompt.
+pub const EXPIRY_TICK_MS_MAX: u64 = 1_000;

@@ -4,6 +4,7 @@
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use holdfast::actors::engine::EngineConfig;
+use holdfast::actors::expiry::ExpiryConfig;
 use holdfast::actors::snapshotter::start_durable;
 use holdfast::config::{init_logging, Durability, ServeArgs};
 use holdfast::durability::wal::DurabilityMode;
@@ -107,12 +108,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         snapshot_interval: args.snapshot_interval,
         keep_snapshots: args.keep_snapshots as usize,
     };
+    let expiry_tick = args.expiry_tick;
     // The engine's arbiters must start inside the actix system that runs the server.
     actix_rt::System::new().block_on(async move {
         // Restored before `run`, so `/healthz` answers 200 only once restored.
         let durable = start_durable(
             EngineConfig {
                 settings,
+                expiry: ExpiryConfig {
+                    resolution: expiry_tick,
+                    ..ExpiryConfig::default()
+                },
                 ..EngineConfig::default()
             },
             durability,

@@ -356,7 +356,11 @@ impl Book {
         now_ms: i64,
     ) -> Result<HoldOutcome, BookError> {
         request.validate()?;
-        let fingerprint = request.fingerprint();
+        // Only a keyed request needs its fingerprint (it costs a formatted copy of the request).
+        let fingerprint = request
+            .idempotency_key
+            .as_ref()
+            .map_or(0, |_| request.fingerprint());
         if let Some(outcome) = self.replay(&request, fingerprint, now_ms)? {
             return Ok(outcome);
         }

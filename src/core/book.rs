@@ -676,13 +676,9 @@ impl Book {
             call_id,
             customer_phone: request.customer_phone.as_deref().map(Box::from),
             service_id: request.service_id.as_deref().map(Box::from),
-            appointment_id: None,
-            cancel_reason: None,
             reserved_at_ms: now_ms,
             expires_at_ms: now_ms + request.ttl_seconds * 1_000,
-            converted_at_ms: None,
-            cancelled_at_ms: None,
-            expired_at_ms: None,
+            outcome: None,
         };
         if reservation.segments.len() > 1 {
             self.metrics.created_compound += 1;
@@ -723,8 +719,9 @@ impl Book {
             }
             Status::Expired | Status::Cancelled => {
                 let finished_at_ms = reservation
+                    .outcome()
                     .cancelled_at_ms
-                    .or(reservation.expired_at_ms)
+                    .or(reservation.outcome().expired_at_ms)
                     .unwrap_or(reservation.reserved_at_ms);
                 self.finished.push_back((
                     finished_at_ms + self.settings.retention_seconds * 1_000,
@@ -812,7 +809,7 @@ impl Book {
             Status::Converted => {
                 let same = appointment_id
                     .as_deref()
-                    .is_none_or(|id| reservation.appointment_id.as_deref() == Some(id));
+                    .is_none_or(|id| reservation.outcome().appointment_id.as_deref() == Some(id));
                 if same {
                     return Ok(self.view(token, now_ms));
                 }
@@ -837,8 +834,9 @@ impl Book {
             .get_mut(&token)
             .expect("touched just above");
         reservation.status = Status::Converted;
-        reservation.converted_at_ms = Some(now_ms);
-        reservation.appointment_id = Some(appointment_id);
+        let outcome = reservation.outcome_mut();
+        outcome.converted_at_ms = Some(now_ms);
+        outcome.appointment_id = Some(appointment_id);
         let lifetime_ms = now_ms - reservation.reserved_at_ms;
         let last_end_ms = reservation.segments.iter().map(|s| s.end_ms).max();
         let drop_at_ms = last_end_ms.unwrap_or(now_ms) + retention_ms;
@@ -920,8 +918,9 @@ impl Book {
         let reservation = self.reservations.get_mut(&token).expect("caller checked");
         let was = reservation.status;
         reservation.status = Status::Cancelled;
-        reservation.cancelled_at_ms = Some(now_ms);
-        reservation.cancel_reason = Some(reason.into());
+        let outcome = reservation.outcome_mut();
+        outcome.cancelled_at_ms = Some(now_ms);
+        outcome.cancel_reason = Some(reason.into());
         let booking_drop = (was == Status::Converted).then(|| {
             let last_end_ms = reservation.segments.iter().map(|s| s.end_ms).max();
             last_end_ms.unwrap_or(now_ms) + retention_ms
@@ -945,7 +944,8 @@ impl Book {
         let reservation = self.reservations.get_mut(&token).expect("caller checked");
         debug_assert_eq!(reservation.status, Status::Active);
         reservation.status = Status::Expired;
-        reservation.expired_at_ms = Some(reservation.expires_at_ms);
+        let expired_at_ms = reservation.expires_at_ms;
+        reservation.outcome_mut().expired_at_ms = Some(expired_at_ms);
         let lifetime_ms = reservation.expires_at_ms - reservation.reserved_at_ms;
         self.active -= 1;
         self.live -= 1;
@@ -1118,12 +1118,12 @@ impl Book {
             reserved_at_ms: r.reserved_at_ms,
             expires_at_ms: r.expires_at_ms,
             time_remaining_seconds: r.time_remaining_seconds(now_ms),
-            appointment_id: r.appointment_id.clone(),
-            converted_at_ms: r.converted_at_ms,
-            cancelled_at_ms: r.cancelled_at_ms,
-            cancel_reason: r.cancel_reason.clone(),
+            appointment_id: r.outcome().appointment_id.clone(),
+            converted_at_ms: r.outcome().converted_at_ms,
+            cancelled_at_ms: r.outcome().cancelled_at_ms,
+            cancel_reason: r.outcome().cancel_reason.clone(),
             expired_at_ms: if status == Status::Expired {
-                Some(r.expired_at_ms.unwrap_or(r.expires_at_ms))
+                Some(r.outcome().expired_at_ms.unwrap_or(r.expires_at_ms))
             } else {
                 None
             },

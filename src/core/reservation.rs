@@ -72,16 +72,50 @@ pub struct Reservation {
     pub call_id: Option<Arc<str>>,
     pub customer_phone: Option<Box<str>>,
     pub service_id: Option<Box<str>>,
-    pub appointment_id: Option<Box<str>>,
-    pub cancel_reason: Option<Box<str>>,
     pub reserved_at_ms: i64,
     pub expires_at_ms: i64,
+    /// What happened after the hold; `None` while it is a plain hold, which most of the live
+    /// reservations are, so they do not pay 80 bytes for fields they do not use.
+    pub outcome: Option<Box<Outcome>>,
+}
+
+/// What happened to a reservation after it was held.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub appointment_id: Option<Box<str>>,
+    pub cancel_reason: Option<Box<str>>,
     pub converted_at_ms: Option<i64>,
     pub cancelled_at_ms: Option<i64>,
     pub expired_at_ms: Option<i64>,
 }
 
+/// The outcome of a reservation to which nothing has happened yet.
+static NO_OUTCOME: Outcome = Outcome {
+    appointment_id: None,
+    cancel_reason: None,
+    converted_at_ms: None,
+    cancelled_at_ms: None,
+    expired_at_ms: None,
+};
+
+impl Outcome {
+    /// Boxed, or `None` when nothing happened (how a `Reservation` stores it).
+    pub fn boxed(self) -> Option<Box<Outcome>> {
+        (self != NO_OUTCOME).then(|| Box::new(self))
+    }
+}
+
 impl Reservation {
+    /// What happened after the hold (all `None` for a plain hold).
+    pub fn outcome(&self) -> &Outcome {
+        self.outcome.as_deref().unwrap_or(&NO_OUTCOME)
+    }
+
+    /// The outcome, to record what just happened.
+    pub fn outcome_mut(&mut self) -> &mut Outcome {
+        self.outcome.get_or_insert_with(Box::default)
+    }
+
     /// The status as every reader must see it at `now_ms`: an active hold at or past its expiry
     /// is expired.
     pub fn status_at(&self, now_ms: i64) -> Status {

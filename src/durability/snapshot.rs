@@ -30,7 +30,7 @@ use crate::core::metrics::{
     LazyHistogram, Metrics, HISTOGRAM_SIGNIFICANT_DIGITS, LATENCY_MICROS_HISTOGRAM_MAX,
     LIFETIME_MILLIS_HISTOGRAM_MAX,
 };
-use crate::core::reservation::{Reservation, ResourceId, Segment, Status};
+use crate::core::reservation::{Outcome, Reservation, ResourceId, Segment, Status};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -277,13 +277,13 @@ fn reservation_to_v1(r: &Reservation, segments: Vec<SegmentV1>) -> ReservationV1
         call_id: r.call_id.as_deref().map(str::to_string),
         customer_phone: r.customer_phone.as_deref().map(str::to_string),
         service_id: r.service_id.as_deref().map(str::to_string),
-        appointment_id: r.appointment_id.as_deref().map(str::to_string),
-        cancel_reason: r.cancel_reason.as_deref().map(str::to_string),
+        appointment_id: r.outcome().appointment_id.as_deref().map(str::to_string),
+        cancel_reason: r.outcome().cancel_reason.as_deref().map(str::to_string),
         reserved_at_ms: r.reserved_at_ms,
         ttl_ms: r.expires_at_ms - r.reserved_at_ms,
-        converted_at_ms: r.converted_at_ms,
-        cancelled_at_ms: r.cancelled_at_ms,
-        expired_at_ms: r.expired_at_ms,
+        converted_at_ms: r.outcome().converted_at_ms,
+        cancelled_at_ms: r.outcome().cancelled_at_ms,
+        expired_at_ms: r.outcome().expired_at_ms,
     }
 }
 
@@ -394,13 +394,16 @@ fn reservation_from_v1<'a>(
         call_id: stored.call_id.map(Into::into),
         customer_phone: stored.customer_phone.map(String::into_boxed_str),
         service_id: stored.service_id.map(String::into_boxed_str),
-        appointment_id: stored.appointment_id.map(String::into_boxed_str),
-        cancel_reason: stored.cancel_reason.map(String::into_boxed_str),
         reserved_at_ms: stored.reserved_at_ms,
         expires_at_ms,
-        converted_at_ms: stored.converted_at_ms,
-        cancelled_at_ms: stored.cancelled_at_ms,
-        expired_at_ms: stored.expired_at_ms,
+        outcome: Outcome {
+            appointment_id: stored.appointment_id.map(String::into_boxed_str),
+            cancel_reason: stored.cancel_reason.map(String::into_boxed_str),
+            converted_at_ms: stored.converted_at_ms,
+            cancelled_at_ms: stored.cancelled_at_ms,
+            expired_at_ms: stored.expired_at_ms,
+        }
+        .boxed(),
     };
     Ok(reservation)
 }

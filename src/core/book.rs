@@ -25,7 +25,7 @@ use crate::core::reservation::{
     ConflictKind, ConflictView, Reservation, ReservationView, ResourceId, Segment, SegmentView,
     Status,
 };
-use crate::core::store::Store;
+use crate::core::store::{Slot, Store};
 use crate::limits;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -86,8 +86,9 @@ pub struct Book {
     calendars: Vec<Calendar>,
     /// Reservations by token, densely stored, with the call-id index (see `store`).
     reservations: Store,
-    /// Creation order, for newest-first lists.
-    order: BTreeMap<u64, Uuid>,
+    /// Creation order (seq -> slot in the store), for newest-first lists. Slots, not tokens:
+    /// 12 bytes an entry instead of 24, which a million live holds notice.
+    order: BTreeMap<u64, Slot>,
     next_seq: u64,
     idempotency: HashMap<Box<str>, IdempotencyRecord>,
     /// Keys in the order they were remembered, to forget them after 24 hours or past the bound.
@@ -730,8 +731,9 @@ impl Book {
             }
         }
         self.next_seq = self.next_seq.max(reservation.seq + 1);
-        self.order.insert(reservation.seq, token);
-        self.reservations.insert(reservation);
+        let seq = reservation.seq;
+        let slot = self.reservations.insert(reservation);
+        self.order.insert(seq, slot);
     }
 
     fn booking_drop_at(&self, reservation: &Reservation) -> i64 {
@@ -1041,7 +1043,7 @@ impl Book {
                 .order
                 .values()
                 .rev()
-                .map(|t| &self.reservations[t])
+                .map(|slot| self.reservations.by_slot(*slot))
                 .filter(|r| matches(r))
                 .take(filter.limit)
                 .collect(),
@@ -1283,6 +1285,13 @@ impl Book {
         }
         if self.order.len() != self.reservations.len() {
             return Err("creation order and reservations differ in size".into());
+        }
+        for (seq, slot) in &self.order {
+            if self.reservations.get_slot(*slot).map(|r| r.seq) != Some(*seq) {
+                return Err(format!(
+                    "creation order names slot {slot} for seq {seq} wrongly"
+                ));
+            }
         }
         let indexed = self.reservations.chained_count();
         let with_call = self

@@ -32,9 +32,10 @@ pub struct Store {
     free: Vec<Slot>,
     /// Tokens are server-made random UUIDs, so a fast unkeyed hash cannot be flooded.
     by_token: FxHashMap<Uuid, Slot>,
-    /// Call ids come from callers: hashed with a random key (`call_hasher`), then the 64-bit
-    /// hash indexes this table.
-    call_heads: FxHashMap<u64, Slot>,
+    /// Call ids come from callers: hashed with a random key (`call_hasher`), then 32 bits of the
+    /// hash index this table (8-byte entries). Calls that share those bits share a chain, and
+    /// `call_tokens` compares the ids themselves, so a collision costs a step, never a mix-up.
+    call_heads: FxHashMap<u32, Slot>,
     call_hasher: RandomState,
 }
 
@@ -71,8 +72,21 @@ impl Store {
         self.slots.iter().filter_map(Option::as_ref)
     }
 
-    /// Stores a reservation whose token is not stored yet.
-    pub fn insert(&mut self, reservation: Reservation) {
+    /// The reservation in `slot`, if one is stored there (audits).
+    pub fn get_slot(&self, slot: Slot) -> Option<&Reservation> {
+        self.slots.get(slot as usize)?.as_ref()
+    }
+
+    /// The reservation in `slot`; the caller holds a slot it got from [`Store::insert`] for a
+    /// reservation still stored (a stale slot is a bug).
+    pub fn by_slot(&self, slot: Slot) -> &Reservation {
+        self.slots[slot as usize]
+            .as_ref()
+            .expect("slot of a stored reservation")
+    }
+
+    /// Stores a reservation whose token is not stored yet; answers its slot.
+    pub fn insert(&mut self, reservation: Reservation) -> Slot {
         debug_assert!(!self.by_token.contains_key(&reservation.token));
         let call_hash = reservation.call_id.as_deref().map(|c| self.call_hash(c));
         let token = reservation.token;
@@ -92,6 +106,7 @@ impl Store {
             let head = self.call_heads.insert(hash, slot).unwrap_or(NO_SLOT);
             self.call_next[slot as usize] = head;
         }
+        slot
     }
 
     /// Removes and returns the reservation with `token`.
@@ -142,11 +157,12 @@ impl Store {
             .sum()
     }
 
-    fn call_hash(&self, call_id: &str) -> u64 {
-        self.call_hasher.hash_one(call_id)
+    fn call_hash(&self, call_id: &str) -> u32 {
+        // Truncation on purpose: see `call_heads`.
+        self.call_hasher.hash_one(call_id) as u32
     }
 
-    fn unchain(&mut self, hash: u64, slot: Slot) {
+    fn unchain(&mut self, hash: u32, slot: Slot) {
         let Some(&head) = self.call_heads.get(&hash) else {
             return;
         };

@@ -391,6 +391,26 @@ fn http_client() -> reqwest::Client {
 }
 
 /// Runs the clients against `server` for `run_for`, killing the server at the end.
+/// Starts `CLIENTS` callers, each with its own client and seed, driving `base` until `deadline`.
+fn spawn_clients(
+    base: &str,
+    ledger: &Ledger,
+    rng: &mut StdRng,
+    deadline: Instant,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..CLIENTS)
+        .map(|_| {
+            tokio::spawn(drive(
+                http_client(),
+                base.to_string(),
+                ledger.clone(),
+                rng.gen(),
+                deadline,
+            ))
+        })
+        .collect()
+}
+
 async fn drive_and_kill(
     server: Server,
     ledger: &Ledger,
@@ -399,17 +419,7 @@ async fn drive_and_kill(
     mid_run: Option<&(dyn Fn() -> futures::future::BoxFuture<'static, ()> + Sync)>,
 ) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            tokio::spawn(drive(
-                http_client(),
-                server.base.clone(),
-                ledger.clone(),
-                rng.gen(),
-                deadline,
-            ))
-        })
-        .collect();
+    let clients = spawn_clients(&server.base, ledger, rng, deadline);
     tokio::time::sleep(run_for / 2).await;
     if let Some(mid_run) = mid_run {
         mid_run().await;
@@ -568,17 +578,7 @@ async fn sigterm_takes_a_final_snapshot_and_exits_zero() {
     let ledger: Ledger = Arc::default();
     let mut server = Server::start(dir.path(), "snapshot", "1h", &client).await;
     let deadline = Instant::now() + Duration::from_millis(300);
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            tokio::spawn(drive(
-                http_client(),
-                server.base.clone(),
-                ledger.clone(),
-                rng.gen(),
-                deadline,
-            ))
-        })
-        .collect();
+    let clients = spawn_clients(&server.base, &ledger, &mut rng, deadline);
     for client in clients {
         client.await.expect("client task");
     }
@@ -647,17 +647,7 @@ async fn snapshot_mode_interval_snapshots_cover_what_was_acknowledged() {
     let ledger: Ledger = Arc::default();
     let server = Server::start(dir.path(), "snapshot", "100ms", &client).await;
     let deadline = Instant::now() + Duration::from_millis(300);
-    let clients: Vec<_> = (0..CLIENTS)
-        .map(|_| {
-            tokio::spawn(drive(
-                http_client(),
-                server.base.clone(),
-                ledger.clone(),
-                rng.gen(),
-                deadline,
-            ))
-        })
-        .collect();
+    let clients = spawn_clients(&server.base, &ledger, &mut rng, deadline);
     for client in clients {
         client.await.expect("client task");
     }

@@ -1,8 +1,8 @@
 //! Issue 6, metrics and logs: every counter and rate after a scripted sequence on the manual
 //! clock; the counters and histograms across a restart; the edge's own refusals counted once,
 //! and never for an invalid company; `GET /metrics` parsed with a Prometheus parser and holding
-//! the same numbers as each company's JSON; structured log events with masked phones, from the
-//! core and from the real binary with `--log-format json`.
+//! the same numbers as each company's JSON; the real binary's JSON log lines with masked phones
+//! (`--log-format json`; the core's own events are in tests/log_events.rs).
 
 mod http_support;
 
@@ -10,11 +10,11 @@ use holdfast::actors::engine::{Engine, EngineConfig, EngineError};
 use holdfast::actors::expiry::ExpiryConfig;
 use holdfast::actors::snapshotter::start_durable;
 use holdfast::clock::{ManualClock, SharedClock};
-use holdfast::core::book::{Book, Settings};
+use holdfast::core::book::Settings;
 use holdfast::core::command::{
     AvailabilityRequest, FindRequest, HoldRequest, HoldTarget, ListFilter, SegmentRequest,
 };
-use holdfast::core::error::{BookError, ErrorType};
+use holdfast::core::error::ErrorType;
 use holdfast::core::metrics::{MetricsReport, MetricsSample, LIFETIME_BUCKETS_MS};
 use holdfast::durability::wal::DurabilityMode;
 use holdfast::durability::DurabilityConfig;
@@ -27,7 +27,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -789,92 +789,7 @@ async fn scrape_of(engine: &Engine) -> Scrape {
     Scrape::parse(text.lines().map(|line| Ok(line.to_owned()))).expect("the text parses")
 }
 
-// ----- logs --------------------------------------------------------------------------------------
-
-/// A log sink the test reads back.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Goal: the core logs one structured event per created, converted, cancelled and expired
-/// reservation and per error (edge refusals included), each with the company and the token, and
-/// shows a phone only masked.
-#[test]
-fn one_structured_event_per_change_and_per_error() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || sink.clone())
-        .finish();
-    let tokens: Vec<Uuid> = (1..=4).map(Uuid::from_u128).collect();
-    tracing::subscriber::with_default(subscriber, || {
-        let mut book = Book::new("acme", Settings::default());
-        let now = START_MS;
-        for (index, token) in tokens.iter().enumerate() {
-            book.hold(single_hold("r1", index as i64, 60), *token, now)
-                .unwrap();
-        }
-        book.confirm(tokens[0], None, now).unwrap();
-        book.cancel(tokens[1], Some("customer_hung_up".into()), now)
-            .unwrap();
-        book.expire_due(&[tokens[2]], now + 60_000);
-        let conflict = book.hold(single_hold("r1", 0, 60), Uuid::from_u128(9), now);
-        assert!(matches!(conflict, Err(BookError::Conflict { .. })));
-        book.record_rejected(ErrorType::InvalidRequest, Some(tokens[3]));
-    });
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(!text.contains("+4915112345678"), "a phone in clear: {text}");
-    let events: Vec<Value> = text
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("one JSON object per line"))
-        .collect();
-    let kinds: Vec<(&str, &str)> = events
-        .iter()
-        .map(|e| {
-            (
-                e["fields"]["event"].as_str().unwrap(),
-                e["fields"]["token"].as_str().unwrap_or("-"),
-            )
-        })
-        .collect();
-    let t = |n: usize| tokens[n].to_string();
-    let expected: Vec<(String, String)> = vec![
-        ("created".into(), t(0)),
-        ("created".into(), t(1)),
-        ("created".into(), t(2)),
-        ("created".into(), t(3)),
-        ("converted".into(), t(0)),
-        ("cancelled".into(), t(1)),
-        ("expired".into(), t(2)),
-        ("error".into(), "-".into()),
-        ("error".into(), t(3)),
-    ];
-    let expected: Vec<(&str, &str)> = expected
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    assert_eq!(kinds, expected);
-    for event in &events {
-        assert_eq!(event["fields"]["company"], "acme", "{event}");
-        assert_eq!(event["level"], "INFO", "{event}");
-    }
-    assert_eq!(events[0]["fields"]["phone"], "+49151*****678");
-    assert_eq!(events[0]["fields"]["call_id"], "call-1");
-    assert_eq!(events[5]["fields"]["reason"], "customer_hung_up");
-    assert_eq!(events[7]["fields"]["error_type"], "conflict");
-    assert_eq!(events[8]["fields"]["error_type"], "invalid_request");
-}
+// ----- logs (the core's own events are tested in tests/log_events.rs) ----------------------
 
 /// Goal: the real binary with `--log-format json --log-filter info` writes the created event as
 /// one JSON line with the company, the token and the masked phone, and never the phone itself.

@@ -237,3 +237,73 @@ fn first_requests_racing_start_one_actor_per_company() {
     });
     system.stop();
 }
+
+/// Goal: a snapshot export is the company as it was when the export was asked for, although
+/// the actor keeps answering between its chunks. 10,000 holds (five chunks), then the export
+/// and 1,000 cancels of the newest holds queued right behind it (the walk reaches their slots
+/// last, after the cancels ran): the export holds every hold still active (none of the
+/// cancels), a second export after them holds the 1,000 cancelled ones, and a hold made after
+/// the first export is not in it.
+#[test]
+fn a_snapshot_export_is_the_company_when_asked_while_changes_run_between_its_chunks() {
+    use holdfast::actors::company::{Cancel, ExportSnapshot, Hold};
+    use holdfast::durability::snapshot::decode_company;
+    const HOLDS: usize = 10_000;
+    const CANCELS: usize = 1_000;
+    let (engine, system) = start_engine(1);
+    let runtime = callers();
+    runtime.block_on(async {
+        let mut tokens = Vec::with_capacity(HOLDS);
+        for n in 0..HOLDS as i64 {
+            let start_ms = BASE_MS + n * SLOT_MS;
+            let request = single("chair", start_ms, start_ms + SLOT_MS, "call");
+            tokens.push(
+                engine
+                    .hold("snap", request)
+                    .await
+                    .expect("free")
+                    .reservation
+                    .token,
+            );
+        }
+        let address = engine.registry().get("snap").expect("the company runs");
+        // Queued in this order before any is handled: `send` enqueues at once while the mailbox
+        // has room (capacity 1,024).
+        let export = address.send(ExportSnapshot);
+        // The newest holds: the store's last slots, which the export's walk reaches last.
+        let cancels: Vec<_> = tokens[HOLDS - CANCELS..]
+            .iter()
+            .map(|&token| {
+                address.send(Cancel {
+                    token,
+                    reason: None,
+                })
+            })
+            .collect();
+        let later_start_ms = BASE_MS + HOLDS as i64 * SLOT_MS;
+        let later = address.send(Hold {
+            request: single("chair", later_start_ms, later_start_ms + SLOT_MS, "late"),
+        });
+        for cancel in futures::future::join_all(cancels).await {
+            cancel.expect("delivered").expect("cancelled");
+        }
+        later.await.expect("delivered").expect("free");
+        let first = export.await.expect("delivered").expect("exported");
+        let first = decode_company(&first.bytes).expect("decodes");
+        assert_eq!(
+            first.reservations.len(),
+            HOLDS,
+            "the later hold is not in it"
+        );
+        assert!(
+            first.reservations.iter().all(|r| r.status == 0),
+            "every hold active, as when the export was asked for"
+        );
+        let second = address.send(ExportSnapshot).await.expect("delivered");
+        let second = decode_company(&second.expect("exported").bytes).expect("decodes");
+        assert_eq!(second.reservations.len(), HOLDS + 1);
+        let cancelled = second.reservations.iter().filter(|r| r.status == 3).count();
+        assert_eq!(cancelled, CANCELS);
+    });
+    system.stop();
+}

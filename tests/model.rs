@@ -1,7 +1,9 @@
 //! Property tests of the core `Book` against a deliberately naive model: a `Vec` of reservations
 //! scanned linearly for every question. Random sequences of every operation, with random clock
 //! advances, must get the same answers from both, and the book's invariants (no two live
-//! intervals overlapping on one resource among them) must hold after every step.
+//! intervals overlapping on one resource among them) must hold after every step. Snapshot
+//! exports begin and advance a chunk at a time between the operations: each must come out as
+//! the book was when it began.
 
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{
@@ -9,6 +11,7 @@ use holdfast::core::command::{
 };
 use holdfast::core::error::{BookError, ErrorType};
 use holdfast::core::reservation::{ReservationView, Status};
+use holdfast::durability::snapshot::{export_company, CompanyExport, CompanySnapshotV1};
 use proptest::prelude::*;
 use uuid::Uuid;
 
@@ -371,6 +374,10 @@ enum Op {
         call: Option<usize>,
     },
     Housekeeping,
+    /// Begin a snapshot export (abandoning one under way).
+    ExportBegin,
+    /// Copy the next chunk of the export under way, this many store slots.
+    ExportChunk(usize),
 }
 
 fn op_strategy() -> impl Strategy<Value = Op> {
@@ -444,6 +451,8 @@ fn op_strategy() -> impl Strategy<Value = Op> {
                 call
             }),
         1 => Just(Op::Housekeeping),
+        1 => Just(Op::ExportBegin),
+        3 => (1..4usize).prop_map(Op::ExportChunk),
     ]
 }
 
@@ -471,6 +480,8 @@ fn run(ops: Vec<Op>, live_max: usize) -> Result<(), TestCaseError> {
     let mut now_ms = BASE_MS - 3_600 * 1_000;
     let mut tokens: Vec<Uuid> = Vec::new();
     let mut next_token = 1u128;
+    // The export under way, and the record the book gave in one step when it began.
+    let mut export: Option<(CompanyExport, CompanySnapshotV1)> = None;
     let pick = |tokens: &Vec<Uuid>, index: usize| -> Uuid {
         if tokens.is_empty() || index >= tokens.len() + 2 {
             Uuid::from_u128(u128::MAX - index as u128)
@@ -640,10 +651,27 @@ fn run(ops: Vec<Op>, live_max: usize) -> Result<(), TestCaseError> {
             Op::Housekeeping => {
                 book.housekeeping(now_ms);
             }
+            Op::ExportBegin => {
+                let expected = export_company(&book, book.log_position());
+                export = Some((CompanyExport::begin(&mut book), expected));
+            }
+            Op::ExportChunk(slots) => {
+                if let Some((mut under_way, expected)) = export.take() {
+                    if under_way.copy_chunk(&mut book, slots) {
+                        prop_assert_eq!(under_way.finish(), expected);
+                    } else {
+                        export = Some((under_way, expected));
+                    }
+                }
+            }
         }
         if let Err(broken) = book.check_invariants(now_ms) {
             return Err(TestCaseError::fail(broken));
         }
+    }
+    if let Some((mut under_way, expected)) = export {
+        while !under_way.copy_chunk(&mut book, 1) {}
+        prop_assert_eq!(under_way.finish(), expected);
     }
     Ok(())
 }

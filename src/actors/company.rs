@@ -14,7 +14,7 @@ use crate::core::error::BookError;
 use crate::core::error::ErrorType;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::{ReservationView, Status};
-use crate::durability::snapshot::{encode_company, export_company, EncodedCompany};
+use crate::durability::snapshot::{encode_company, CompanyExport, EncodedCompany};
 use crate::durability::wal::{HoldRequestV1, Journal, WalRecordV1};
 use crate::limits;
 use actix::prelude::*;
@@ -33,6 +33,8 @@ pub struct CompanyActor {
     expiry: Option<CompanyExpiry>,
     /// Where changes are logged (none: an engine without durability, as in most tests).
     journal: Option<Journal>,
+    /// Counts the exports begun; an export job whose number is not the latest was abandoned.
+    export_generation: u64,
 }
 
 impl CompanyActor {
@@ -43,6 +45,7 @@ impl CompanyActor {
             clock,
             expiry: None,
             journal: None,
+            export_generation: 0,
         }
     }
 
@@ -446,11 +449,13 @@ impl Handler<CheckInvariants> for CompanyActor {
     }
 }
 
-/// Copy the company's state for a snapshot, with the last log position it applied, and encode
-/// the copy. The copy is made between two messages, so it is consistent and no other company
-/// waits; the encoding, and the freeing of the copy, run on a blocking thread while the actor
-/// goes on with its mailbox (the actor's pause shrank from 55 to 14 ms per 100,000
-/// reservations), and the copies of many companies encode at once.
+/// Copy the company's state for a snapshot, as it is when this message is handled, with the
+/// last log position it applied, and encode the copy. The copy is taken a chunk at a time
+/// (`limits::SNAPSHOT_EXPORT_CHUNK_SLOTS` store slots a turn) with a yield between chunks, and
+/// the book keeps changing in between: the store saves a reservation before its first change,
+/// so the record is the book at one moment while the actor never pauses for more than a chunk
+/// (before, it paused for the whole copy: 14 ms per 100,000 reservations). Sorting, assembling
+/// and encoding run on a blocking thread, and the copies of many companies encode at once.
 #[derive(Message)]
 #[rtype(result = "Result<EncodedCompany, String>")]
 pub struct ExportSnapshot;
@@ -458,13 +463,52 @@ pub struct ExportSnapshot;
 impl Handler<ExportSnapshot> for CompanyActor {
     type Result = ResponseFuture<Result<EncodedCompany, String>>;
 
-    fn handle(&mut self, _: ExportSnapshot, _: &mut Context<Self>) -> Self::Result {
-        let record = export_company(&self.book, self.book.log_position());
+    fn handle(&mut self, _: ExportSnapshot, ctx: &mut Context<Self>) -> Self::Result {
+        let (done, answer) = futures::channel::oneshot::channel();
+        // A newer export abandons one still under way (its snapshot was given up).
+        self.export_generation += 1;
+        let job = ExportJob {
+            export: CompanyExport::begin(&mut self.book),
+            generation: self.export_generation,
+            done,
+        };
+        self.export_chunk(job, ctx);
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || encode_company(&record))
+            let export = answer
+                .await
+                .map_err(|_| "the export was abandoned for a newer one".to_string())?;
+            tokio::task::spawn_blocking(move || encode_company(&export.finish()))
                 .await
                 .map_err(|e| format!("encoding failed: {e}"))
         })
+    }
+}
+
+/// An export being copied chunk by chunk.
+struct ExportJob {
+    export: CompanyExport,
+    /// The actor's `export_generation` when this export began.
+    generation: u64,
+    done: futures::channel::oneshot::Sender<CompanyExport>,
+}
+
+impl CompanyActor {
+    /// Copies the next chunk of `job`, then yields to the thread's event loop before the next
+    /// one, like [`CompanyActor::expire_chunk`]. A job a newer export replaced is dropped, which
+    /// tells its asker.
+    fn export_chunk(&mut self, mut job: ExportJob, ctx: &mut Context<Self>) {
+        if job.generation != self.export_generation {
+            return;
+        }
+        if job
+            .export
+            .copy_chunk(&mut self.book, limits::SNAPSHOT_EXPORT_CHUNK_SLOTS)
+        {
+            let _ = job.done.send(job.export);
+            return;
+        }
+        let next_turn = tokio::task::yield_now().into_actor(self);
+        ctx.spawn(next_turn.map(move |(), actor, ctx| actor.export_chunk(job, ctx)));
     }
 }
 

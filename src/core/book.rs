@@ -68,6 +68,20 @@ pub struct IdempotencyRecord {
     pub created_at_ms: i64,
 }
 
+/// What a snapshot copies of a book at the moment its export begins, all at once: everything but
+/// the reservations, which follow a chunk at a time ([`Book::export_chunk`]).
+#[derive(Clone, Debug)]
+pub struct ExportHead {
+    pub company: Arc<str>,
+    /// The log position of the last change the exported state holds.
+    pub log_position: u64,
+    /// Every interned resource name; a `ResourceId` indexes it.
+    pub resource_names: Vec<Arc<str>>,
+    /// The remembered idempotency keys, oldest first.
+    pub idempotency: Vec<(Box<str>, IdempotencyRecord)>,
+    pub metrics: Metrics,
+}
+
 /// Free start times of one resource.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResourceSlots {
@@ -191,6 +205,36 @@ impl Book {
     /// The stored reservations (for snapshots and audits), in no particular order.
     pub fn reservations(&self) -> impl Iterator<Item = &Reservation> {
         self.reservations.values()
+    }
+
+    /// Everything but the reservations, as it is now (see [`ExportHead`]).
+    pub fn export_head(&self) -> ExportHead {
+        ExportHead {
+            company: self.company.clone(),
+            log_position: self.log_position,
+            resource_names: self.resource_names.clone(),
+            idempotency: self
+                .idempotency_records()
+                .map(|(key, record)| (Box::from(key), *record))
+                .collect(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// Begins a point-in-time copy of the book for a snapshot: answers the head now, and the
+    /// reservations as they are now follow through [`Book::export_chunk`], while the book goes on
+    /// changing between chunks (the store saves a reservation before its first change). An
+    /// export already under way is abandoned.
+    pub fn begin_export(&mut self) -> ExportHead {
+        self.reservations.begin_export();
+        self.export_head()
+    }
+
+    /// Hands `visit` the next chunk of the export under way (at most `slots_max` slots of the
+    /// store, plus the reservations saved before a change since the last chunk); answers whether
+    /// the export is complete. See [`Store::export_chunk`].
+    pub fn export_chunk(&mut self, slots_max: usize, visit: impl FnMut(&Reservation)) -> bool {
+        self.reservations.export_chunk(slots_max, visit)
     }
 
     /// The name of a resource id.

@@ -8,8 +8,16 @@
 //! slot of that call, and a `next` link per slot chaining the call's reservations, instead of a
 //! map from each call id to its own `Vec`.
 //!
+//! A snapshot copies the store a chunk at a time while its owner goes on changing it
+//! ([`Store::begin_export`], [`Store::export_chunk`]): copy on write by slot. Every change to a
+//! slot that the chunked walk has not reached yet first saves the slot's reservation as it was,
+//! so the copy is the store at the moment the export began, however long the walk takes, and no
+//! single step of it copies more than one chunk.
+//!
 //! Invariants: `by_token` names exactly the occupied slots; every occupied slot with a call id
-//! is on the chain of its call's hash exactly once; free slots are on no chain.
+//! is on the chain of its call's hash exactly once; free slots are on no chain. During an export,
+//! every slot below its `end` is copied exactly once, as it was when the export began: by the walk
+//! if it had not changed by then, or just before its first change.
 
 use crate::core::reservation::Reservation;
 use rustc_hash::FxHashMap;
@@ -37,6 +45,36 @@ pub struct Store {
     /// `call_tokens` compares the ids themselves, so a collision costs a step, never a mix-up.
     call_heads: FxHashMap<u32, Slot>,
     call_hasher: RandomState,
+    /// The point-in-time copy under way, if any (see the module doc).
+    export: Option<Export>,
+}
+
+/// A point-in-time copy of the store, taken a chunk at a time.
+#[derive(Debug)]
+struct Export {
+    /// Slots at and past this one were added after the export began: not part of it.
+    end: Slot,
+    /// The next slot the chunked walk visits.
+    next: Slot,
+    /// One bit per slot below `end`: the slot was saved (or found empty) just before a change, so
+    /// the walk must skip it. Only bits at or past `next` are ever set.
+    saved: Vec<u64>,
+    /// Reservations as they were when the export began, saved just before they changed; handed
+    /// out with the next chunk.
+    before_change: Vec<Reservation>,
+}
+
+impl Export {
+    /// Whether the walk has yet to visit `slot`, and no change has saved it.
+    fn unsaved(&self, slot: Slot) -> bool {
+        slot >= self.next
+            && slot < self.end
+            && self.saved[(slot / 64) as usize] & (1 << (slot % 64)) == 0
+    }
+
+    fn mark_saved(&mut self, slot: Slot) {
+        self.saved[(slot / 64) as usize] |= 1 << (slot % 64);
+    }
 }
 
 impl Store {
@@ -64,6 +102,7 @@ impl Store {
     /// The reservation with `token`, to change. Its token and call id must not change.
     pub fn get_mut(&mut self, token: &Uuid) -> Option<&mut Reservation> {
         let slot = *self.by_token.get(token)?;
+        self.save_before_change(slot);
         self.slots[slot as usize].as_mut()
     }
 
@@ -92,6 +131,8 @@ impl Store {
         let token = reservation.token;
         let slot = match self.free.pop() {
             Some(slot) => {
+                // A slot freed before the export began: the walk must not copy the newcomer.
+                self.save_before_change(slot);
                 self.slots[slot as usize] = Some(reservation);
                 slot
             }
@@ -112,6 +153,7 @@ impl Store {
     /// Removes and returns the reservation with `token`.
     pub fn remove(&mut self, token: &Uuid) -> Option<Reservation> {
         let slot = self.by_token.remove(token)?;
+        self.save_before_change(slot);
         let reservation = self.slots[slot as usize].take()?;
         if let Some(call_id) = reservation.call_id.as_deref() {
             self.unchain(self.call_hash(call_id), slot);
@@ -157,6 +199,67 @@ impl Store {
             .sum()
     }
 
+    /// Begins a point-in-time copy of every stored reservation, taken by [`Store::export_chunk`]
+    /// calls. An export already under way is abandoned (its owner stopped asking for chunks).
+    pub fn begin_export(&mut self) {
+        let end = self.slots.len() as Slot;
+        self.export = Some(Export {
+            end,
+            next: 0,
+            saved: vec![0; (end as usize).div_ceil(64)],
+            before_change: Vec::new(),
+        });
+    }
+
+    /// Whether an export is under way.
+    pub fn exporting(&self) -> bool {
+        self.export.is_some()
+    }
+
+    /// Hands `visit` the next part of the export under way: the reservations saved before a
+    /// change since the last call, then those of at most `slots_max` further slots. Answers
+    /// whether the export is complete (then it is over, and further calls visit nothing).
+    /// Every reservation stored when the export began is visited exactly once, as it was then.
+    pub fn export_chunk(&mut self, slots_max: usize, mut visit: impl FnMut(&Reservation)) -> bool {
+        let Some(export) = &mut self.export else {
+            return true;
+        };
+        for reservation in export.before_change.drain(..) {
+            visit(&reservation);
+        }
+        let stop = export
+            .end
+            .min(export.next.saturating_add(slots_max as Slot));
+        for slot in export.next..stop {
+            if export.unsaved(slot) {
+                if let Some(reservation) = &self.slots[slot as usize] {
+                    visit(reservation);
+                }
+            }
+        }
+        export.next = stop;
+        let complete = stop == export.end;
+        if complete {
+            self.export = None;
+        }
+        complete
+    }
+
+    /// Saves the reservation in `slot` for the export under way, before it changes, unless the
+    /// walk has already copied it or a change has already saved it.
+    fn save_before_change(&mut self, slot: Slot) {
+        let Some(export) = &mut self.export else {
+            return;
+        };
+        if !export.unsaved(slot) {
+            return;
+        }
+        export.mark_saved(slot);
+        if let Some(reservation) = &self.slots[slot as usize] {
+            export.before_change.push(reservation.clone());
+        }
+    }
+
     fn call_hash(&self, call_id: &str) -> u32 {
         // Truncation on purpose: see `call_heads`.
         self.call_hasher.hash_one(call_id) as u32
@@ -193,5 +296,115 @@ impl std::ops::Index<&Uuid> for Store {
     /// The reservation with `token`; the caller knows it is stored (a broken index is a bug).
     fn index(&self, token: &Uuid) -> &Reservation {
         self.get(token).expect("token is stored")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::reservation::{Segment, Status};
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(Option<u8>),
+        Remove(usize),
+        Change(usize),
+        Begin,
+        Chunk(usize),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => prop::option::of(0..3u8).prop_map(Op::Insert),
+            2 => (0..64usize).prop_map(Op::Remove),
+            2 => (0..64usize).prop_map(Op::Change),
+            1 => Just(Op::Begin),
+            3 => (1..5usize).prop_map(Op::Chunk),
+        ]
+    }
+
+    fn reservation(n: u64, call: Option<u8>) -> Reservation {
+        Reservation {
+            token: Uuid::from_u128(u128::from(n) + 1),
+            seq: n,
+            status: Status::Active,
+            segments: Box::new([Segment {
+                resource: 0,
+                start_ms: n as i64,
+                end_ms: n as i64 + 1,
+            }]),
+            call_id: call.map(|c| format!("call-{c}").into()),
+            customer_phone: None,
+            service_id: None,
+            reserved_at_ms: 0,
+            expires_at_ms: 1,
+            outcome: None,
+        }
+    }
+
+    /// Every stored reservation, sorted by token: what an export begun now must hand out.
+    fn contents(store: &Store) -> Vec<Reservation> {
+        let mut all: Vec<Reservation> = store.values().cloned().collect();
+        all.sort_unstable_by_key(|r| r.token);
+        all
+    }
+
+    /// Finishes the export under way one slot at a time, adding to `copied`.
+    fn drain(store: &mut Store, copied: &mut Vec<Reservation>) {
+        while !store.export_chunk(1, |r| copied.push(r.clone())) {}
+    }
+
+    proptest! {
+        /// Goal: an export taken a chunk at a time, while reservations are inserted (into fresh
+        /// and into reused slots), changed and removed between chunks, hands out exactly the
+        /// reservations stored when it began, each once and as it was then.
+        #[test]
+        fn a_chunked_export_is_the_store_when_it_began(ops in prop::collection::vec(op(), 1..120)) {
+            let mut store = Store::default();
+            let mut tokens: Vec<Uuid> = Vec::new();
+            let mut next = 0u64;
+            let mut export: Option<(Vec<Reservation>, Vec<Reservation>)> = None;
+            for op in ops {
+                match op {
+                    Op::Insert(call) => {
+                        let r = reservation(next, call);
+                        next += 1;
+                        tokens.push(r.token);
+                        store.insert(r);
+                    }
+                    Op::Remove(i) if !tokens.is_empty() => {
+                        let token = tokens.swap_remove(i % tokens.len());
+                        prop_assert!(store.remove(&token).is_some());
+                    }
+                    Op::Change(i) if !tokens.is_empty() => {
+                        let r = store.get_mut(&tokens[i % tokens.len()]).unwrap();
+                        r.status = Status::Converted;
+                        r.expires_at_ms += 1;
+                    }
+                    Op::Begin => {
+                        store.begin_export();
+                        export = Some((contents(&store), Vec::new()));
+                    }
+                    Op::Chunk(slots) => {
+                        if let Some((expected, mut copied)) = export.take() {
+                            if store.export_chunk(slots, |r| copied.push(r.clone())) {
+                                copied.sort_unstable_by_key(|r| r.token);
+                                prop_assert_eq!(copied, expected);
+                                prop_assert!(!store.exporting());
+                            } else {
+                                export = Some((expected, copied));
+                            }
+                        }
+                    }
+                    Op::Remove(_) | Op::Change(_) => {}
+                }
+            }
+            if let Some((expected, mut copied)) = export {
+                drain(&mut store, &mut copied);
+                copied.sort_unstable_by_key(|r| r.token);
+                prop_assert_eq!(copied, expected);
+            }
+        }
     }
 }

@@ -24,7 +24,7 @@
 //! Every check happens after reading and before anything is trusted: header checksum, length,
 //! body checksum, decode, then the core's own restore checks (no overlap, no token twice).
 
-use crate::core::book::{Book, IdempotencyRecord, Settings};
+use crate::core::book::{Book, ExportHead, IdempotencyRecord, Settings};
 use crate::core::error::ErrorType;
 use crate::core::metrics::{
     LazyHistogram, Metrics, HISTOGRAM_SIGNIFICANT_DIGITS, LATENCY_MICROS_HISTOGRAM_MAX,
@@ -221,59 +221,104 @@ fn status_from_code(code: u8) -> Option<Status> {
     }
 }
 
-/// The on-disk record of one company's book. `last_lsn` is the last log record the book applied.
-/// Runs inside the company's actor: it reads the book and copies, it never blocks on disk.
-pub fn export_company(book: &Book, last_lsn: u64) -> CompanySnapshotV1 {
-    let mut sorted: Vec<&Reservation> = book.reservations().collect();
-    sorted.sort_unstable_by_key(|r| r.seq);
-    let mut resources = Vec::new();
-    let mut resource_index: HashMap<ResourceId, u32> = HashMap::new();
-    let reservations = sorted
-        .into_iter()
-        .map(|r| {
-            let segments = r
-                .segments
-                .iter()
-                .map(|s| {
-                    let index = *resource_index.entry(s.resource).or_insert_with(|| {
-                        resources.push(book.resource_name(s.resource).to_string());
-                        (resources.len() - 1) as u32
-                    });
-                    SegmentV1 {
-                        resource: index,
-                        start_ms: s.start_ms,
-                        length_ms: s.end_ms - s.start_ms,
-                    }
-                })
-                .collect();
-            reservation_to_v1(r, segments)
-        })
-        .collect();
-    let idempotency = book
-        .idempotency_records()
-        .map(|(key, record)| IdempotencyV1 {
-            key: key.to_string(),
-            fingerprint: record.fingerprint,
-            token: *record.token.as_bytes(),
-            created_at_ms: record.created_at_ms,
-        })
-        .collect();
-    CompanySnapshotV1 {
-        company: book.company().to_string(),
-        last_lsn,
-        resources,
-        reservations,
-        idempotency,
-        metrics: metrics_to_v1(book.metrics()),
+/// One company's on-disk record under construction: the head (everything but the reservations)
+/// copied when the export began, then the reservations a chunk at a time, each converted into
+/// its on-disk form as it is copied. The company actor drives it ([`CompanyExport::begin`],
+/// [`CompanyExport::copy_chunk`] between its messages); [`CompanyExport::finish`] sorts and
+/// assembles the record off the actor.
+#[derive(Debug)]
+pub struct CompanyExport {
+    head: ExportHead,
+    last_lsn: u64,
+    /// Copied so far, in no particular order; each segment's `resource` is still the book's
+    /// `ResourceId` until [`CompanyExport::finish`] renumbers them.
+    reservations: Vec<ReservationV1>,
+}
+
+impl CompanyExport {
+    /// Begins a point-in-time export of `book` (see [`Book::begin_export`]); its `last_lsn` is the
+    /// book's log position now.
+    pub fn begin(book: &mut Book) -> CompanyExport {
+        let head = book.begin_export();
+        CompanyExport {
+            last_lsn: head.log_position,
+            head,
+            reservations: Vec::with_capacity(book.len()),
+        }
+    }
+
+    /// Copies the next chunk (at most `slots_max` store slots, and whatever was saved before a
+    /// change); answers whether the export is complete.
+    pub fn copy_chunk(&mut self, book: &mut Book, slots_max: usize) -> bool {
+        let reservations = &mut self.reservations;
+        book.export_chunk(slots_max, |r| reservations.push(reservation_to_v1(r)))
+    }
+
+    /// The record: reservations in creation order, resources numbered in order of first use,
+    /// the head's keys and counters. Runs off the actor.
+    pub fn finish(self) -> CompanySnapshotV1 {
+        let CompanyExport {
+            head,
+            last_lsn,
+            mut reservations,
+        } = self;
+        reservations.sort_unstable_by_key(|r| r.seq);
+        let mut resources = Vec::new();
+        let mut resource_index: HashMap<ResourceId, u32> = HashMap::new();
+        for segment in reservations.iter_mut().flat_map(|r| r.segments.iter_mut()) {
+            segment.resource = *resource_index.entry(segment.resource).or_insert_with(|| {
+                resources.push(head.resource_names[segment.resource as usize].to_string());
+                (resources.len() - 1) as u32
+            });
+        }
+        let idempotency = head
+            .idempotency
+            .into_iter()
+            .map(|(key, record)| IdempotencyV1 {
+                key: key.into(),
+                fingerprint: record.fingerprint,
+                token: *record.token.as_bytes(),
+                created_at_ms: record.created_at_ms,
+            })
+            .collect();
+        CompanySnapshotV1 {
+            company: head.company.to_string(),
+            last_lsn,
+            resources,
+            reservations,
+            idempotency,
+            metrics: metrics_to_v1(&head.metrics),
+        }
     }
 }
 
-fn reservation_to_v1(r: &Reservation, segments: Vec<SegmentV1>) -> ReservationV1 {
+/// The on-disk record of one company's book, in one step (tools, tests and benches, on a book
+/// that is not changing; the company actor exports a chunk at a time, see [`CompanyExport`]).
+/// `last_lsn` is the last log record the book applied.
+pub fn export_company(book: &Book, last_lsn: u64) -> CompanySnapshotV1 {
+    CompanyExport {
+        head: book.export_head(),
+        last_lsn,
+        reservations: book.reservations().map(reservation_to_v1).collect(),
+    }
+    .finish()
+}
+
+/// A reservation in its on-disk form, its segments still naming the book's `ResourceId`s.
+fn reservation_to_v1(r: &Reservation) -> ReservationV1 {
     ReservationV1 {
         token: *r.token.as_bytes(),
         seq: r.seq,
         status: status_code(r.status),
-        segments,
+        segments: r
+            .segments
+            .iter()
+            .map(|s| SegmentV1 {
+                resource: s.resource,
+                start_ms: s.start_ms,
+                length_ms: s.end_ms - s.start_ms,
+            })
+            .collect(),
         call_id: r.call_id.as_deref().map(str::to_string),
         customer_phone: r.customer_phone.as_deref().map(str::to_string),
         service_id: r.service_id.as_deref().map(str::to_string),
@@ -475,8 +520,8 @@ fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// One company's record, encoded. A company actor copies its book ([`export_company`]) and the
-/// copy is encoded off the actor, many companies at once, so a company pauses only to copy.
+/// One company's record, encoded. A company actor copies its book a chunk at a time
+/// ([`CompanyExport`]) and the copy is encoded off the actor, many companies at once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EncodedCompany {
     pub company: String,

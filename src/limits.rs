@@ -152,11 +152,12 @@ pub const SNAPSHOT_EXPORTS_IN_FLIGHT_MAX: usize = 64;
 
 /// Store slots a company actor copies for a snapshot in one turn before it yields to its
 /// mailbox and to the other actors of its thread. Copying a reservation into its on-disk form
-/// costs about 140 ns (13.7 ms per 100,000 in `benches/snapshot.rs`), so a chunk is about
-/// 0.3 ms: a hold arriving during the export of a company with a million reservations waits
-/// for at most one chunk, not the 140 ms of the whole copy (issue 3: p99 under 2 ms at 20,000
-/// holds per second, with the default 5 s snapshots running). Smaller chunks cost a yield each.
-pub const SNAPSHOT_EXPORT_CHUNK_SLOTS: usize = 2_000;
+/// costs 150 ns in a book of 100,000 and up to 500 ns in one of a million (cache misses), so a
+/// chunk takes 0.15 to 0.5 ms: a hold arriving during the export of a company with a million
+/// reservations waits for at most one chunk, not for the whole copy (0.3 to 1.6 s measured,
+/// `cargo bench --bench snapshot`; issue 3 wants p99 under 2 ms at 20,000 holds per second with
+/// the default 5 s snapshots running). A yield between chunks costs a few microseconds.
+pub const SNAPSHOT_EXPORT_CHUNK_SLOTS: usize = 1_000;
 
 /// Default number of verified snapshots kept in the data directory (API.md `--keep-snapshots`).
 pub const KEEP_SNAPSHOTS_DEFAULT: usize = 3;

@@ -239,7 +239,7 @@ fn first_requests_racing_start_one_actor_per_company() {
 }
 
 /// Goal: a snapshot export is the company as it was when the export was asked for, although
-/// the actor keeps answering between its chunks. 10,000 holds (five chunks), then the export
+/// the actor keeps answering between its chunks. 10,000 holds (ten chunks), then the export
 /// and 1,000 cancels of the newest holds queued right behind it (the walk reaches their slots
 /// last, after the cancels ran): the export holds every hold still active (none of the
 /// cancels), a second export after them holds the 1,000 cancelled ones, and a hold made after

@@ -21,13 +21,14 @@ use crate::core::command::{
 };
 use crate::core::error::{BookError, ErrorType};
 use crate::core::metrics::{mask_phone, Metrics, MetricsReport};
+use crate::core::queue::BlockQueue;
 use crate::core::reservation::{
     ConflictKind, ConflictView, Reservation, ReservationView, ResourceId, Segment, SegmentView,
     Status,
 };
 use crate::core::store::{Slot, Store};
 use crate::limits;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -106,9 +107,9 @@ pub struct Book {
     next_seq: u64,
     idempotency: HashMap<Box<str>, IdempotencyRecord>,
     /// Keys in the order they were remembered, to forget them after 24 hours or past the bound.
-    idempotency_order: VecDeque<(i64, Box<str>)>,
+    idempotency_order: BlockQueue<(i64, Box<str>)>,
     /// Expired and cancelled reservations with the time they may be dropped, oldest first.
-    finished: VecDeque<(i64, Uuid)>,
+    finished: BlockQueue<(i64, Uuid)>,
     /// Bookings by the time they may be dropped (end of their last segment plus retention).
     bookings_by_drop: BTreeSet<(i64, Uuid)>,
     active: usize,
@@ -135,8 +136,8 @@ impl Book {
             order: BTreeMap::new(),
             next_seq: 0,
             idempotency: HashMap::new(),
-            idempotency_order: VecDeque::new(),
-            finished: VecDeque::new(),
+            idempotency_order: BlockQueue::default(),
+            finished: BlockQueue::default(),
             bookings_by_drop: BTreeSet::new(),
             active: 0,
             live: 0,

@@ -7,6 +7,8 @@
 //! - [`reservation`]: the reservation, its status and its views;
 //! - [`error`]: typed errors, one per API error type;
 //! - [`metrics`]: per-company counters and histograms;
+//! - [`queue`]: the retention queues' block queue, whose pushes never move entries;
+//! - [`store`]: reservations in a dense slab, and a snapshot's chunked copy of them;
 //! - [`wheel`]: the hashed timing wheel behind the expiry actor.
 
 pub mod book;
@@ -14,6 +16,7 @@ pub mod calendar;
 pub mod command;
 pub mod error;
 pub mod metrics;
+pub mod queue;
 pub mod reservation;
 pub mod store;
 pub mod wheel;

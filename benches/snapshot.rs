@@ -203,18 +203,12 @@ fn hold_latency_during_export(system: &actix::SystemRunner, reservations: usize,
         .registry()
         .get_or_start_with("big", move || book)
         .expect("start");
-    let probe = |slot: i64| HoldRequest {
-        target: HoldTarget::Segments(vec![SegmentRequest {
+    let probe = |slot: i64| {
+        HoldRequest::new(HoldTarget::Segments(vec![SegmentRequest {
             resource: "probe".into(),
             start_ms: BASE_MS + slot * 1_800_000,
             end_ms: BASE_MS + (slot + 1) * 1_800_000,
-        }]),
-        ttl_seconds: 300,
-        call_id: None,
-        customer_phone: None,
-        service_id: None,
-        replace_call_holds: false,
-        idempotency_key: None,
+        }]))
     };
     let timed = |company: &str, slot: i64, histogram: &mut Histogram<u64>| {
         let started = Instant::now();

@@ -209,6 +209,21 @@ fn validate_resources(field: &str, resources: &[String]) -> Result<(), BookError
 }
 
 impl HoldRequest {
+    /// A request for `target` with the API's defaults for the rest: a hold of
+    /// [`limits::TTL_SECONDS_DEFAULT`], no call id, phone or service, no replacing, no
+    /// idempotency key (benches and tools that only need a slot taken).
+    pub fn new(target: HoldTarget) -> HoldRequest {
+        HoldRequest {
+            target,
+            ttl_seconds: limits::TTL_SECONDS_DEFAULT,
+            call_id: None,
+            customer_phone: None,
+            service_id: None,
+            replace_call_holds: false,
+            idempotency_key: None,
+        }
+    }
+
     /// Checks every rule and limit of a hold request.
     pub fn validate(&self) -> Result<(), BookError> {
         validate_ttl("ttl_seconds", self.ttl_seconds)?;

@@ -28,7 +28,7 @@ use holdfast::actors::engine::{Engine, EngineConfig};
 use holdfast::actors::snapshotter::start_durable;
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
-use holdfast::durability::snapshot::{self, encode_company, export_encoded, CompanyExport};
+use holdfast::durability::snapshot::{self, export_encoded, CompanyExport};
 use holdfast::durability::wal::DurabilityMode;
 use holdfast::durability::{restore, DurabilityConfig};
 use holdfast::limits::SNAPSHOT_EXPORT_CHUNK_SLOTS;
@@ -166,7 +166,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("encode_one_company_100k", |b| {
         b.iter_batched(
             || export_all(&mut big),
-            |export| encode_company(&export.finish()),
+            |export| export.encode(),
             criterion::BatchSize::LargeInput,
         )
     });

@@ -4,8 +4,8 @@
 //! A snapshot never stops the engine: each company's actor is asked for its own state
 //! ([`ExportSnapshot`]) and copies it as it was at that message a chunk at a time, answering
 //! its mailbox between chunks (copy on write by slot, see `core::store`), so no company pauses
-//! for more than one chunk (0.15 to 0.5 ms) whatever its size; the copies are assembled and
-//! encoded on blocking threads, many at once, while the actors go on. The records are then
+//! for more than one chunk whatever its size (each reservation is encoded as it is copied);
+//! the records' bytes are assembled on blocking threads while the actors go on. They are then
 //! framed, checksummed and written off the actors' threads (a blocking task): temporary file,
 //! sync, rename, sync the directory. Only then are old snapshots pruned and the log segments they
 //! cover removed.

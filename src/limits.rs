@@ -151,12 +151,13 @@ pub const RESTORE_THREADS_MAX: usize = 16;
 pub const SNAPSHOT_EXPORTS_IN_FLIGHT_MAX: usize = 64;
 
 /// Store slots a company actor copies for a snapshot in one turn before it yields to its
-/// mailbox and to the other actors of its thread. Copying a reservation into its on-disk form
-/// costs 150 ns in a book of 100,000 and up to 500 ns in one of a million (cache misses), so a
-/// chunk takes 0.15 to 0.5 ms: a hold arriving during the export of a company with a million
-/// reservations waits for at most one chunk, not for the whole copy (0.3 to 1.6 s measured,
-/// `cargo bench --bench snapshot`; issue 3 wants p99 under 2 ms at 20,000 holds per second with
-/// the default 5 s snapshots running). A yield between chunks costs a few microseconds.
+/// mailbox and to the other actors of its thread. Encoding a reservation into its on-disk bytes
+/// costs about 170 ns in a book of 100,000 (17 ms for all of them, `cargo bench --bench
+/// snapshot`), more in a book of a million (cache misses), so a turn takes 0.2 to 0.5 ms: a
+/// hold arriving during the export of a company with a million reservations waits for at most
+/// one turn, not for the whole copy (0.3 to 1.6 s measured when it was one turn; issue 3 wants
+/// p99 under 2 ms at 20,000 holds per second with the default 5 s snapshots running). A yield
+/// between turns costs a few microseconds.
 pub const SNAPSHOT_EXPORT_CHUNK_SLOTS: usize = 1_000;
 
 /// Default number of verified snapshots kept in the data directory (API.md `--keep-snapshots`).

@@ -23,18 +23,16 @@ const MINUTE_MS: i64 = 60_000;
 /// call id and a phone (the phone must appear masked in the log).
 fn single_hold(resource: &str, slot: i64, ttl_seconds: i64) -> HoldRequest {
     let start_ms = START_MS + 24 * 60 * MINUTE_MS + slot * 30 * MINUTE_MS;
+    let target = HoldTarget::Segments(vec![SegmentRequest {
+        resource: resource.into(),
+        start_ms,
+        end_ms: start_ms + 30 * MINUTE_MS,
+    }]);
     HoldRequest {
-        target: HoldTarget::Segments(vec![SegmentRequest {
-            resource: resource.into(),
-            start_ms,
-            end_ms: start_ms + 30 * MINUTE_MS,
-        }]),
         ttl_seconds,
         call_id: Some("call-1".into()),
         customer_phone: Some("+4915112345678".into()),
-        service_id: None,
-        replace_call_holds: false,
-        idempotency_key: None,
+        ..HoldRequest::new(target)
     }
 }
 

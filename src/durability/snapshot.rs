@@ -276,7 +276,7 @@ impl CompanyExport {
     /// the actor.
     pub fn encode(self) -> EncodedCompany {
         let reservation_bytes: usize = self.chunks.iter().map(Vec::len).sum();
-        let mut bytes = Vec::with_capacity(reservation_bytes + 4_096);
+        let mut bytes = Vec::with_capacity(reservation_bytes + HEAD_BYTES_TYPICAL);
         let names: Vec<&str> = self.head.resource_names.iter().map(|n| &**n).collect();
         let company: &str = &self.head.company;
         // A struct's fields are encoded one after the other, and a sequence as its length
@@ -302,6 +302,10 @@ impl CompanyExport {
 /// Bytes of a typical reservation on disk (88.6 measured), rounded up: a chunk's buffer is
 /// sized for this many per slot.
 const RESERVATION_BYTES_TYPICAL: usize = 96;
+
+/// Bytes of a record's head (company, names, keys, counters) that an assembled record's buffer
+/// is sized for beyond its reservations; a larger head only makes the buffer grow once.
+const HEAD_BYTES_TYPICAL: usize = 4_096;
 
 /// Appends `value`'s bincode bytes to `bytes`.
 fn encode_into(value: &impl Serialize, bytes: &mut Vec<u8>) {

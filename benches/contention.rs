@@ -31,14 +31,17 @@ fn start_engine() -> (Engine, actix_rt::System) {
     std::thread::spawn(move || {
         let system = actix_rt::System::new();
         system.block_on(async {
-            let engine = Engine::start(EngineConfig {
-                clock: ManualClock::new(BASE_MS - 86_400_000),
-                settings: Settings {
-                    live_reservations_max: 50_000_000,
-                    ..Settings::default()
+            let engine = Engine::start(
+                EngineConfig {
+                    clock: ManualClock::new(BASE_MS - 86_400_000),
+                    settings: Settings {
+                        live_reservations_max: 50_000_000,
+                        ..Settings::default()
+                    },
+                    ..EngineConfig::default()
                 },
-                ..EngineConfig::default()
-            });
+                None,
+            );
             sender
                 .send((engine, actix_rt::System::current()))
                 .expect("the bench waits");

@@ -148,10 +148,13 @@ fn conflict_check_and_hold(c: &mut Criterion) {
 fn hold_through_the_actor(c: &mut Criterion) {
     let system = actix_rt::System::new();
     let engine = system.block_on(async {
-        Engine::start(EngineConfig {
-            settings: settings(),
-            ..EngineConfig::default()
-        })
+        Engine::start(
+            EngineConfig {
+                settings: settings(),
+                ..EngineConfig::default()
+            },
+            None,
+        )
     });
     let mut slot = 0i64;
     c.bench_function("actor/hold_round_trip", |b| {

@@ -114,15 +114,18 @@ fn manual_engine(
 ) -> Engine {
     let clock: SharedClock = clock.clone();
     system.block_on(async move {
-        Engine::start(EngineConfig {
-            clock,
-            arbiters,
-            expiry: ExpiryConfig {
-                resolution: Duration::from_millis(limits::EXPIRY_RESOLUTION_MS_DEFAULT),
-                ticks_itself: false,
+        Engine::start(
+            EngineConfig {
+                clock,
+                arbiters,
+                expiry: ExpiryConfig {
+                    resolution: Duration::from_millis(limits::EXPIRY_RESOLUTION_MS_DEFAULT),
+                    ticks_itself: false,
+                },
+                ..EngineConfig::default()
             },
-            ..EngineConfig::default()
-        })
+            None,
+        )
     })
 }
 
@@ -136,7 +139,7 @@ fn bench_schedule(criterion: &mut Criterion) {
         bencher.iter_custom(|iterations| {
             // A fresh intake per sample, so the bound is never reached and memory stays flat.
             let handle = ExpiryHandle::new();
-            let expiry = handle.register(address.clone());
+            let expiry = handle.register(address.clone().recipient());
             let token = Uuid::new_v4();
             let started = Instant::now();
             for index in 0..iterations {
@@ -334,12 +337,15 @@ fn chunk_time_in_the_book(sizes: &Sizes) {
 /// while; the wheel ticks by itself; then wait until every hold has been expired by the wheel.
 fn lateness_under_load(system: &actix::SystemRunner, sizes: &Sizes) {
     let engine = system.block_on(async {
-        Engine::start(EngineConfig {
-            clock: Arc::new(SystemClock),
-            arbiters: 2,
-            expiry: ExpiryConfig::default(),
-            ..EngineConfig::default()
-        })
+        Engine::start(
+            EngineConfig {
+                clock: Arc::new(SystemClock),
+                arbiters: 2,
+                expiry: ExpiryConfig::default(),
+                ..EngineConfig::default()
+            },
+            None,
+        )
     });
     let clock = SystemClock;
     let load_until = Instant::now() + sizes.lateness_load;

@@ -25,13 +25,14 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use hdrhistogram::Histogram;
 use holdfast::actors::company::ExportSnapshot;
 use holdfast::actors::engine::{Engine, EngineConfig};
-use holdfast::actors::snapshotter::start_durable;
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
 use holdfast::durability::snapshot::{self, export_encoded, CompanyExport};
 use holdfast::durability::wal::DurabilityMode;
 use holdfast::durability::{restore, DurabilityConfig};
+use holdfast::http::HttpOptions;
 use holdfast::limits::SNAPSHOT_EXPORT_CHUNK_SLOTS;
+use holdfast::server::{Server, ServerConfig};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -133,15 +134,16 @@ fn benches(c: &mut Criterion) {
 
     let system = actix_rt::System::new();
     let durable = system.block_on(async {
-        start_durable(
-            EngineConfig::default(),
-            DurabilityConfig {
+        Server::start(ServerConfig {
+            engine: EngineConfig::default(),
+            durability: DurabilityConfig {
                 data_dir: dir.path().to_path_buf(),
                 mode: DurabilityMode::Snapshot,
                 snapshot_interval: Duration::from_secs(3_600),
                 keep_snapshots: 2,
             },
-        )
+            http: HttpOptions::default(),
+        })
         .expect("engine starts from the fixture")
     });
     // One company's export as its actor runs it: the first turn (the longest pause), every turn
@@ -174,7 +176,7 @@ fn benches(c: &mut Criterion) {
     group.bench_function("snapshot_write_1m", |b| {
         b.iter(|| {
             let info = system
-                .block_on(durable.snapshots.take())
+                .block_on(durable.snapshots().take())
                 .expect("snapshot written");
             assert_eq!(info.reservations, reservations as usize);
             info
@@ -193,10 +195,13 @@ fn benches(c: &mut Criterion) {
 /// arbiter), printed as percentiles.
 fn hold_latency_during_export(system: &actix::SystemRunner, reservations: usize, now_ms: i64) {
     let engine = system.block_on(async {
-        Engine::start(EngineConfig {
-            arbiters: 1,
-            ..EngineConfig::default()
-        })
+        Engine::start(
+            EngineConfig {
+                arbiters: 1,
+                ..EngineConfig::default()
+            },
+            None,
+        )
     });
     let book = big_book(reservations, now_ms);
     engine

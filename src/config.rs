@@ -7,10 +7,15 @@
 //! Also here, because they are settings with a safety rule: the log output, and the refusal to
 //! serve an open (keyless) API beyond loopback.
 
+use crate::actors::engine::EngineConfig;
+use crate::actors::expiry::ExpiryConfig;
 use crate::core::book::Settings;
+use crate::durability::wal::DurabilityMode;
+use crate::durability::DurabilityConfig;
 use crate::http::auth::{Keys, KeysError};
 use crate::http::HttpOptions;
 use crate::limits;
+use crate::server::ServerConfig;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,6 +28,15 @@ pub enum Durability {
     Wal,
     /// Periodic snapshots only: a crash loses what happened since the last one.
     Snapshot,
+}
+
+impl From<Durability> for DurabilityMode {
+    fn from(durability: Durability) -> DurabilityMode {
+        match durability {
+            Durability::Wal => DurabilityMode::Wal,
+            Durability::Snapshot => DurabilityMode::Snapshot,
+        }
+    }
 }
 
 /// How log lines are written.
@@ -121,8 +135,8 @@ fn parse_expiry_tick(text: &str) -> Result<Duration, String> {
     Ok(tick)
 }
 
-/// Parses a humantime duration (`500ms`, `5s`, `2m`).
-fn parse_duration(text: &str) -> Result<Duration, String> {
+/// Parses a humantime duration (`500ms`, `5s`, `2m`): every duration flag of every subcommand.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|error| error.to_string())
 }
 
@@ -157,6 +171,32 @@ fn whole_seconds(
 }
 
 impl ServeArgs {
+    /// Everything the server needs to start, checked.
+    pub fn server_config(&self) -> Result<ServerConfig, ConfigError> {
+        Ok(ServerConfig {
+            engine: EngineConfig {
+                settings: self.engine_settings()?,
+                expiry: ExpiryConfig {
+                    resolution: self.expiry_tick,
+                    ..ExpiryConfig::default()
+                },
+                ..EngineConfig::default()
+            },
+            durability: self.durability_config(),
+            http: self.http_options()?,
+        })
+    }
+
+    /// Where and how the server keeps its state.
+    pub fn durability_config(&self) -> DurabilityConfig {
+        DurabilityConfig {
+            data_dir: self.data_dir.clone(),
+            mode: self.durability.into(),
+            snapshot_interval: self.snapshot_interval,
+            keep_snapshots: self.keep_snapshots as usize,
+        }
+    }
+
     /// The engine's settings.
     pub fn engine_settings(&self) -> Result<Settings, ConfigError> {
         if self.live_limit == 0 || self.live_limit > limits::LIVE_RESERVATIONS_MAX_SETTING {

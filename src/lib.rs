@@ -26,3 +26,4 @@ pub mod durability;
 pub mod http;
 pub mod limits;
 pub mod metrics;
+pub mod server;

@@ -1,14 +1,9 @@
 //! `holdfast`: the binary. It parses the command line, sets up logging, binds, and hands over to
-//! the library (`holdfast::http::run`); with no subcommand it serves. `anyhow` lives here only.
+//! the library (`holdfast::server::run`); with no subcommand it serves. `anyhow` lives here only.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use holdfast::actors::engine::EngineConfig;
-use holdfast::actors::expiry::ExpiryConfig;
-use holdfast::actors::snapshotter::start_durable;
-use holdfast::config::{init_logging, Durability, ServeArgs};
-use holdfast::durability::wal::DurabilityMode;
-use holdfast::durability::DurabilityConfig;
+use holdfast::config::{init_logging, ServeArgs};
 
 /// In-memory reservation engine: atomic holds that close the booking race window.
 #[derive(Parser)]
@@ -87,51 +82,17 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format, &args.log_filter)
         .map_err(anyhow::Error::msg)
         .context("cannot set up logging")?;
-    let settings = args.engine_settings()?;
-    let options = args.http_options()?;
+    let config = args.server_config()?;
     let listener = std::net::TcpListener::bind(args.bind)
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     tracing::info!(
         bind = %listener.local_addr()?,
-        workers = options.workers,
-        keys = !options.keys.is_open(),
+        workers = config.http.workers,
+        keys = !config.http.keys.is_open(),
         durability = ?args.durability,
         data_dir = %args.data_dir.display(),
         "holdfast starting"
     );
-    let durability = DurabilityConfig {
-        data_dir: args.data_dir.clone(),
-        mode: match args.durability {
-            Durability::Wal => DurabilityMode::Wal,
-            Durability::Snapshot => DurabilityMode::Snapshot,
-        },
-        snapshot_interval: args.snapshot_interval,
-        keep_snapshots: args.keep_snapshots as usize,
-    };
-    let expiry_tick = args.expiry_tick;
-    // The engine's arbiters must start inside the actix system that runs the server.
-    actix_rt::System::new().block_on(async move {
-        // Restored before `run`, so `/healthz` answers 200 only once restored.
-        let durable = start_durable(
-            EngineConfig {
-                settings,
-                expiry: ExpiryConfig {
-                    resolution: expiry_tick,
-                    ..ExpiryConfig::default()
-                },
-                ..EngineConfig::default()
-            },
-            durability,
-        )
-        .context("cannot restore from the data directory")?;
-        let engine = durable.engine.clone();
-        let shutdown = holdfast::http::shutdown::signal();
-        let served = holdfast::http::run(listener, engine, options, shutdown).await;
-        // Every answer has been written: the final snapshot holds everything a caller was told.
-        if let Err(error) = durable.snapshots.shutdown().await {
-            tracing::error!(%error, "final snapshot failed");
-        }
-        served.map_err(anyhow::Error::from)
-    })?;
+    holdfast::server::run(config, listener, holdfast::http::shutdown::signal())?;
     Ok(())
 }

@@ -1,6 +1,5 @@
 //! Engine-wide metrics: every company's counters and histograms, and the engine's own gauges,
-//! rendered in the Prometheus text format for `GET /metrics`; and the counting of requests the
-//! HTTP edge refuses before any company's book sees them.
+//! rendered in the Prometheus text format for `GET /metrics`.
 //!
 //! The counters themselves live in each company's `Book` (`core::metrics`), written only by the
 //! company's actor, so nothing here is shared or locked: a scrape asks every company for a
@@ -12,28 +11,14 @@
 //! Units follow Prometheus: seconds for every duration (the JSON's `hold_latency_micros` is
 //! `holdfast_hold_latency_seconds` here), `_total` for counters.
 //!
-//! Edge errors: a request refused by the HTTP layer itself (a malformed body, an unknown field,
-//! a token that is not a UUID) never reaches the book that counts requests. [`count_edge_errors`]
-//! wraps the company routes, notices such an answer (an API error of a type the metrics count,
-//! from a request that never reached the engine), and awaits one `RecordRejected` message to the
-//! company's actor before the answer leaves, so the caller reading its metrics next sees it
-//! counted. The company id is validated first: an invalid id (400 on the `company` field) is not
-//! counted anywhere and starts no actor. Answers about keys (401, 403), sizes and media types
-//! (413, 415) and methods (405) are not counted: they are not among the API's `errors_by_type`,
-//! and 401s come from callers who are not the company's.
+//! The counting of requests the HTTP edge refuses by itself lives with the edge
+//! (`http::edge_errors`).
 
-use crate::actors::engine::{track_book_reached, Engine, EngineError};
-use crate::core::command::validate_id;
+use crate::actors::engine::{Engine, EngineError};
 use crate::core::metrics::{
     HistogramSample, MetricsSample, LATENCY_BUCKETS_MICROS, LIFETIME_BUCKETS_MS,
 };
 use crate::durability::{snapshot, wal};
-use crate::http::error::ApiError;
-use crate::http::AppState;
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::web;
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
@@ -41,7 +26,6 @@ use prometheus::TextEncoder;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::SystemTime;
-use uuid::Uuid;
 
 /// The `Content-Type` of the rendered text (Prometheus text format 0.0.4).
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
@@ -83,12 +67,14 @@ impl EngineMetrics {
     }
 }
 
-/// Asks every company for its sample and reads the engine's gauges.
-pub async fn gather(engine: &Engine) -> Result<EngineMetrics, EngineError> {
+/// Asks every company for its sample and reads the engine's gauges and those of its data
+/// directory, if it has one.
+pub async fn gather(
+    engine: &Engine,
+    data_dir: Option<&Path>,
+) -> Result<EngineMetrics, EngineError> {
     let companies = engine.metrics_samples().await?;
-    let disk = engine
-        .snapshots()
-        .map(|snapshots| disk_gauges(snapshots.dir()));
+    let disk = data_dir.map(disk_gauges);
     Ok(EngineMetrics {
         companies,
         wheel_entries: engine.expiry().handle().entries(),
@@ -98,8 +84,11 @@ pub async fn gather(engine: &Engine) -> Result<EngineMetrics, EngineError> {
 }
 
 /// [`gather`], then [`render`]: the body of `GET /metrics`.
-pub async fn render_engine(engine: &Engine) -> Result<String, EngineError> {
-    Ok(render(&gather(engine).await?))
+pub async fn render_engine(
+    engine: &Engine,
+    data_dir: Option<&Path>,
+) -> Result<String, EngineError> {
+    Ok(render(&gather(engine, data_dir).await?))
 }
 
 /// The durability gauges of `dir`. A file that cannot be read is left out (and logged) rather
@@ -436,51 +425,4 @@ pub fn render(metrics: &EngineMetrics) -> String {
         tracing::error!(%error, "rendering metrics failed");
     }
     text
-}
-
-// ----- counting the edge's refusals -----------------------------------------------------------
-
-/// Middleware on the company routes (see the module doc): counts into the company's metrics an
-/// API error the edge answered without reaching the engine.
-pub async fn count_edge_errors(
-    request: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let (response, reached) = track_book_reached(next.call(request)).await;
-    let response = response?;
-    if reached || !response.status().is_client_error() {
-        return Ok(response);
-    }
-    let error_type = response
-        .response()
-        .error()
-        .and_then(|error| error.as_error::<ApiError>())
-        .and_then(|error| match error {
-            ApiError::Book(book) => Some(book.error_type()),
-            _ => None,
-        });
-    let Some(error_type) = error_type else {
-        return Ok(response);
-    };
-    let http_request = response.request();
-    let company = http_request.match_info().get("company").unwrap_or_default();
-    if validate_id("company", company).is_err() {
-        return Ok(response);
-    }
-    let token = http_request
-        .match_info()
-        .get("token")
-        .and_then(|text| Uuid::try_parse(text).ok());
-    let Some(state) = http_request.app_data::<web::Data<AppState>>() else {
-        return Ok(response);
-    };
-    if let Err(error) = state
-        .engine
-        .record_rejected(company, error_type, token)
-        .await
-    {
-        // Only at the company limit or during shutdown; the caller's answer stands regardless.
-        tracing::debug!(%error, company, "an edge refusal was not counted");
-    }
-    Ok(response)
 }

@@ -26,7 +26,7 @@ fn start_engine(arbiters: usize) -> (Engine, actix_rt::System) {
                 arbiters,
                 ..EngineConfig::default()
             };
-            let engine = Engine::start(config);
+            let engine = Engine::start(config, None);
             sender
                 .send((engine, actix_rt::System::current()))
                 .expect("test thread waits");

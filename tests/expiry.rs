@@ -7,8 +7,9 @@
 //! `expires_at` would expire the hold lazily and hide what the wheel did.
 
 use actix::Actor;
-use holdfast::actors::company::{CompanyActor, ExpireBatch, Hold, Metrics};
+use holdfast::actors::company::{CompanyActor, Hold, ReadMetrics};
 use holdfast::actors::engine::{Engine, EngineConfig};
+use holdfast::actors::expiry::ExpireBatch;
 use holdfast::actors::expiry::{ExpiryConfig, TickReport};
 use holdfast::clock::{Clock, ManualClock, SharedClock};
 use holdfast::core::book::{Book, Settings};
@@ -28,15 +29,18 @@ const DAY_MS: i64 = 24 * 3_600 * 1_000;
 /// An engine on `clock` whose wheel ticks only when told to.
 fn engine(clock: &Arc<ManualClock>) -> Engine {
     let clock: SharedClock = clock.clone();
-    Engine::start(EngineConfig {
-        clock,
-        arbiters: 2,
-        expiry: ExpiryConfig {
-            resolution: Duration::from_millis(limits::EXPIRY_RESOLUTION_MS_DEFAULT),
-            ticks_itself: false,
+    Engine::start(
+        EngineConfig {
+            clock,
+            arbiters: 2,
+            expiry: ExpiryConfig {
+                resolution: Duration::from_millis(limits::EXPIRY_RESOLUTION_MS_DEFAULT),
+                ticks_itself: false,
+            },
+            ..EngineConfig::default()
         },
-        ..EngineConfig::default()
-    })
+        None,
+    )
 }
 
 /// A single hold of `resource`, 30 minutes in slot `slot`, living `ttl_seconds`.
@@ -320,12 +324,12 @@ async fn a_hold_is_answered_between_chunks_of_a_mass_expiry() {
     let concurrent = actor.send(Hold {
         request: hold("sofa", 0, 60),
     });
-    let during = actor.send(Metrics);
+    let during = actor.send(ReadMetrics);
     let outcome = concurrent.await.expect("mailbox").expect("hold");
     assert_eq!(outcome.reservation.status, Status::Active);
     let during = during.await.expect("mailbox");
     assert_eq!(during.expired, limits::EXPIRY_CHUNK_TOKENS as u64);
     assert_eq!(batch.await.expect("mailbox"), holds);
-    let after = actor.send(Metrics).await.expect("mailbox");
+    let after = actor.send(ReadMetrics).await.expect("mailbox");
     assert_eq!((after.expired, after.active), (holds as u64, 1));
 }

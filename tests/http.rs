@@ -670,7 +670,7 @@ async fn company_keys_reach_only_their_company() {
 }
 
 /// Goal: the service endpoints answer, unknown paths and methods are problem+json, and a
-/// snapshot asked of a server without a data directory is `unavailable`. (The Prometheus
+/// snapshot asked for is written into the server's data directory and described. (The Prometheus
 /// `/metrics` endpoint is tested with the metrics work.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn service_endpoints() {
@@ -687,14 +687,19 @@ async fn service_endpoints() {
         )
         .await;
     }
-    check(
+    server.post(HOLDS, &single("snapshot-r", 0), 201).await;
+    let snapshot = check(
         server
             .send(Method::POST, "/v1/admin/snapshot", None, None)
             .await,
-        503,
-        Some("unavailable"),
+        200,
+        None,
     )
     .await;
+    assert_eq!(snapshot["reservations"], 1, "{snapshot}");
+    assert_eq!(snapshot["companies"], 1, "{snapshot}");
+    let file = snapshot["file"].as_str().expect("the file's path");
+    assert!(std::path::Path::new(file).is_file(), "{snapshot}");
     check(
         server.send(Method::PUT, HOLDS, None, Some("{}")).await,
         405,

@@ -8,7 +8,6 @@ mod http_support;
 
 use holdfast::actors::engine::{Engine, EngineConfig, EngineError};
 use holdfast::actors::expiry::ExpiryConfig;
-use holdfast::actors::snapshotter::start_durable;
 use holdfast::clock::{ManualClock, SharedClock};
 use holdfast::core::book::Settings;
 use holdfast::core::command::{
@@ -19,7 +18,9 @@ use holdfast::core::metrics::{MetricsReport, MetricsSample, LIFETIME_BUCKETS_MS}
 use holdfast::durability::wal::DurabilityMode;
 use holdfast::durability::DurabilityConfig;
 use holdfast::http::auth::Keys;
+use holdfast::http::HttpOptions;
 use holdfast::limits;
+use holdfast::server::{Server, ServerConfig};
 use http_support::{check, single, TestServer};
 use prometheus_parse::{Scrape, Value as PromValue};
 use reqwest::Method;
@@ -241,7 +242,7 @@ fn assert_scripted_counts(report: &MetricsReport) {
 #[actix_rt::test]
 async fn every_counter_and_rate_after_a_scripted_sequence() {
     let clock = ManualClock::new(START_MS);
-    let engine = Engine::start(engine_config(&clock, settings_with_live_limit(3)));
+    let engine = Engine::start(engine_config(&clock, settings_with_live_limit(3)), None);
     scripted_sequence(&engine, &clock).await;
     let report = engine.metrics("acme").await.unwrap();
     assert_scripted_counts(&report);
@@ -302,7 +303,7 @@ async fn every_counter_and_rate_after_a_scripted_sequence() {
 #[actix_rt::test]
 async fn histogram_samples_count_what_the_report_counts() {
     let clock = ManualClock::new(START_MS);
-    let engine = Engine::start(engine_config(&clock, settings_with_live_limit(3)));
+    let engine = Engine::start(engine_config(&clock, settings_with_live_limit(3)), None);
     scripted_sequence(&engine, &clock).await;
     let samples = engine.metrics_samples().await.unwrap();
     let (company, sample) = &samples[0];
@@ -355,10 +356,19 @@ fn counters_and_histograms_survive_a_restart() {
         let dir = dir.path().to_path_buf();
         actix_rt::System::new().block_on(async move {
             let config = engine_config(&clock, settings_with_live_limit(3));
-            let durable = start_durable(config, durability(&dir)).expect("starts");
-            scripted_sequence(&durable.engine, &clock).await;
-            let samples = durable.engine.metrics_samples().await.unwrap();
-            durable.snapshots.shutdown().await.expect("final snapshot");
+            let durable = Server::start(ServerConfig {
+                engine: config,
+                durability: durability(&dir),
+                http: HttpOptions::default(),
+            })
+            .expect("starts");
+            scripted_sequence(durable.engine(), &clock).await;
+            let samples = durable.engine().metrics_samples().await.unwrap();
+            durable
+                .snapshots()
+                .shutdown()
+                .await
+                .expect("final snapshot");
             samples.into_iter().next().unwrap().1
         })
     };
@@ -367,8 +377,13 @@ fn counters_and_histograms_survive_a_restart() {
         let dir = dir.path().to_path_buf();
         actix_rt::System::new().block_on(async move {
             let config = engine_config(&clock, settings_with_live_limit(3));
-            let durable = start_durable(config, durability(&dir)).expect("restarts");
-            let samples = durable.engine.metrics_samples().await.unwrap();
+            let durable = Server::start(ServerConfig {
+                engine: config,
+                durability: durability(&dir),
+                http: HttpOptions::default(),
+            })
+            .expect("restarts");
+            let samples = durable.engine().metrics_samples().await.unwrap();
             samples.into_iter().next().unwrap().1
         })
     };
@@ -757,19 +772,24 @@ fn durability_gauges_follow_the_data_directory() {
     let path = dir.path().to_path_buf();
     actix_rt::System::new().block_on(async move {
         let config = engine_config(&clock, Settings::default());
-        let durable = start_durable(config, durability(&path)).expect("starts");
-        let engine = durable.engine.clone();
-        let before = Parsed::new(&scrape_of(&engine).await);
+        let durable = Server::start(ServerConfig {
+            engine: config,
+            durability: durability(&path),
+            http: HttpOptions::default(),
+        })
+        .expect("starts");
+        let engine = durable.engine().clone();
+        let before = Parsed::new(&scrape_of(&durable).await);
         assert!(!before
             .values
             .keys()
             .any(|(m, _)| m == "holdfast_snapshot_age_seconds"));
         let log_before = before.get("holdfast_log_bytes", &[]);
         token(&engine, "acme", single_hold("r1", 0, 300)).await;
-        let after_hold = Parsed::new(&scrape_of(&engine).await);
+        let after_hold = Parsed::new(&scrape_of(&durable).await);
         assert!(after_hold.get("holdfast_log_bytes", &[]) > log_before);
-        let info = engine.snapshot_now().await.unwrap();
-        let after_snapshot = Parsed::new(&scrape_of(&engine).await);
+        let info = durable.snapshots().take().await.unwrap();
+        let after_snapshot = Parsed::new(&scrape_of(&durable).await);
         assert_eq!(
             after_snapshot.get("holdfast_snapshot_bytes", &[]),
             info.bytes as f64
@@ -780,12 +800,14 @@ fn durability_gauges_follow_the_data_directory() {
             after_snapshot.get("holdfast_expiry_wheel_entries", &[]),
             1.0
         );
-        durable.snapshots.shutdown().await.unwrap();
+        durable.snapshots().shutdown().await.unwrap();
     });
 }
 
-async fn scrape_of(engine: &Engine) -> Scrape {
-    let text = holdfast::metrics::render_engine(engine).await.unwrap();
+async fn scrape_of(server: &Server) -> Scrape {
+    let text = holdfast::metrics::render_engine(server.engine(), Some(server.snapshots().dir()))
+        .await
+        .unwrap();
     Scrape::parse(text.lines().map(|line| Ok(line.to_owned()))).expect("the text parses")
 }
 

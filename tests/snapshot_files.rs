@@ -8,7 +8,6 @@
 
 use holdfast::actors::engine::{EngineConfig, EngineError};
 use holdfast::actors::expiry::ExpiryConfig;
-use holdfast::actors::snapshotter::start_durable;
 use holdfast::clock::{ManualClock, SharedClock};
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
@@ -16,6 +15,8 @@ use holdfast::core::reservation::Status;
 use holdfast::durability::snapshot::{self, export_company, SnapshotV1};
 use holdfast::durability::wal::DurabilityMode;
 use holdfast::durability::{restore, DurabilityConfig, StartupError};
+use holdfast::http::HttpOptions;
+use holdfast::server::{Server, ServerConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -130,7 +131,11 @@ fn damaged_newest_snapshot_is_quarantined_and_the_older_one_restored() {
             .renamed_to
             .to_string_lossy()
             .ends_with(".bin.corrupt"));
-        assert_eq!(report.snapshot.as_ref().map(|s| s.1), Some(1), "{name}");
+        assert_eq!(
+            report.snapshot.as_ref().map(|s| s.sequence),
+            Some(1),
+            "{name}"
+        );
         assert_eq!(restored.books.len(), 1);
         assert_eq!(
             restored.books[0].len(),
@@ -245,9 +250,13 @@ fn first_run(dir: &Path, clock: &Arc<ManualClock>, snapshot_midway: bool) -> Fir
     let clock = clock.clone();
     let dir = dir.to_path_buf();
     actix_rt::System::new().block_on(async move {
-        let durable =
-            start_durable(config(&clock), durability(&dir, DurabilityMode::Wal)).expect("starts");
-        let engine = durable.engine.clone();
+        let durable = Server::start(ServerConfig {
+            engine: config(&clock),
+            durability: durability(&dir, DurabilityMode::Wal),
+            http: HttpOptions::default(),
+        })
+        .expect("starts");
+        let engine = durable.engine().clone();
         let hold = |resource: &'static str, ttl: i64| {
             let engine = engine.clone();
             async move {
@@ -262,7 +271,7 @@ fn first_run(dir: &Path, clock: &Arc<ManualClock>, snapshot_midway: bool) -> Fir
         let confirmed = hold("r1", 300).await;
         let cancelled = hold("r2", 300).await;
         if snapshot_midway {
-            let info = engine.snapshot_now().await.expect("snapshot");
+            let info = durable.snapshots().take().await.expect("snapshot");
             assert_eq!(info.reservations, 2);
         }
         let short_hold = hold("r3", 60).await;
@@ -299,16 +308,20 @@ fn restart_replays_the_log_and_expires_what_ran_out_while_down() {
         let clock2 = clock.clone();
         let dir2 = dir.path().to_path_buf();
         actix_rt::System::new().block_on(async move {
-            let durable = start_durable(config(&clock2), durability(&dir2, DurabilityMode::Wal))
-                .expect("restarts");
-            assert_eq!(durable.report.expired_on_restore, 1);
+            let durable = Server::start(ServerConfig {
+                engine: config(&clock2),
+                durability: durability(&dir2, DurabilityMode::Wal),
+                http: HttpOptions::default(),
+            })
+            .expect("restarts");
+            assert_eq!(durable.restore_report().expired_on_restore, 1);
             assert_eq!(
-                durable.report.snapshot.is_some(),
+                durable.restore_report().snapshot.is_some(),
                 snapshot_midway,
                 "{:?}",
-                durable.report
+                durable.restore_report()
             );
-            let engine = durable.engine.clone();
+            let engine = durable.engine().clone();
             let get = |token| {
                 let engine = engine.clone();
                 async move { engine.get("acme", token).await.expect("restored") }
@@ -359,16 +372,24 @@ fn a_durable_snapshot_removes_the_log_it_covers() {
     let path = dir.path().to_path_buf();
     let clock1 = clock.clone();
     let tokens = actix_rt::System::new().block_on(async move {
-        let durable =
-            start_durable(config(&clock1), durability(&path, DurabilityMode::Wal)).expect("starts");
+        let durable = Server::start(ServerConfig {
+            engine: config(&clock1),
+            durability: durability(&path, DurabilityMode::Wal),
+            http: HttpOptions::default(),
+        })
+        .expect("starts");
         let mut tokens = Vec::new();
         for n in 0..20 {
             let request = hold_request("r1", BASE_MS + (n + 1) * HOUR_MS, 3_600);
-            let outcome = durable.engine.hold("acme", request).await.unwrap();
+            let outcome = durable.engine().hold("acme", request).await.unwrap();
             tokens.push(outcome.reservation.token);
         }
         let segments_before = list_wal(&path);
-        let info = durable.snapshots.shutdown().await.expect("final snapshot");
+        let info = durable
+            .snapshots()
+            .shutdown()
+            .await
+            .expect("final snapshot");
         assert_eq!(info.reservations, 20);
         let segments_after = list_wal(&path);
         assert!(!segments_before.is_empty());
@@ -380,11 +401,15 @@ fn a_durable_snapshot_removes_the_log_it_covers() {
     });
     let path = dir.path().to_path_buf();
     actix_rt::System::new().block_on(async move {
-        let durable = start_durable(config(&clock), durability(&path, DurabilityMode::Wal))
-            .expect("restarts");
-        assert_eq!(durable.report.replayed, 0);
+        let durable = Server::start(ServerConfig {
+            engine: config(&clock),
+            durability: durability(&path, DurabilityMode::Wal),
+            http: HttpOptions::default(),
+        })
+        .expect("restarts");
+        assert_eq!(durable.restore_report().replayed, 0);
         for token in tokens {
-            let view = durable.engine.get("acme", token).await.unwrap();
+            let view = durable.engine().get("acme", token).await.unwrap();
             assert_eq!(view.status, Status::Active);
         }
     });
@@ -444,9 +469,17 @@ fn a_data_directory_in_use_is_refused() {
     let clock = ManualClock::new(BASE_MS);
     let path = dir.path().to_path_buf();
     actix_rt::System::new().block_on(async move {
-        let first = start_durable(config(&clock), durability(&path, DurabilityMode::Wal))
-            .expect("the first server starts");
-        let second = start_durable(config(&clock), durability(&path, DurabilityMode::Wal));
+        let first = Server::start(ServerConfig {
+            engine: config(&clock),
+            durability: durability(&path, DurabilityMode::Wal),
+            http: HttpOptions::default(),
+        })
+        .expect("the first server starts");
+        let second = Server::start(ServerConfig {
+            engine: config(&clock),
+            durability: durability(&path, DurabilityMode::Wal),
+            http: HttpOptions::default(),
+        });
         match second {
             Err(StartupError::Locked(locked)) => assert_eq!(locked, path),
             Err(other) => panic!("expected the lock to refuse, got {other}"),
@@ -469,9 +502,14 @@ fn run_in_mode(
     let clock = ManualClock::new(BASE_MS);
     let dir = dir.to_path_buf();
     actix_rt::System::new().block_on(async move {
-        let durable = start_durable(config(&clock), durability(&dir, mode)).expect("starts");
+        let durable = Server::start(ServerConfig {
+            engine: config(&clock),
+            durability: durability(&dir, mode),
+            http: HttpOptions::default(),
+        })
+        .expect("starts");
         for token in &expected {
-            let view = durable.engine.get("acme", *token).await;
+            let view = durable.engine().get("acme", *token).await;
             assert!(
                 view.is_ok(),
                 "{mode:?}: {token} from an earlier run is missing"
@@ -480,11 +518,15 @@ fn run_in_mode(
         let mut tokens = expected;
         for n in 0..5 {
             let request = hold_request(resource, BASE_MS + (n + 1) * HOUR_MS, 3_600);
-            let outcome = durable.engine.hold("acme", request).await.unwrap();
+            let outcome = durable.engine().hold("acme", request).await.unwrap();
             tokens.push(outcome.reservation.token);
         }
         if graceful {
-            durable.snapshots.shutdown().await.expect("final snapshot");
+            durable
+                .snapshots()
+                .shutdown()
+                .await
+                .expect("final snapshot");
         }
         tokens
     })

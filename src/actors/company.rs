@@ -6,7 +6,7 @@
 //! bounded (`limits::COMPANY_MAILBOX_CAPACITY`): senders await `send`, which waits for room,
 //! rather than `do_send`, which would ignore the bound.
 
-use crate::actors::expiry::CompanyExpiry;
+use crate::actors::expiry::{CompanyExpiry, ExpireBatch};
 use crate::clock::SharedClock;
 use crate::core::book::{Book, HoldOutcome, ResourceSlots};
 use crate::core::command::{AvailabilityRequest, HoldRequest, ListFilter};
@@ -258,14 +258,14 @@ impl Handler<Cancel> for CompanyActor {
 /// Read one reservation.
 #[derive(Message)]
 #[rtype(result = "Result<ReservationView, BookError>")]
-pub struct Get {
+pub struct ReadReservation {
     pub token: Uuid,
 }
 
-impl Handler<Get> for CompanyActor {
+impl Handler<ReadReservation> for CompanyActor {
     type Result = Result<ReservationView, BookError>;
 
-    fn handle(&mut self, message: Get, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, message: ReadReservation, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
         let active_before = self.book.active_count();
         let result = self.book.get(message.token, now_ms);
@@ -280,14 +280,14 @@ impl Handler<Get> for CompanyActor {
 /// List reservations.
 #[derive(Message)]
 #[rtype(result = "Result<Vec<ReservationView>, BookError>")]
-pub struct List {
+pub struct ListReservations {
     pub filter: ListFilter,
 }
 
-impl Handler<List> for CompanyActor {
+impl Handler<ListReservations> for CompanyActor {
     type Result = Result<Vec<ReservationView>, BookError>;
 
-    fn handle(&mut self, message: List, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, message: ListReservations, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
         self.book.list(&message.filter, now_ms)
     }
@@ -296,14 +296,14 @@ impl Handler<List> for CompanyActor {
 /// Free start times.
 #[derive(Message)]
 #[rtype(result = "Result<Vec<ResourceSlots>, BookError>")]
-pub struct Availability {
+pub struct FindAvailability {
     pub request: AvailabilityRequest,
 }
 
-impl Handler<Availability> for CompanyActor {
+impl Handler<FindAvailability> for CompanyActor {
     type Result = Result<Vec<ResourceSlots>, BookError>;
 
-    fn handle(&mut self, message: Availability, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, message: FindAvailability, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
         self.book.availability(&message.request, now_ms)
     }
@@ -312,12 +312,12 @@ impl Handler<Availability> for CompanyActor {
 /// The company's metrics object.
 #[derive(Message)]
 #[rtype(result = "MetricsReport")]
-pub struct Metrics;
+pub struct ReadMetrics;
 
-impl Handler<Metrics> for CompanyActor {
-    type Result = MessageResult<Metrics>;
+impl Handler<ReadMetrics> for CompanyActor {
+    type Result = MessageResult<ReadMetrics>;
 
-    fn handle(&mut self, _: Metrics, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: ReadMetrics, _: &mut Context<Self>) -> Self::Result {
         MessageResult(self.book.metrics_report())
     }
 }
@@ -358,9 +358,9 @@ impl Handler<RecordRejected> for CompanyActor {
 /// Counts for the admin listing: active holds, live reservations, all stored.
 #[derive(Message)]
 #[rtype(result = "CompanyCounts")]
-pub struct Counts;
+pub struct CountReservations;
 
-/// Answer to [`Counts`].
+/// Answer to [`CountReservations`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CompanyCounts {
     pub active: usize,
@@ -368,24 +368,16 @@ pub struct CompanyCounts {
     pub total: usize,
 }
 
-impl Handler<Counts> for CompanyActor {
-    type Result = MessageResult<Counts>;
+impl Handler<CountReservations> for CompanyActor {
+    type Result = MessageResult<CountReservations>;
 
-    fn handle(&mut self, _: Counts, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, _: CountReservations, _: &mut Context<Self>) -> Self::Result {
         MessageResult(CompanyCounts {
             active: self.book.active_count(),
             live: self.book.live_count(),
             total: self.book.len(),
         })
     }
-}
-
-/// Expire these holds if due (a batch from the expiry wheel). Answers how many expired, once
-/// the whole batch is done.
-#[derive(Message)]
-#[rtype(result = "usize")]
-pub struct ExpireBatch {
-    pub tokens: Vec<Uuid>,
 }
 
 impl Handler<ExpireBatch> for CompanyActor {
@@ -519,11 +511,19 @@ impl CompanyActor {
 /// earlier record, which the answer may depend on and which is then waited for too.
 pub struct Logged<M>(pub M);
 
+/// The answer to a [`Logged`] change and the company's log position after it.
+#[derive(Debug)]
+pub struct LoggedAnswer<T> {
+    pub answer: Result<T, BookError>,
+    /// Wait until the log is durable up to here before answering the caller.
+    pub lsn: u64,
+}
+
 /// `Logged<M>` for each change the engine answers after the log sync.
 macro_rules! logged {
     ($message:ty, $answer:ty) => {
         impl Message for Logged<$message> {
-            type Result = ($answer, u64);
+            type Result = LoggedAnswer<$answer>;
         }
 
         impl Handler<Logged<$message>> for CompanyActor {
@@ -535,13 +535,16 @@ macro_rules! logged {
                 ctx: &mut Context<Self>,
             ) -> Self::Result {
                 let answer = <Self as Handler<$message>>::handle(self, message.0, ctx);
-                MessageResult((answer, self.book.log_position()))
+                MessageResult(LoggedAnswer {
+                    answer,
+                    lsn: self.book.log_position(),
+                })
             }
         }
     };
 }
 
-logged!(Hold, Result<HoldOutcome, BookError>);
-logged!(Confirm, Result<ReservationView, BookError>);
-logged!(Extend, Result<ReservationView, BookError>);
-logged!(Cancel, Result<ReservationView, BookError>);
+logged!(Hold, HoldOutcome);
+logged!(Confirm, ReservationView);
+logged!(Extend, ReservationView);
+logged!(Cancel, ReservationView);

@@ -3,12 +3,14 @@
 //! bounded mailbox. It holds no reservation state of its own.
 
 use crate::actors::company::{
-    Availability, Cancel, CheckInvariants, CompanyCounts, Confirm, Counts, ExpireBatch, Extend,
-    Get, Hold, List, Logged, Metrics, RecordRejected, SampleMetrics,
+    Cancel, CheckInvariants, CompanyActor, CompanyCounts, Confirm, CountReservations, Extend,
+    FindAvailability, Hold, ListReservations, Logged, LoggedAnswer, ReadMetrics, ReadReservation,
+    RecordRejected, SampleMetrics,
 };
-use crate::actors::expiry::{ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport};
+use crate::actors::expiry::{
+    ExpireBatch, ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport,
+};
 use crate::actors::registry::Registry;
-use crate::actors::snapshotter::{SnapshotInfo, Snapshots};
 use crate::clock::{SharedClock, SystemClock};
 use crate::core::book::{HoldOutcome, ResourceSlots, Settings};
 use crate::core::command::{validate_id, AvailabilityRequest, HoldRequest, ListFilter};
@@ -18,7 +20,7 @@ use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::ReservationView;
 use crate::durability::wal::Journal;
 use actix::prelude::*;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use uuid::Uuid;
 
 tokio::task_local! {
@@ -84,20 +86,15 @@ pub struct Engine {
     registry: Arc<Registry>,
     clock: SharedClock,
     expiry: ExpiryService,
-    /// Where changes are logged; a change is answered only once its record is durable.
+    /// Where changes are logged; a change is answered only once its record is durable (none:
+    /// an engine without a data directory, in tests of the actors).
     journal: Option<Journal>,
-    /// The snapshot writer, attached once the engine is restored (none: no data directory).
-    snapshots: Arc<OnceLock<Snapshots>>,
 }
 
 impl Engine {
-    /// Starts the engine's arbiters. Must run inside an actix `System`.
-    pub fn start(config: EngineConfig) -> Engine {
-        Engine::start_with_journal(config, None)
-    }
-
-    /// Starts the engine with every company actor logging its changes to `journal`.
-    pub fn start_with_journal(config: EngineConfig, journal: Option<Journal>) -> Engine {
+    /// Starts the engine's arbiters, every company actor logging its changes to `journal`.
+    /// Must run inside an actix `System`.
+    pub fn start(config: EngineConfig, journal: Option<Journal>) -> Engine {
         let expiry = ExpiryService::start(config.clock.clone(), config.expiry);
         let registry = Registry::new(config.arbiters, config.clock.clone(), config.settings)
             .with_expiry(expiry.handle().clone())
@@ -107,30 +104,7 @@ impl Engine {
             clock: config.clock,
             expiry,
             journal,
-            snapshots: Arc::new(OnceLock::new()),
         }
-    }
-
-    /// Attaches the snapshot writer (once; later calls are ignored).
-    pub fn attach_snapshots(&self, snapshots: Snapshots) {
-        let _ = self.snapshots.set(snapshots);
-    }
-
-    /// The snapshot writer, if the engine has a data directory.
-    pub fn snapshots(&self) -> Option<&Snapshots> {
-        self.snapshots.get()
-    }
-
-    /// Writes a snapshot now (`POST /v1/admin/snapshot`).
-    pub async fn snapshot_now(&self) -> Result<SnapshotInfo, EngineError> {
-        let snapshots = self
-            .snapshots
-            .get()
-            .ok_or_else(|| EngineError::Durability("the server has no data directory".into()))?;
-        snapshots
-            .take()
-            .await
-            .map_err(|e| EngineError::Durability(e.to_string()))
     }
 
     /// The journal changes are logged to, if any.
@@ -181,14 +155,26 @@ impl Engine {
         &self.registry
     }
 
-    fn company(
-        &self,
-        company: &str,
-    ) -> Result<Addr<crate::actors::company::CompanyActor>, EngineError> {
+    fn company(&self, company: &str) -> Result<Addr<CompanyActor>, EngineError> {
         // Whatever the engine answers from here on, the book counted it (or no book exists).
         let _ = BOOK_REACHED.try_with(|reached| reached.set(true));
         validate_id("company", company)?;
         Ok(self.registry.get_or_start(company)?)
+    }
+
+    /// Sends a change to `company`'s actor, then waits until its log record is durable (the
+    /// ticket the actor answered with) before answering: every change takes this path.
+    async fn change<M, T>(&self, company: &str, message: M) -> Result<T, EngineError>
+    where
+        M: Send + 'static,
+        T: Send + 'static,
+        Logged<M>: Message<Result = LoggedAnswer<T>> + Send,
+        CompanyActor: Handler<Logged<M>>,
+    {
+        let logged = self.company(company)?.send(Logged(message)).await?;
+        let answer = logged.answer?;
+        self.durable(logged.lsn).await?;
+        Ok(answer)
     }
 
     /// Creates a hold.
@@ -197,13 +183,7 @@ impl Engine {
         company: &str,
         request: HoldRequest,
     ) -> Result<HoldOutcome, EngineError> {
-        let (answer, lsn) = self
-            .company(company)?
-            .send(Logged(Hold { request }))
-            .await?;
-        let outcome = answer?;
-        self.durable(lsn).await?;
-        Ok(outcome)
+        self.change(company, Hold { request }).await
     }
 
     /// Converts a hold into a booking.
@@ -217,10 +197,7 @@ impl Engine {
             token,
             appointment_id,
         };
-        let (answer, lsn) = self.company(company)?.send(Logged(message)).await?;
-        let view = answer?;
-        self.durable(lsn).await?;
-        Ok(view)
+        self.change(company, message).await
     }
 
     /// Extends a hold.
@@ -230,11 +207,7 @@ impl Engine {
         token: Uuid,
         ttl_seconds: i64,
     ) -> Result<ReservationView, EngineError> {
-        let message = Extend { token, ttl_seconds };
-        let (answer, lsn) = self.company(company)?.send(Logged(message)).await?;
-        let view = answer?;
-        self.durable(lsn).await?;
-        Ok(view)
+        self.change(company, Extend { token, ttl_seconds }).await
     }
 
     /// Cancels a hold or a booking.
@@ -244,16 +217,15 @@ impl Engine {
         token: Uuid,
         reason: Option<String>,
     ) -> Result<ReservationView, EngineError> {
-        let message = Cancel { token, reason };
-        let (answer, lsn) = self.company(company)?.send(Logged(message)).await?;
-        let view = answer?;
-        self.durable(lsn).await?;
-        Ok(view)
+        self.change(company, Cancel { token, reason }).await
     }
 
     /// Reads one reservation.
     pub async fn get(&self, company: &str, token: Uuid) -> Result<ReservationView, EngineError> {
-        Ok(self.company(company)?.send(Get { token }).await??)
+        Ok(self
+            .company(company)?
+            .send(ReadReservation { token })
+            .await??)
     }
 
     /// Lists reservations.
@@ -262,7 +234,10 @@ impl Engine {
         company: &str,
         filter: ListFilter,
     ) -> Result<Vec<ReservationView>, EngineError> {
-        Ok(self.company(company)?.send(List { filter }).await??)
+        Ok(self
+            .company(company)?
+            .send(ListReservations { filter })
+            .await??)
     }
 
     /// Free start times.
@@ -273,13 +248,13 @@ impl Engine {
     ) -> Result<Vec<ResourceSlots>, EngineError> {
         Ok(self
             .company(company)?
-            .send(Availability { request })
+            .send(FindAvailability { request })
             .await??)
     }
 
     /// The company's metrics object.
     pub async fn metrics(&self, company: &str) -> Result<MetricsReport, EngineError> {
-        Ok(self.company(company)?.send(Metrics).await?)
+        Ok(self.company(company)?.send(ReadMetrics).await?)
     }
 
     /// Expires these holds of `company` if they are due.
@@ -326,7 +301,7 @@ impl Engine {
     pub async fn companies(&self) -> Result<Vec<(Arc<str>, CompanyCounts)>, EngineError> {
         let mut answers = Vec::new();
         for (company, address) in self.registry.companies() {
-            answers.push((company, address.send(Counts).await?));
+            answers.push((company, address.send(CountReservations).await?));
         }
         Ok(answers)
     }

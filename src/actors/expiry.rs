@@ -21,7 +21,6 @@
 //! Time: production ticks on a real interval at the resolution; tests turn `ticks_itself` off,
 //! move a `ManualClock` and send [`Tick`], whose answer arrives once every batch it sent is done.
 
-use crate::actors::company::{CompanyActor, ExpireBatch};
 use crate::clock::SharedClock;
 use crate::core::wheel::TimingWheel;
 use crate::limits;
@@ -34,6 +33,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
+
+/// Expire these holds if they are due: the batch the wheel sends a company's actor. Answers
+/// how many expired, once the whole batch is done. The wheel owns the message and reaches each
+/// company through a `Recipient`, so it knows nothing of the company actor.
+#[derive(Message)]
+#[rtype(result = "usize")]
+pub struct ExpireBatch {
+    pub tokens: Vec<Uuid>,
+}
 
 /// How the wheel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +85,7 @@ struct Intake {
     /// swap per tick, and the bound is checked exactly under the same lock.
     pending: Mutex<Pending>,
     /// Company index -> its actor, in registration order; the wheel copies new ones each tick.
-    companies: Mutex<Vec<Addr<CompanyActor>>>,
+    companies: Mutex<Vec<Recipient<ExpireBatch>>>,
     /// Schedules refused because the bound was reached.
     refused: AtomicU64,
 }
@@ -96,7 +104,7 @@ impl ExpiryHandle {
     }
 
     /// Registers a company actor; the answer is what that actor schedules through.
-    pub fn register(&self, address: Addr<CompanyActor>) -> CompanyExpiry {
+    pub fn register(&self, address: Recipient<ExpireBatch>) -> CompanyExpiry {
         let mut companies = self.intake.companies.lock();
         // The registry bounds companies by `limits::COMPANIES_MAX`, far below `u32::MAX`.
         let company = companies.len() as u32;
@@ -167,7 +175,7 @@ impl CompanyExpiry {
 
 /// What the wheel knows of one company.
 struct CompanyState {
-    address: Addr<CompanyActor>,
+    address: Recipient<ExpireBatch>,
     /// Due tokens not sent yet, with their deadlines (for the lateness histogram).
     tokens: Vec<Uuid>,
     deadlines_ms: Vec<i64>,

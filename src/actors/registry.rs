@@ -100,7 +100,7 @@ impl Registry {
             CompanyActor::start_in_arbiter(arbiter, move |ctx| {
                 let actor = CompanyActor::new(book, clock).with_journal(journal);
                 match expiry {
-                    Some(expiry) => actor.with_expiry(expiry.register(ctx.address())),
+                    Some(expiry) => actor.with_expiry(expiry.register(ctx.address().recipient())),
                     None => actor,
                 }
             })

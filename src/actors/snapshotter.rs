@@ -13,16 +13,14 @@
 //! [`Snapshots`] is the shared handle (interval ticks, `POST /v1/admin/snapshot`, graceful
 //! shutdown all call [`Snapshots::take`]); an async mutex makes snapshots one at a time.
 //! [`Snapshotter`] is the actor that ticks every `--snapshot-interval` and takes one when
-//! something changed. [`start_durable`] restores, opens the journal, starts the engine with the
-//! restored books and starts the snapshotter, all before the server answers `/healthz`.
+//! something changed. Starting them (after restore) is the server's job (`crate::server`).
 
 use crate::actors::company::ExportSnapshot;
-use crate::actors::engine::{Engine, EngineConfig};
 use crate::actors::registry::Registry;
 use crate::clock::SharedClock;
 use crate::durability::snapshot::{self, EncodedCompany};
 use crate::durability::wal::Journal;
-use crate::durability::{self as durability, DirectoryLock, DurabilityConfig, RestoreReport};
+use crate::durability::{DirectoryLock, DurabilityConfig, RestoredSnapshot};
 use crate::limits;
 use actix::prelude::*;
 use futures::StreamExt;
@@ -56,9 +54,9 @@ struct WriterState {
     /// The journal's change count when the last snapshot started: something changed when it
     /// moved.
     last_started_changes: u64,
-    /// The snapshots kept, newest first: `(sequence, covered LSN)`. Log segments are removed only
-    /// up to the oldest kept one's covered LSN, so a fallback to it still finds its log.
-    kept: VecDeque<(u64, u64)>,
+    /// The covered LSN of each snapshot kept, newest first. Log segments are removed only up to
+    /// the oldest kept one's, so a fallback to it still finds its log.
+    kept_covered_lsns: VecDeque<u64>,
 }
 
 struct SnapshotsInner {
@@ -68,8 +66,8 @@ struct SnapshotsInner {
     dir: PathBuf,
     keep: usize,
     state: tokio::sync::Mutex<WriterState>,
-    /// Held for the life of the engine: no second server on this directory.
-    _lock: Option<DirectoryLock>,
+    /// Held for the life of the writer: no second server on this directory.
+    _lock: DirectoryLock,
 }
 
 /// The shared snapshot writer of one data directory. Cheap to clone.
@@ -88,25 +86,27 @@ impl std::fmt::Debug for Snapshots {
 }
 
 impl Snapshots {
-    /// A writer for `dir`. `restored` is the snapshot restored at start-up, `(sequence, covered)`.
-    fn new(
-        engine: &Engine,
+    /// A writer for the data directory of `config`, asking the companies of `registry`.
+    /// `restored` is the snapshot restored at start-up; `lock` is the directory's.
+    pub fn new(
+        registry: Arc<Registry>,
+        clock: SharedClock,
         journal: Journal,
         config: &DurabilityConfig,
-        restored: Option<(u64, u64)>,
-        lock: Option<DirectoryLock>,
+        restored: Option<&RestoredSnapshot>,
+        lock: DirectoryLock,
     ) -> std::io::Result<Snapshots> {
         let highest = snapshot::highest_sequence(&config.data_dir)?;
         let state = WriterState {
             next_sequence: highest + 1,
             last_started_changes: 0,
-            kept: restored.into_iter().collect(),
+            kept_covered_lsns: restored.map(|r| r.covered_lsn).into_iter().collect(),
         };
         Ok(Snapshots {
             inner: Arc::new(SnapshotsInner {
-                registry: engine.registry_handle(),
+                registry,
                 journal,
-                clock: engine.clock().clone(),
+                clock,
                 dir: config.data_dir.clone(),
                 keep: config.keep_snapshots.max(1),
                 state: tokio::sync::Mutex::new(state),
@@ -162,9 +162,9 @@ impl Snapshots {
         .map_err(|e| SnapshotFailed(format!("writing the file failed: {e}")))?;
         state.next_sequence = sequence + 1;
         state.last_started_changes = started_changes;
-        state.kept.push_front((sequence, covered_lsn));
-        state.kept.truncate(self.inner.keep);
-        let oldest_covered = state.kept.iter().map(|(_, c)| *c).min().unwrap_or(0);
+        state.kept_covered_lsns.push_front(covered_lsn);
+        state.kept_covered_lsns.truncate(self.inner.keep);
+        let oldest_covered = state.kept_covered_lsns.iter().min().copied().unwrap_or(0);
         self.prune(started_lsn, oldest_covered).await;
         let info = SnapshotInfo {
             file,
@@ -291,83 +291,4 @@ impl Handler<TakeSnapshot> for Snapshotter {
         let snapshots = self.snapshots.clone();
         Box::pin(async move { snapshots.take().await })
     }
-}
-
-/// A running engine restored from its data directory, with its snapshot writer.
-pub struct DurableEngine {
-    pub engine: Engine,
-    pub snapshots: Snapshots,
-    pub snapshotter: Addr<Snapshotter>,
-    pub report: RestoreReport,
-}
-
-/// Locks the data directory, restores every company (newest valid snapshot, then the log, then
-/// expiry of what ran out while down), opens the journal and starts the engine with the restored
-/// books and the snapshotter. Must run inside an actix `System`. Returns only once every company
-/// is restored, so a server that serves after this call serves restored state.
-pub fn start_durable(
-    engine_config: EngineConfig,
-    config: DurabilityConfig,
-) -> Result<DurableEngine, durability::StartupError> {
-    let io_error = |source| durability::StartupError::Io {
-        dir: config.data_dir.clone(),
-        source,
-    };
-    let lock = durability::lock_directory(&config.data_dir)?;
-    let now_ms = engine_config.clock.now_ms();
-    let restored = durability::restore(&config.data_dir, &engine_config.settings, now_ms)?;
-    let journal =
-        Journal::open(&config.data_dir, config.mode, restored.next_lsn).map_err(io_error)?;
-    let mut books = restored.books;
-    // Log the holds expired during restore, so that a second crash replays the same state.
-    let expired: std::collections::HashMap<String, Vec<uuid::Uuid>> =
-        restored.expired.into_iter().collect();
-    for book in &mut books {
-        let Some(tokens) = expired.get(book.company().as_ref()) else {
-            continue;
-        };
-        for record in durability::expiry_records(book.company(), tokens, now_ms) {
-            let lsn = journal.append(|| record);
-            book.set_log_position(lsn);
-        }
-    }
-    if restored.report.replayed > 0 {
-        // Replayed records are in memory only until a snapshot holds them: take one soon.
-        journal.mark_changed();
-    }
-    let engine = Engine::start_with_journal(engine_config, Some(journal.clone()));
-    for book in books {
-        let company = book.company().clone();
-        engine
-            .registry()
-            .get_or_start_with(&company, move || book)
-            .map_err(|e| io_error(std::io::Error::other(e.to_string())))?;
-    }
-    let report = restored.report;
-    let restored_snapshot = report
-        .snapshot
-        .as_ref()
-        .map(|(_, sequence, covered)| (*sequence, *covered));
-    let snapshots = Snapshots::new(&engine, journal, &config, restored_snapshot, Some(lock))
-        .map_err(io_error)?;
-    engine.attach_snapshots(snapshots.clone());
-    let snapshotter = Snapshotter::new(snapshots.clone(), config.snapshot_interval).start();
-    tracing::info!(
-        data_dir = %config.data_dir.display(),
-        mode = ?config.mode,
-        snapshot = ?report.snapshot.as_ref().map(|s| s.0.display().to_string()),
-        companies = report.companies,
-        reservations = report.reservations,
-        replayed = report.replayed,
-        replay_refused = report.replay_refused,
-        expired_on_restore = report.expired_on_restore,
-        quarantined = report.quarantined.len(),
-        "restored from disk"
-    );
-    Ok(DurableEngine {
-        engine,
-        snapshots,
-        snapshotter,
-        report,
-    })
 }

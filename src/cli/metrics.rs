@@ -53,12 +53,12 @@ pub struct MetricsArgs {
     pub key: Option<String>,
 }
 
-/// Parses `--interval`: a humantime duration, or a bare number of seconds (the issue's
-/// `--interval 5`), within `limits::CLI_WATCH_INTERVAL_MS_MIN..=CLI_WATCH_INTERVAL_MS_MAX`.
+/// Parses `--interval`: a humantime duration, or a bare number of seconds (`--interval 5`),
+/// within `limits::CLI_WATCH_INTERVAL_MS_MIN..=CLI_WATCH_INTERVAL_MS_MAX`.
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
     let interval = match text.parse::<u64>() {
         Ok(seconds) => Duration::from_secs(seconds),
-        Err(_) => humantime::parse_duration(text).map_err(|error| error.to_string())?,
+        Err(_) => crate::config::parse_duration(text)?,
     };
     let millis = interval.as_millis();
     let range = limits::CLI_WATCH_INTERVAL_MS_MIN..=limits::CLI_WATCH_INTERVAL_MS_MAX;

@@ -81,8 +81,8 @@ pub struct Quarantined {
 /// What restore found and did, for the log and for tests.
 #[derive(Clone, Debug, Default)]
 pub struct RestoreReport {
-    /// The snapshot restored, if any, with its sequence number and covered LSN.
-    pub snapshot: Option<(PathBuf, u64, u64)>,
+    /// The snapshot restored, if any.
+    pub snapshot: Option<RestoredSnapshot>,
     pub quarantined: Vec<Quarantined>,
     pub companies: usize,
     pub reservations: usize,
@@ -98,6 +98,22 @@ pub struct RestoreReport {
     pub removed_temporaries: Vec<String>,
 }
 
+/// The snapshot a restore started from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestoredSnapshot {
+    pub file: PathBuf,
+    pub sequence: u64,
+    /// The last log position the snapshot holds.
+    pub covered_lsn: u64,
+}
+
+/// The holds of one company that expired while the server was down.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpiredOnRestore {
+    pub company: String,
+    pub tokens: Vec<Uuid>,
+}
+
 /// The state rebuilt from a data directory.
 #[derive(Debug)]
 pub struct Restored {
@@ -106,7 +122,7 @@ pub struct Restored {
     pub next_lsn: u64,
     /// Holds expired during restore, per company: they are logged once the journal is open so
     /// that a second crash replays the same state.
-    pub expired: Vec<(String, Vec<Uuid>)>,
+    pub expired: Vec<ExpiredOnRestore>,
     pub report: RestoreReport,
 }
 
@@ -184,7 +200,10 @@ pub fn restore(dir: &Path, settings: &Settings, now_ms: i64) -> Result<Restored,
             .collect();
         if !due.is_empty() {
             report.expired_on_restore += book.expire_due(&due, now_ms);
-            expired.push((book.company().to_string(), due));
+            expired.push(ExpiredOnRestore {
+                company: book.company().to_string(),
+                tokens: due,
+            });
         }
     }
     report.companies = books.len();
@@ -213,7 +232,11 @@ fn newest_valid_snapshot(
     for (sequence, path) in candidates {
         match load_snapshot(&path, settings) {
             Ok((covered_lsn, books)) => {
-                report.snapshot = Some((path, sequence, covered_lsn));
+                report.snapshot = Some(RestoredSnapshot {
+                    file: path,
+                    sequence,
+                    covered_lsn,
+                });
                 return Ok(Some((books, covered_lsn)));
             }
             Err(error) if error.is_corruption() => {

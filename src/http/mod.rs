@@ -2,20 +2,22 @@
 //! request into a typed command, awaits the engine, and writes the answer; it holds no
 //! reservation state (the company actors do).
 //!
-//! - [`run`]: serve on a bound listener until a shutdown future resolves, then drain. The binary
-//!   and the tests both call it (tests on `127.0.0.1:0`), like `mini-redis`'s `server::run`.
+//! - [`run`]: serve on a bound listener until a shutdown future resolves, then drain;
+//!   `crate::server` calls it for the binary, the load tool and the tests alike.
 //! - [`routes`]: one handler per operation; [`extract`]: the checked request parts;
 //!   [`dto`]: wire shapes and the raw -> command stage; [`time`]: RFC 3339 in and out;
 //!   [`error`]: every error to problem+json, in one place; [`auth`]: keys;
-//!   [`openapi`]: the generated document; [`shutdown`]: the signals that stop the server.
+//!   [`openapi`]: the generated document; [`shutdown`]: the signals that stop the server;
+//!   [`edge_errors`]: the counting of requests this layer refuses before any book sees them.
 //!
 //! Shutdown, in order: the shutdown future resolves (SIGTERM or Ctrl-C in the binary) ->
 //! `/healthz` answers 503 so a balancer stops sending -> the listener closes and in-flight
-//! requests finish (at most `shutdown_timeout`) -> `run` returns -> the binary writes the final
-//! snapshot and exits 0.
+//! requests finish (at most `shutdown_timeout`) -> `run` returns -> the server writes the final
+//! snapshot and closes the log.
 
 pub mod auth;
 pub mod dto;
+pub mod edge_errors;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -24,6 +26,7 @@ pub mod shutdown;
 pub mod time;
 
 use crate::actors::engine::Engine;
+use crate::actors::snapshotter::Snapshots;
 use actix_web::{web, App, HttpServer};
 use auth::Keys;
 use std::future::Future;
@@ -49,9 +52,18 @@ impl Readiness {
     }
 }
 
-/// What every handler shares: the engine, the keys, readiness. Read-only after start.
+/// What the HTTP shim serves: the engine and the snapshot writer of its data directory.
+#[derive(Clone)]
+pub struct Services {
+    pub engine: Engine,
+    pub snapshots: Snapshots,
+}
+
+/// What every handler shares: the engine, the snapshot writer, the keys, readiness. Read-only
+/// after start.
 pub struct AppState {
     pub engine: Engine,
+    pub snapshots: Snapshots,
     pub keys: Keys,
     pub ready: Readiness,
 }
@@ -95,16 +107,17 @@ pub fn app(
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then drains and returns. Must run
-/// inside an actix `System` (the one the `engine` was started in).
+/// inside an actix `System` (the one the engine was started in). `crate::server` calls it.
 pub async fn run(
     listener: TcpListener,
-    engine: Engine,
+    services: Services,
     options: HttpOptions,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let ready = options.ready.clone();
     let state = web::Data::new(AppState {
-        engine,
+        engine: services.engine,
+        snapshots: services.snapshots,
         keys: options.keys,
         ready: ready.clone(),
     });
@@ -127,8 +140,8 @@ pub async fn run(
     tracing::info!("shutting down: no new connections; finishing requests in flight");
     handle.stop(true).await;
     serving.await.map_err(std::io::Error::other)??;
-    // Every answer has been written. The caller writes the final snapshot after `run` returns
-    // (the binary does, in `main.rs`), so that it holds everything any caller was told.
+    // Every answer has been written. The server writes the final snapshot after `run` returns,
+    // so that it holds everything any caller was told.
     tracing::info!("stopped");
     Ok(())
 }

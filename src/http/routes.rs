@@ -4,11 +4,13 @@
 //!
 //! The `#[utoipa::path]` attributes on the handlers are what `/openapi.json` is generated from.
 
+use crate::actors::engine::EngineError;
 use crate::http::dto::{
     no_query, AvailabilityDto, AvailabilityQuery, CancelQuery, CompaniesDto, ConfirmBody,
     ExtendBody, HealthDto, HoldBody, HoldListDto, ListQuery, MetricsDto, ReservationDto,
     SnapshotDto,
 };
+use crate::http::edge_errors::count_edge_errors;
 use crate::http::error::{ApiError, Problem};
 use crate::http::extract::{
     AdminAccess, CompanyAccess, IdempotencyKey, OptionalJson, StrictJson, TokenPath,
@@ -16,7 +18,6 @@ use crate::http::extract::{
 use crate::http::openapi;
 use crate::http::AppState;
 use crate::limits;
-use crate::metrics::count_edge_errors;
 use actix_web::http::header;
 use actix_web::middleware::from_fn;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
@@ -27,72 +28,57 @@ pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
 /// Installs every route, and the problem+json answers for unknown paths and methods.
 pub fn configure(config: &mut web::ServiceConfig) {
-    let company = "/v1/companies/{company}";
     config
-        .service(
-            web::resource(format!("{company}/holds"))
-                .wrap(from_fn(count_edge_errors))
-                .route(web::post().to(create_hold))
-                .route(web::get().to(list_holds))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource(format!("{company}/holds/{{token}}"))
-                .wrap(from_fn(count_edge_errors))
-                .route(web::get().to(get_hold))
-                .route(web::delete().to(cancel_hold))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource(format!("{company}/holds/{{token}}/confirm"))
-                .wrap(from_fn(count_edge_errors))
-                .route(web::post().to(confirm_hold))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource(format!("{company}/holds/{{token}}/extend"))
-                .wrap(from_fn(count_edge_errors))
-                .route(web::post().to(extend_hold))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource(format!("{company}/availability"))
-                .wrap(from_fn(count_edge_errors))
-                .route(web::get().to(availability))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource(format!("{company}/metrics"))
-                .wrap(from_fn(count_edge_errors))
-                .route(web::get().to(company_metrics))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/v1/admin/companies")
-                .route(web::get().to(companies))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/v1/admin/snapshot")
-                .route(web::post().to(admin_snapshot))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/metrics")
-                .route(web::get().to(prometheus_metrics))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/healthz")
-                .route(web::get().to(healthz))
-                .default_service(web::to(method_not_allowed)),
-        )
-        .service(
-            web::resource("/openapi.json")
-                .route(web::get().to(openapi_json))
-                .default_service(web::to(method_not_allowed)),
-        )
+        .service(company_resource(
+            "/holds",
+            [web::post().to(create_hold), web::get().to(list_holds)],
+        ))
+        .service(company_resource(
+            "/holds/{token}",
+            [web::get().to(get_hold), web::delete().to(cancel_hold)],
+        ))
+        .service(company_resource(
+            "/holds/{token}/confirm",
+            [web::post().to(confirm_hold)],
+        ))
+        .service(company_resource(
+            "/holds/{token}/extend",
+            [web::post().to(extend_hold)],
+        ))
+        .service(company_resource(
+            "/availability",
+            [web::get().to(availability)],
+        ))
+        .service(company_resource(
+            "/metrics",
+            [web::get().to(company_metrics)],
+        ))
+        .service(resource("/v1/admin/companies", [web::get().to(companies)]))
+        .service(resource(
+            "/v1/admin/snapshot",
+            [web::post().to(admin_snapshot)],
+        ))
+        .service(resource("/metrics", [web::get().to(prometheus_metrics)]))
+        .service(resource("/healthz", [web::get().to(healthz)]))
+        .service(resource("/openapi.json", [web::get().to(openapi_json)]))
         .default_service(web::to(no_route));
+}
+
+/// A route's methods; any other method is a problem+json 405.
+fn resource<const N: usize>(path: &str, routes: [actix_web::Route; N]) -> actix_web::Resource {
+    routes
+        .into_iter()
+        .fold(web::resource(path), |resource, route| resource.route(route))
+        .default_service(web::to(method_not_allowed))
+}
+
+/// A route under `/v1/companies/{company}`: like [`resource`], and the requests the edge refuses
+/// on its own are counted in the company's metrics (see `edge_errors`).
+fn company_resource<const N: usize>(
+    path: &str,
+    routes: [actix_web::Route; N],
+) -> impl actix_web::dev::HttpServiceFactory {
+    resource(&format!("/v1/companies/{{company}}{path}"), routes).wrap(from_fn(count_edge_errors))
 }
 
 fn location(company: &str, reservation: &ReservationDto) -> String {
@@ -355,7 +341,7 @@ pub async fn companies(
         (status = 200, body = SnapshotDto),
         (status = 401, description = "unauthorized", body = Problem),
         (status = 403, description = "forbidden (a company key)", body = Problem),
-        (status = 503, description = "no data directory, or the write failed", body = Problem),
+        (status = 503, description = "the snapshot could not be written", body = Problem),
     ),
     security(("bearer" = []), ())
 )]
@@ -365,7 +351,11 @@ pub async fn admin_snapshot(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     no_query(request.query_string())?;
-    let info = state.engine.snapshot_now().await?;
+    let info = state
+        .snapshots
+        .take()
+        .await
+        .map_err(|error| EngineError::Durability(error.to_string()))?;
     Ok(HttpResponse::Ok().json(SnapshotDto::from(info)))
 }
 
@@ -387,7 +377,7 @@ pub async fn prometheus_metrics(
     _admin: AdminAccess,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let text = crate::metrics::render_engine(&state.engine).await?;
+    let text = crate::metrics::render_engine(&state.engine, Some(state.snapshots.dir())).await?;
     Ok(HttpResponse::Ok()
         .content_type(crate::metrics::CONTENT_TYPE)
         .body(text))

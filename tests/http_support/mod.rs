@@ -1,30 +1,37 @@
-//! What the HTTP tests share: a real server on `127.0.0.1:0` in its own actix system (with a
-//! manual clock, so expiry is tested by moving time, not by sleeping), a real HTTP client, and
-//! `check`, the one assertion every answer goes through.
+//! What the HTTP tests share: a real server on `127.0.0.1:0`, started through
+//! `holdfast::server` like the binary's (its own actix system, a temporary data directory, the
+//! write-ahead log synced before every answer, the snapshotter), with a manual clock so that
+//! expiry is tested by moving time, not by sleeping; a real HTTP client; and `check`, the one
+//! assertion every answer goes through.
 
 #![allow(dead_code)] // each test binary uses its own part of this module
 
-use holdfast::actors::engine::{Engine, EngineConfig};
+use holdfast::actors::engine::EngineConfig;
 use holdfast::clock::ManualClock;
 use holdfast::core::book::Settings;
+use holdfast::durability::wal::DurabilityMode;
+use holdfast::durability::DurabilityConfig;
 use holdfast::http::auth::Keys;
-use holdfast::http::{run, HttpOptions};
+use holdfast::http::HttpOptions;
+use holdfast::server::{RunError, ServerConfig, ServerThread};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// The server's "now" at start: 2026-11-30T09:00:00Z, the day before the slots the tests hold.
 pub const NOW_MS: i64 = 1_796_029_200_000;
 
-/// A running server; dropped, it shuts down through the same path as SIGTERM and is joined.
+/// A running server; dropped, it shuts down through the same path as SIGTERM and is joined,
+/// then its data directory is removed.
 pub struct TestServer {
     pub address: SocketAddr,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
+    server: ServerThread,
+    /// Removed after the server has stopped.
+    _data_dir: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -36,35 +43,35 @@ impl TestServer {
     /// A server with these settings and keys.
     pub fn start_with(settings: Settings, keys: Keys) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let address = listener.local_addr().expect("bound address");
+        let data_dir = tempfile::tempdir().expect("a temporary data directory");
         let clock = ManualClock::new(NOW_MS);
-        let server_clock = clock.clone();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let thread = std::thread::spawn(move || {
-            actix_rt::System::new().block_on(async move {
-                let engine = Engine::start(EngineConfig {
-                    settings,
-                    clock: server_clock,
-                    arbiters: 2,
-                    ..EngineConfig::default()
-                });
-                let options = HttpOptions {
-                    keys,
-                    workers: 2,
-                    ..HttpOptions::default()
-                };
-                run(listener, engine, options, async {
-                    let _ = stopped.await;
-                })
-                .await
-            })
-        });
+        let config = ServerConfig {
+            engine: EngineConfig {
+                settings,
+                clock: clock.clone(),
+                arbiters: 2,
+                ..EngineConfig::default()
+            },
+            durability: DurabilityConfig {
+                data_dir: data_dir.path().to_path_buf(),
+                mode: DurabilityMode::Wal,
+                // Long enough that no periodic snapshot runs inside a test.
+                snapshot_interval: Duration::from_secs(3_600),
+                keep_snapshots: 2,
+            },
+            http: HttpOptions {
+                keys,
+                workers: 2,
+                ..HttpOptions::default()
+            },
+        };
+        let server = ServerThread::spawn(config, listener).expect("the server starts");
         TestServer {
-            address,
+            address: server.address(),
             clock,
             client: reqwest::Client::new(),
-            stop: Some(stop),
-            thread: Some(thread),
+            server,
+            _data_dir: data_dir,
         }
     }
 
@@ -108,21 +115,9 @@ impl TestServer {
         .await
     }
 
-    /// Stops the server (the shutdown future resolves) and waits for `run` to return.
-    pub fn stop(&mut self) -> std::io::Result<()> {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        match self.thread.take() {
-            Some(thread) => thread.join().expect("the server thread does not panic"),
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        let _ = self.stop();
+    /// Stops the server (drain, final snapshot, log closed) and waits for it.
+    pub fn stop(&mut self) -> Result<(), RunError> {
+        self.server.stop()
     }
 }
 

@@ -250,53 +250,6 @@ pub const CLI_WATCH_INTERVAL_MS_MAX: u64 = 24 * 3_600 * 1_000;
 /// returns every company, and a table longer than this is read with `--json` and a filter anyway.
 pub const CLI_COMPANIES_LISTED_MAX: usize = 1_000;
 
-// ----- `holdfast bench` -------------------------------------------------------------------------
-
-/// Default simulated callers of `holdfast bench`: 64, as `wrk -c64` in the peer comparison, and
-/// enough to keep both cores of the development machine busy through the network round trip.
-pub const BENCH_CALLERS_DEFAULT: u32 = 64;
-/// Most simulated callers. Each holds one connection, that is one file descriptor in the tool
-/// and one in the server (two in this process when it serves too); 5,000 stays well inside the
-/// usual descriptor limit of 20,000 with room for the server's own files.
-pub const BENCH_CALLERS_MAX: usize = 5_000;
-
-/// Longest `--duration`, in seconds: one hour. Every hold of a run stays in the server's memory
-/// and is read back by the audit; an hour at the tool's top speed is already tens of millions.
-pub const BENCH_DURATION_SECONDS_MAX: u64 = 3_600;
-
-/// Highest `--rate`, in flows per second: ten times what one 2-core machine serves, so that an
-/// open loop beyond the server's capacity can be asked for, but a typo cannot schedule billions.
-pub const BENCH_RATE_PER_SECOND_MAX: u64 = 1_000_000;
-
-/// Most threads of the callers' runtime (`--threads`): beyond the cores they only switch.
-pub const BENCH_THREADS_MAX: usize = 256;
-
-/// Most 30-minute slots per resource in one contention round (`--slots`): a round is one
-/// availability answer, which lists at most [`AVAILABILITY_SLOTS_MAX`] per resource.
-pub const BENCH_ROUND_SLOTS_MAX: usize = AVAILABILITY_SLOTS_MAX;
-
-/// Longest voice think time (`--think`), in milliseconds: a minute, the seed system's target
-/// for the whole time to conversion.
-pub const BENCH_THINK_MILLIS_MAX: u64 = 60_000;
-
-/// Largest latency the bench records, in microseconds (one minute); a longer one is recorded as
-/// this, so that the histograms' memory is fixed.
-pub const BENCH_LATENCY_MICROS_MAX: u64 = 60_000_000;
-/// Significant decimal digits of the bench's latency histograms: 0.1 %, so that p99.9 of a
-/// sub-millisecond latency is exact to the microsecond (about 200 KiB per histogram).
-pub const BENCH_HISTOGRAM_SIGNIFICANT_DIGITS: u8 = 3;
-
-/// How often the open-loop pacer thread releases due flows, in microseconds. A flow starts at
-/// most about this late (plus the sleep's own slack, ~60 us on Linux), which its latency then
-/// includes; tokio's 1 ms timer would add up to a millisecond. 10,000 wake-ups a second cost
-/// a few percent of one core.
-pub const BENCH_PACER_TICK_MICROS: u64 = 100;
-
-/// Most list requests of one double-booking audit: each reads up to [`LIST_LIMIT_MAX`]
-/// reservations, so this covers tens of millions, and a server that keeps answering full pages
-/// cannot keep the audit going for ever.
-pub const BENCH_AUDIT_LIST_REQUESTS_MAX: u64 = 100_000;
-
 /// Longest expiry tick an operator may set, in milliseconds: a hold may stay in its calendar
 /// (blocking nothing, thanks to lazy expiry) this long past its expiry before it is counted and
 /// freed; beyond a second the wheel stops being prompt.

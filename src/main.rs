@@ -21,9 +21,6 @@ struct Cli {
 enum Command {
     /// Serve the HTTP API (the default).
     Serve(ServeArgs),
-    /// Play many callers against a server (`--url`, or one started in this process) and
-    /// measure the race window; audits for double bookings and exits 1 if it finds one.
-    Bench(holdfast::cli::bench::BenchArgs),
     /// Operate on snapshot files.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
@@ -47,20 +44,6 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Serve(args)) => serve(args),
-        Some(Command::Bench(args)) => {
-            let report = holdfast::cli::bench::run(&args).context("holdfast bench")?;
-            let text = if args.json {
-                report.to_json()
-            } else {
-                report.to_table()
-            };
-            println!("{text}");
-            if !report.passed() {
-                // The audit found a double booking or could not read everything back.
-                std::process::exit(1);
-            }
-            Ok(())
-        }
         Some(Command::Metrics(args)) => {
             if let Err(error) = holdfast::cli::metrics::run(&args) {
                 eprintln!("holdfast metrics: {error}");

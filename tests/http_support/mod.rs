@@ -23,6 +23,9 @@ use std::time::Duration;
 /// The server's "now" at start: 2026-11-30T09:00:00Z, the day before the slots the tests hold.
 pub const NOW_MS: i64 = 1_796_029_200_000;
 
+/// How long the test client keeps an idle connection: under the server's keep-alive.
+const CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// A running server; dropped, it shuts down through the same path as SIGTERM and is joined,
 /// then its data directory is removed.
 pub struct TestServer {
@@ -69,7 +72,13 @@ impl TestServer {
         TestServer {
             address: server.address(),
             clock,
-            client: reqwest::Client::new(),
+            // Idle connections are dropped by the client well before the server's 5 s
+            // keep-alive closes them, so that no request is sent on a connection the server
+            // is closing at that moment (a race a slow, loaded machine hits).
+            client: reqwest::Client::builder()
+                .pool_idle_timeout(CLIENT_IDLE_TIMEOUT)
+                .build()
+                .expect("an HTTP client"),
             server,
             _data_dir: data_dir,
         }

@@ -6,7 +6,7 @@
 //!
 //! Tokio's timer has a resolution of one millisecond, too coarse at 20,000 flows a second (one
 //! every 50 us): waking callers with it would add up to a millisecond of the tool's own delay to
-//! every latency. So a pacer thread wakes every [`limits::BENCH_PACER_TICK_MICROS`] and adds one
+//! every latency. So a pacer thread wakes every [`limits::PACER_TICK_MICROS`] and adds one
 //! permit to a fair (first come, first served) semaphore per flow that fell due; a caller takes a
 //! permit, then the next ticket. A ticket is only an index, so nothing queues, and ticket `i` is
 //! never taken before `i + 1` permits exist: a flow never starts before its time. Each permit
@@ -113,7 +113,7 @@ fn release_permits(
     due: &Semaphore,
     stop: &AtomicBool,
 ) {
-    let tick = Duration::from_micros(limits::BENCH_PACER_TICK_MICROS);
+    let tick = Duration::from_micros(limits::PACER_TICK_MICROS);
     let mut released: u64 = 0;
     loop {
         let now = Instant::now();

@@ -5,7 +5,7 @@
 //! - `voice`: availability -> first-available hold -> think -> confirm, cancel or walk away;
 //! - `contention`, atomic: the first-available hold of a round's few slots;
 //! - `contention`, two-step: availability of the round, then a hold of the slot it offered;
-//! - `throughput`: a single hold of a random 30-minute slot (the `shared/bench/holds.lua`
+//! - `throughput`: a single hold of a random 30-minute slot (the `bench/holds.lua`
 //!   workload).
 //!
 //! Contention and voice move through "rounds" (days, for voice): a window with a few free
@@ -13,9 +13,8 @@
 //! one (compare-and-swap on a shared counter), so the callers keep fighting over a fresh,
 //! small set of slots for the whole run.
 
-use crate::cli::bench::client::{Answer, Connection};
-use crate::cli::bench::stats::{Operation, Outcome, Recorder};
-use crate::limits;
+use crate::client::{Answer, Connection};
+use crate::stats::{Operation, Outcome, Recorder};
 use bytes::Bytes;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hyper::Method;
@@ -32,7 +31,7 @@ const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
 pub const SLOT_MS: i64 = 30 * MINUTE_MS;
 /// Hold TTL of contention and throughput holds, in seconds: the API's default, longer than any
 /// short run, so that every hold won is still live when the audit reads it back.
-const HOLD_TTL_SECONDS: i64 = limits::TTL_SECONDS_DEFAULT;
+const HOLD_TTL_SECONDS: i64 = holdfast::limits::TTL_SECONDS_DEFAULT;
 /// Voice: the working day in which calls look for a slot, from 09:00 for 8 hours.
 const VOICE_DAY_OPENS_MS: i64 = 9 * 60 * MINUTE_MS;
 const VOICE_DAY_LENGTH_MS: i64 = 8 * 60 * MINUTE_MS;
@@ -71,7 +70,9 @@ pub struct Rounds {
 impl Rounds {
     /// Rounds of `length_ms` from `base_ms`.
     pub fn new(base_ms: i64, length_ms: i64) -> Rounds {
-        let room_ms = limits::TIME_MILLIS_MAX - limits::SPAN_SECONDS_MAX * 1_000 - base_ms;
+        let room_ms = holdfast::limits::TIME_MILLIS_MAX
+            - holdfast::limits::SPAN_SECONDS_MAX * 1_000
+            - base_ms;
         Rounds {
             base_ms,
             length_ms,

@@ -2,7 +2,7 @@
 //! converted and live (active) reservation of the companies the run used, and check that no
 //! two of them overlap on a resource while both were live.
 //!
-//! The list endpoint answers at most [`limits::LIST_LIMIT_MAX`] reservations and has no cursor.
+//! The list endpoint answers at most [`holdfast::limits::LIST_LIMIT_MAX`] reservations and has no cursor.
 //! So the audit first asks for the whole company; if the answer is full, it asks per resource
 //! (the run's companies are its own, so it knows their resources), and cuts in two the time
 //! window (`from`/`to`: a segment overlapping the window) of a resource whose answer is still
@@ -11,7 +11,7 @@
 //! however narrow, whereas on one resource live reservations cannot overlap: a one-millisecond
 //! window on one resource that is still full is itself proof of a double booking. A reservation
 //! crossing a split is read twice and counted once (by token). The number of list requests is
-//! bounded by [`limits::BENCH_AUDIT_LIST_REQUESTS_MAX`]; an audit that cannot finish within it
+//! bounded by [`limits::AUDIT_LIST_REQUESTS_MAX`]; an audit that cannot finish within it
 //! fails.
 //!
 //! "While both were live": an active hold is live from `reserved_at` to `expires_at`, a booking
@@ -19,7 +19,7 @@
 //! active that expires before the next list request may see its slot taken by a newer hold;
 //! that is not a double booking, and the live intervals tell the two apart.
 
-use crate::cli::bench::client::Connection;
+use crate::client::Connection;
 use crate::limits;
 use chrono::{DateTime, SecondsFormat, Utc};
 use hyper::Method;
@@ -187,13 +187,13 @@ async fn read_company(
         .iter()
         .map(|status| Query {
             status,
-            from_ms: limits::TIME_MILLIS_MIN,
-            to_ms: limits::TIME_MILLIS_MAX,
+            from_ms: holdfast::limits::TIME_MILLIS_MIN,
+            to_ms: holdfast::limits::TIME_MILLIS_MAX,
             resource: None,
         })
         .collect();
     while let Some(query) = pending.pop() {
-        if report.list_requests >= limits::BENCH_AUDIT_LIST_REQUESTS_MAX {
+        if report.list_requests >= limits::AUDIT_LIST_REQUESTS_MAX {
             report.problems.push(format!(
                 "{}: stopped after {} list requests; the audit is incomplete",
                 scope.company, report.list_requests
@@ -210,7 +210,7 @@ async fn read_company(
                 continue;
             }
         };
-        let full = page.len() >= limits::LIST_LIMIT_MAX;
+        let full = page.len() >= holdfast::limits::LIST_LIMIT_MAX;
         let middle_ms = full.then(|| split_point_ms(&query, &page));
         for reservation in page {
             found.insert(reservation.token.clone(), reservation);
@@ -281,7 +281,7 @@ fn split(
         report.problems.push(format!(
             "{}: at least {} {} reservations on {} at {}",
             scope.company,
-            limits::LIST_LIMIT_MAX,
+            holdfast::limits::LIST_LIMIT_MAX,
             query.status,
             query.resource.unwrap_or_default(),
             rfc3339_millis(query.from_ms)
@@ -299,7 +299,7 @@ async fn list(
         query.status,
         rfc3339_millis(query.from_ms),
         rfc3339_millis(query.to_ms),
-        limits::LIST_LIMIT_MAX
+        holdfast::limits::LIST_LIMIT_MAX
     );
     if let Some(resource) = &query.resource {
         path.push_str("&resource=");
@@ -535,7 +535,7 @@ mod tests {
         assert!(wire("active", "tomorrow").read().is_err());
         assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(
-            rfc3339_millis(limits::TIME_MILLIS_MAX),
+            rfc3339_millis(holdfast::limits::TIME_MILLIS_MAX),
             "9999-12-31T23:59:59.999Z"
         );
     }

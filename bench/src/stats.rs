@@ -78,19 +78,19 @@ struct OperationRecord {
     latency_micros: Mutex<Histogram<u64>>,
 }
 
-/// A histogram of microseconds (or milliseconds) from 1 to `limits::BENCH_LATENCY_MICROS_MAX`.
+/// A histogram of microseconds (or milliseconds) from 1 to `limits::LATENCY_MICROS_MAX`.
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(
         1,
-        limits::BENCH_LATENCY_MICROS_MAX,
-        limits::BENCH_HISTOGRAM_SIGNIFICANT_DIGITS,
+        limits::LATENCY_MICROS_MAX,
+        limits::HISTOGRAM_SIGNIFICANT_DIGITS,
     )
     .expect("static histogram bounds are valid")
 }
 
 fn micros(duration: Duration) -> u64 {
     let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
-    micros.clamp(1, limits::BENCH_LATENCY_MICROS_MAX)
+    micros.clamp(1, limits::LATENCY_MICROS_MAX)
 }
 
 impl OperationRecord {
@@ -206,7 +206,7 @@ impl Recorder {
         let millis = u64::try_from(time_to_conversion.as_millis()).unwrap_or(u64::MAX);
         self.conversion_millis
             .lock()
-            .saturating_record(millis.clamp(1, limits::BENCH_LATENCY_MICROS_MAX));
+            .saturating_record(millis.clamp(1, limits::LATENCY_MICROS_MAX));
     }
 
     /// The totals of `operation` so far.

@@ -1,14 +1,13 @@
-//! The server `holdfast bench` starts when it is given no `--url`: the real one, started through
+//! The server `holdfast-bench` starts when it is given no `--url`: the real one, started through
 //! `holdfast::server` on `127.0.0.1:0` as `holdfast serve` starts it (restored from, and logging
 //! to, a temporary data directory), on its own thread. Stopping it takes the same path as
 //! SIGTERM (drain, final snapshot), then the directory is removed.
 
-use crate::actors::engine::EngineConfig;
-use crate::config::Durability;
-use crate::durability::DurabilityConfig;
-use crate::http::HttpOptions;
-use crate::limits;
-use crate::server::{ServerConfig, ServerThread};
+use holdfast::actors::engine::EngineConfig;
+use holdfast::config::Durability;
+use holdfast::durability::DurabilityConfig;
+use holdfast::http::HttpOptions;
+use holdfast::server::{ServerConfig, ServerThread};
 use std::net::{SocketAddr, TcpListener};
 use std::time::Duration;
 
@@ -39,7 +38,7 @@ impl LocalServer {
                 data_dir: directory.path().to_path_buf(),
                 mode: durability.into(),
                 snapshot_interval,
-                keep_snapshots: limits::KEEP_SNAPSHOTS_DEFAULT,
+                keep_snapshots: holdfast::limits::KEEP_SNAPSHOTS_DEFAULT,
             },
             http: HttpOptions::default(),
         };

@@ -1,9 +1,9 @@
-//! What `holdfast bench` prints: one object (`--json`) or the same as tables. Every number has
+//! What `holdfast-bench` prints: one object (`--json`) or the same as tables. Every number has
 //! its unit in its name; the race window and the seed system's criteria carry their definitions,
 //! so that a report read alone says what it measured.
 
-use crate::cli::bench::audit::AuditReport;
-use crate::cli::bench::stats::{Latency, Operation, OperationTotals, Recorder};
+use crate::audit::AuditReport;
+use crate::stats::{Latency, Operation, OperationTotals, Recorder};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -25,7 +25,6 @@ pub struct BenchReport {
     pub target: String,
     /// The in-process server's durability mode (`null` against `--url`).
     pub durability: Option<String>,
-    pub client: String,
     pub callers: usize,
     pub client_threads: usize,
     /// `closed` (as fast as answers come) or `open` (at `rate_per_second`).
@@ -127,7 +126,6 @@ pub struct RunFacts {
     pub scenario: String,
     pub target: String,
     pub durability: Option<String>,
-    pub client: String,
     pub callers: usize,
     pub client_threads: usize,
     pub rate_per_second: Option<u64>,
@@ -227,7 +225,6 @@ impl BenchReport {
             scenario: facts.scenario,
             target: facts.target,
             durability: facts.durability,
-            client: facts.client,
             callers: facts.callers,
             client_threads: facts.client_threads,
             load_loop: if facts.rate_per_second.is_some() {
@@ -289,11 +286,10 @@ impl BenchReport {
         };
         let _ = writeln!(
             out,
-            "holdfast bench {}: {} callers ({} client, {} threads), {rate}, {:.1} s of load \
+            "holdfast-bench {}: {} callers ({} threads), {rate}, {:.1} s of load \
              (asked {:.1} s), seed {}",
             self.scenario,
             self.callers,
-            self.client,
             self.client_threads,
             self.elapsed_seconds,
             self.duration_seconds,

@@ -1,8 +1,8 @@
-//! `holdfast bench SCENARIO`: a load tool that plays many callers against a live holdfast and
+//! `holdfast-bench SCENARIO`: a load tool that plays many callers against a live holdfast and
 //! measures the two numbers users pick holdfast for: how short the race window is, and that no
-//! slot is ever booked twice (issue 7).
+//! slot is ever booked twice.
 //!
-//! - [`client`]: one keep-alive HTTP/1.1 connection per caller (hyper, or reqwest to compare);
+//! - [`client`]: one keep-alive HTTP/1.1 connection per caller (hyper);
 //! - [`pacer`]: closed loop, or open loop at `--rate` measured from the scheduled send time;
 //! - [`scenarios`]: the callers' flows (`voice`, `contention`, `throughput`);
 //! - [`stats`]: counters and HDR histograms; [`report`]: the tables and the JSON object;
@@ -14,16 +14,16 @@
 
 pub mod audit;
 pub mod client;
+pub mod limits;
 pub mod pacer;
 pub mod report;
 pub mod scenarios;
 pub mod server;
 pub mod stats;
 
-use crate::config::Durability;
-use crate::limits;
 use audit::AuditScope;
-use client::{ClientKind, Connection, Target};
+use client::{Connection, Target};
+use holdfast::config::{parse_duration, Durability};
 use pacer::Pacer;
 use rand::{RngCore, SeedableRng};
 use report::{BenchReport, RunFacts};
@@ -42,7 +42,7 @@ pub enum Scenario {
     /// first-available hold, then with the two-step flow (availability, then hold the slot it
     /// offered), each for half of `--duration`.
     Contention,
-    /// Plain holds on random slots (the `shared/bench/holds.lua` workload), as fast as answers
+    /// Plain holds on random slots (the workload of `bench/holds.lua`, for wrk), as fast as answers
     /// come, or at `--rate`.
     Throughput,
 }
@@ -57,7 +57,7 @@ impl Scenario {
     }
 }
 
-/// `holdfast bench`.
+/// `holdfast-bench`.
 #[derive(Clone, Debug, clap::Args)]
 pub struct BenchArgs {
     /// What the callers do.
@@ -74,8 +74,8 @@ pub struct BenchArgs {
     pub key: Option<String>,
 
     /// Simulated callers, each with its own keep-alive connection.
-    #[arg(long, env = "HOLDFAST_CALLERS", default_value_t = limits::BENCH_CALLERS_DEFAULT,
-          value_parser = clap::value_parser!(u32).range(1..=limits::BENCH_CALLERS_MAX as i64))]
+    #[arg(long, env = "HOLDFAST_CALLERS", default_value_t = limits::CALLERS_DEFAULT,
+          value_parser = clap::value_parser!(u32).range(1..=limits::CALLERS_MAX as i64))]
     pub callers: u32,
 
     /// How long the load runs (`10s`, `2m`); `contention` splits it between its two flows.
@@ -86,7 +86,7 @@ pub struct BenchArgs {
     /// Open loop: flows started per second, whatever the answers do (latency counts from each
     /// flow's scheduled time). Without it: closed loop, each caller as fast as it is answered.
     #[arg(long, env = "HOLDFAST_RATE",
-          value_parser = clap::value_parser!(u64).range(1..=limits::BENCH_RATE_PER_SECOND_MAX))]
+          value_parser = clap::value_parser!(u64).range(1..=limits::RATE_PER_SECOND_MAX))]
     pub rate: Option<u64>,
 
     /// Print one JSON object instead of tables.
@@ -103,23 +103,19 @@ pub struct BenchArgs {
           value_parser = parse_duration)]
     pub snapshot_interval: Duration,
 
-    /// HTTP client driving the callers.
-    #[arg(long, env = "HOLDFAST_CLIENT", value_enum, default_value = "hyper")]
-    pub client: ClientKind,
-
     /// Threads of the callers' runtime; default one per core.
     #[arg(long, env = "HOLDFAST_THREADS",
-          value_parser = clap::value_parser!(u16).range(1..=limits::BENCH_THREADS_MAX as i64))]
+          value_parser = clap::value_parser!(u16).range(1..=limits::THREADS_MAX as i64))]
     pub threads: Option<u16>,
 
     /// contention: resources fought over.
     #[arg(long, env = "HOLDFAST_RESOURCES", default_value_t = 2,
-          value_parser = clap::value_parser!(u32).range(1..=limits::QUERY_RESOURCES_MAX as i64))]
+          value_parser = clap::value_parser!(u32).range(1..=holdfast::limits::QUERY_RESOURCES_MAX as i64))]
     pub resources: u32,
 
     /// contention: 30-minute slots per resource in each round.
     #[arg(long, env = "HOLDFAST_SLOTS", default_value_t = 4,
-          value_parser = clap::value_parser!(u32).range(1..=limits::BENCH_ROUND_SLOTS_MAX as i64))]
+          value_parser = clap::value_parser!(u32).range(1..=limits::ROUND_SLOTS_MAX as i64))]
     pub slots: u32,
 
     /// voice: mean think time between the hold and the decision (drawn from half to 1.5x).
@@ -138,11 +134,6 @@ pub struct BenchArgs {
     /// the report. Default: from the clock.
     #[arg(long, env = "HOLDFAST_SEED")]
     pub seed: Option<u64>,
-}
-
-/// Parses a humantime duration (`500ms`, `5s`, `2m`).
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|error| error.to_string())
 }
 
 /// Why a bench could not run (a failed audit is not one: it is in the report).
@@ -166,7 +157,6 @@ struct Plan {
     callers: usize,
     duration: Duration,
     rate: Option<u64>,
-    client: ClientKind,
     threads: usize,
     resources: usize,
     slots: i64,
@@ -178,13 +168,12 @@ struct Plan {
 
 impl BenchArgs {
     fn plan(&self) -> Result<Plan, BenchError> {
-        if self.duration.is_zero() || self.duration.as_secs() >= limits::BENCH_DURATION_SECONDS_MAX
-        {
+        if self.duration.is_zero() || self.duration.as_secs() >= limits::DURATION_SECONDS_MAX {
             return Err(BenchError::Range {
                 flag: "duration",
                 rule: format!(
                     "longer than 0 and shorter than {}s",
-                    limits::BENCH_DURATION_SECONDS_MAX
+                    limits::DURATION_SECONDS_MAX
                 ),
             });
         }
@@ -194,22 +183,23 @@ impl BenchArgs {
                 rule: "longer than 0".to_owned(),
             });
         }
-        if self.think.as_millis() > u128::from(limits::BENCH_THINK_MILLIS_MAX) {
+        if self.think.as_millis() > u128::from(limits::THINK_MILLIS_MAX) {
             return Err(BenchError::Range {
                 flag: "think",
-                rule: format!("at most {}ms", limits::BENCH_THINK_MILLIS_MAX),
+                rule: format!("at most {}ms", limits::THINK_MILLIS_MAX),
             });
         }
         let ttl_seconds = self.hold_ttl.as_secs() as i64;
         if self.hold_ttl.subsec_nanos() != 0
-            || !(limits::TTL_SECONDS_MIN..=limits::TTL_SECONDS_MAX).contains(&ttl_seconds)
+            || !(holdfast::limits::TTL_SECONDS_MIN..=holdfast::limits::TTL_SECONDS_MAX)
+                .contains(&ttl_seconds)
         {
             return Err(BenchError::Range {
                 flag: "hold-ttl",
                 rule: format!(
                     "whole seconds from {}s to {}s",
-                    limits::TTL_SECONDS_MIN,
-                    limits::TTL_SECONDS_MAX
+                    holdfast::limits::TTL_SECONDS_MIN,
+                    holdfast::limits::TTL_SECONDS_MAX
                 ),
             });
         }
@@ -218,7 +208,6 @@ impl BenchArgs {
             callers: self.callers as usize,
             duration: self.duration,
             rate: self.rate,
-            client: self.client,
             threads: self.threads.map_or_else(num_cpus::get, usize::from),
             resources: self.resources as usize,
             slots: i64::from(self.slots),
@@ -290,15 +279,14 @@ async fn run_against(
     plan: &Plan,
 ) -> Result<BenchReport, BenchError> {
     let target = Arc::new(target);
-    let pool = client::reqwest_pool(plan.callers).map_err(|e| BenchError::Server(e.0))?;
-    let mut control = Connection::new(ClientKind::Hyper, target.clone(), &pool);
+    let mut control = Connection::new(target.clone());
     check_ready(&mut control, &target_name).await?;
     let load_average_before = load_average();
     let recorder = Arc::new(Recorder::new());
     let mut callers: Vec<Caller> = (0..plan.callers)
         .map(|index| Caller {
             index,
-            connection: Connection::new(plan.client, target.clone(), &pool),
+            connection: Connection::new(target.clone()),
             rng: rand::rngs::StdRng::seed_from_u64(plan.seed.wrapping_add(index as u64)),
             recorder: recorder.clone(),
             flows: 0,
@@ -319,7 +307,6 @@ async fn run_against(
         scenario: plan.scenario.name().to_owned(),
         target: target_name,
         durability,
-        client: format!("{:?}", plan.client).to_lowercase(),
         callers: plan.callers,
         client_threads: plan.threads,
         rate_per_second: plan.rate,
@@ -445,7 +432,7 @@ mod tests {
     fn flags() {
         let args = parse(&["contention"]).unwrap();
         assert_eq!(args.scenario, Scenario::Contention);
-        assert_eq!(args.callers, limits::BENCH_CALLERS_DEFAULT);
+        assert_eq!(args.callers, limits::CALLERS_DEFAULT);
         assert_eq!(args.duration, Duration::from_secs(10));
         assert_eq!(args.rate, None);
         assert!(!args.json);

@@ -1,8 +1,6 @@
 //! One simulated caller's HTTP connection: keep-alive HTTP/1.1, one request at a time, as a
-//! phone line or a booking page talks to holdfast. Two drivers, chosen by `--client`: hyper's
-//! connection API directly (the default: one TCP connection per caller, no pool, no lock), and
-//! reqwest (a shared pool), kept so that the cost of the client itself can be measured (see
-//! README "Performance").
+//! phone line or a booking page talks to holdfast. hyper's connection API directly: one TCP
+//! connection per caller, no pool and no lock, so that the client costs as little as it can.
 //!
 //! A broken connection is dropped and the next request opens a new one; the failed request is
 //! reported as a transport error, never retried, so that no answer is counted twice.
@@ -11,20 +9,11 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, HOST};
+use hyper::http::uri::InvalidUri;
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-/// Which HTTP client drives the callers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ClientKind {
-    /// hyper's HTTP/1.1 connection API: one connection per caller.
-    Hyper,
-    /// reqwest with its connection pool.
-    Reqwest,
-}
 
 /// Where the callers send their requests.
 #[derive(Clone, Debug)]
@@ -33,8 +22,6 @@ pub struct Target {
     pub address: SocketAddr,
     /// `host:port` as given, for the `Host` header.
     pub authority: String,
-    /// `http://host:port`, for reqwest.
-    pub base: String,
     /// `Bearer KEY` when the server wants a key.
     pub authorization: Option<HeaderValue>,
 }
@@ -56,21 +43,23 @@ impl Target {
             url: url.to_owned(),
             reason: reason.to_owned(),
         };
-        let parsed = reqwest::Url::parse(url).map_err(|e| refuse(&e.to_string()))?;
-        if parsed.scheme() != "http" {
+        let parsed: hyper::Uri = url
+            .parse()
+            .map_err(|e: InvalidUri| refuse(&e.to_string()))?;
+        if parsed.scheme_str() != Some("http") {
             return Err(refuse("only http:// is supported"));
         }
         if !matches!(parsed.path(), "" | "/") || parsed.query().is_some() {
             return Err(refuse("give the server's root, without a path or query"));
         }
-        let host = parsed.host_str().ok_or_else(|| refuse("no host"))?;
-        let port = parsed.port_or_known_default().unwrap_or(80);
+        let host = parsed.host().ok_or_else(|| refuse("no host"))?;
+        let port = parsed.port_u16().unwrap_or(80);
         let address = tokio::net::lookup_host((host, port))
             .await
             .map_err(|e| refuse(&e.to_string()))?
             .next()
             .ok_or_else(|| refuse("the host name resolves to no address"))?;
-        let authority = match parsed.port() {
+        let authority = match parsed.port_u16() {
             Some(port) => format!("{host}:{port}"),
             None => host.to_owned(),
         };
@@ -80,7 +69,6 @@ impl Target {
             .map_err(|_| TargetError::Key)?;
         Ok(Target {
             address,
-            base: format!("http://{authority}"),
             authority,
             authorization,
         })
@@ -91,7 +79,6 @@ impl Target {
         Target {
             address,
             authority: address.to_string(),
-            base: format!("http://{address}"),
             authorization: None,
         }
     }
@@ -110,30 +97,18 @@ pub struct Answer {
 pub struct TransportError(pub String);
 
 /// One caller's connection.
-pub enum Connection {
-    Hyper {
-        target: Arc<Target>,
-        /// `None` until the first request, and after a failure (the next request reconnects).
-        sender: Option<SendRequest<Full<Bytes>>>,
-    },
-    Reqwest {
-        target: Arc<Target>,
-        client: reqwest::Client,
-    },
+pub struct Connection {
+    target: Arc<Target>,
+    /// `None` until the first request, and after a failure (the next request reconnects).
+    sender: Option<SendRequest<Full<Bytes>>>,
 }
 
 impl Connection {
-    /// A connection of `kind` to `target`; hyper connects lazily, reqwest shares `pool`.
-    pub fn new(kind: ClientKind, target: Arc<Target>, pool: &reqwest::Client) -> Connection {
-        match kind {
-            ClientKind::Hyper => Connection::Hyper {
-                target,
-                sender: None,
-            },
-            ClientKind::Reqwest => Connection::Reqwest {
-                target,
-                client: pool.clone(),
-            },
+    /// A connection to `target`; it connects at its first request.
+    pub fn new(target: Arc<Target>) -> Connection {
+        Connection {
+            target,
+            sender: None,
         }
     }
 
@@ -144,31 +119,13 @@ impl Connection {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<Answer, TransportError> {
-        match self {
-            Connection::Hyper { target, sender } => {
-                let result = send_hyper(target, sender, method, path, body).await;
-                if result.is_err() {
-                    // The connection's state is unknown after a failure: start afresh.
-                    *sender = None;
-                }
-                result
-            }
-            Connection::Reqwest { target, client } => {
-                send_reqwest(target, client, method, path, body).await
-            }
+        let result = send_hyper(&self.target, &mut self.sender, method, path, body).await;
+        if result.is_err() {
+            // The connection's state is unknown after a failure: start afresh.
+            self.sender = None;
         }
+        result
     }
-}
-
-/// The reqwest pool the callers share (reqwest driver only): as many idle connections as
-/// callers, no proxy, Nagle off as in the hyper driver.
-pub fn reqwest_pool(callers: usize) -> Result<reqwest::Client, TransportError> {
-    reqwest::Client::builder()
-        .pool_max_idle_per_host(callers)
-        .tcp_nodelay(true)
-        .no_proxy()
-        .build()
-        .map_err(|e| TransportError(e.to_string()))
 }
 
 async fn connect(target: &Target) -> Result<SendRequest<Full<Bytes>>, TransportError> {
@@ -227,31 +184,5 @@ async fn send_hyper(
         .await
         .map_err(|e| TransportError(e.to_string()))?
         .to_bytes();
-    Ok(Answer { status, body })
-}
-
-async fn send_reqwest(
-    target: &Target,
-    client: &reqwest::Client,
-    method: Method,
-    path: &str,
-    body: Option<Bytes>,
-) -> Result<Answer, TransportError> {
-    let mut request = client.request(method, format!("{}{path}", target.base));
-    if let Some(authorization) = &target.authorization {
-        request = request.header(AUTHORIZATION, authorization.clone());
-    }
-    if let Some(body) = body {
-        request = request.header(CONTENT_TYPE, "application/json").body(body);
-    }
-    let response = request
-        .send()
-        .await
-        .map_err(|e| TransportError(e.to_string()))?;
-    let status = response.status().as_u16();
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| TransportError(e.to_string()))?;
     Ok(Answer { status, body })
 }

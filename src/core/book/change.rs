@@ -45,7 +45,6 @@ impl Book {
         let appointment_id: Box<str> = appointment_id
             .map(String::into_boxed_str)
             .unwrap_or_else(|| token.to_string().into_boxed_str());
-        let retention_ms = self.settings.retention_seconds * 1_000;
         let reservation = self
             .reservations
             .get_mut(&token)
@@ -55,9 +54,7 @@ impl Book {
         outcome.converted_at_ms = Some(now_ms);
         outcome.appointment_id = Some(appointment_id);
         let lifetime_ms = now_ms - reservation.reserved_at_ms;
-        let last_end_ms = reservation.segments.iter().map(|s| s.end_ms).max();
-        let drop_at_ms = last_end_ms.unwrap_or(now_ms) + retention_ms;
-        self.bookings_by_drop.insert((drop_at_ms, token));
+        self.retain(token, Some(now_ms));
         self.set_calendar_expiry(token, BOOKED);
         self.active -= 1;
         self.metrics.converted += 1;
@@ -131,25 +128,18 @@ impl Book {
     /// Cancels a live reservation (the caller checked it is live).
     pub(super) fn cancel_unchecked(&mut self, token: Uuid, reason: &str, now_ms: i64) {
         self.unlink_calendars(token);
-        let retention_ms = self.settings.retention_seconds * 1_000;
+        if self.reservations[&token].status == Status::Converted {
+            self.release_booking(token);
+        } else {
+            self.active -= 1;
+        }
         let reservation = self.reservations.get_mut(&token).expect("caller checked");
-        let was = reservation.status;
         reservation.status = Status::Cancelled;
         let outcome = reservation.outcome_mut();
         outcome.cancelled_at_ms = Some(now_ms);
         outcome.cancel_reason = Some(reason.into());
-        let booking_drop = (was == Status::Converted).then(|| {
-            let last_end_ms = reservation.segments.iter().map(|s| s.end_ms).max();
-            last_end_ms.unwrap_or(now_ms) + retention_ms
-        });
-        match booking_drop {
-            Some(drop_at_ms) => {
-                self.bookings_by_drop.remove(&(drop_at_ms, token));
-            }
-            None => self.active -= 1,
-        }
         self.live -= 1;
-        self.finished.push_back((now_ms + retention_ms, token));
+        self.retain(token, Some(now_ms));
         self.metrics.record_cancel(reason);
         tracing::info!(event = "cancelled", company = %self.company, token = %token, reason, "reservation cancelled");
     }
@@ -157,7 +147,6 @@ impl Book {
     /// Expires a stored-active hold that is due (the caller checked).
     pub(super) fn expire(&mut self, token: Uuid, now_ms: i64) {
         self.unlink_calendars(token);
-        let retention_ms = self.settings.retention_seconds * 1_000;
         let reservation = self.reservations.get_mut(&token).expect("caller checked");
         debug_assert_eq!(reservation.status, Status::Active);
         reservation.status = Status::Expired;
@@ -166,7 +155,7 @@ impl Book {
         let lifetime_ms = reservation.expires_at_ms - reservation.reserved_at_ms;
         self.active -= 1;
         self.live -= 1;
-        self.finished.push_back((now_ms + retention_ms, token));
+        self.retain(token, Some(now_ms));
         self.metrics.expired += 1;
         self.metrics
             .expired_lifetime_ms

@@ -197,28 +197,16 @@ impl Book {
             }
             self.live += 1;
         }
-        match reservation.status {
-            Status::Active => self.active += 1,
-            Status::Converted => {
-                self.bookings_by_drop
-                    .insert((self.booking_drop_at(&reservation), token));
-            }
-            Status::Expired | Status::Cancelled => {
-                let finished_at_ms = reservation
-                    .outcome()
-                    .cancelled_at_ms
-                    .or(reservation.outcome().expired_at_ms)
-                    .unwrap_or(reservation.reserved_at_ms);
-                self.finished.push_back((
-                    finished_at_ms + self.settings.retention_seconds * 1_000,
-                    token,
-                ));
-            }
+        if reservation.status == Status::Active {
+            self.active += 1;
         }
         self.next_seq = self.next_seq.max(reservation.seq + 1);
         let seq = reservation.seq;
         let slot = self.reservations.insert(reservation);
         self.order.insert(seq, slot);
+        // A restored booking or finished reservation: no change is at hand, its stored times
+        // say when it may go.
+        self.retain(token, None);
     }
 
     fn replace_call_holds(&mut self, call_id: &str, now_ms: i64) {

@@ -8,7 +8,7 @@
 
 use crate::actors::expiry::CompanyExpiry;
 use crate::clock::SharedClock;
-use crate::core::book::{Book, HoldOutcome, ResourceSlots};
+use crate::core::book::{Book, CompanyCounts, HoldOutcome, ResourceSlots};
 use crate::core::command::{AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::error::ErrorType;
@@ -360,23 +360,11 @@ impl Handler<RecordRejected> for CompanyActor {
 #[rtype(result = "CompanyCounts")]
 pub struct Counts;
 
-/// Answer to [`Counts`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CompanyCounts {
-    pub active: usize,
-    pub live: usize,
-    pub total: usize,
-}
-
 impl Handler<Counts> for CompanyActor {
     type Result = MessageResult<Counts>;
 
     fn handle(&mut self, _: Counts, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(CompanyCounts {
-            active: self.book.active_count(),
-            live: self.book.live_count(),
-            total: self.book.len(),
-        })
+        MessageResult(self.book.counts())
     }
 }
 

@@ -3,14 +3,14 @@
 //! bounded mailbox. It holds no reservation state of its own.
 
 use crate::actors::company::{
-    Availability, Cancel, CheckInvariants, CompanyCounts, Confirm, Counts, ExpireBatch, Extend,
-    Get, Hold, List, Logged, Metrics, RecordRejected, SampleMetrics,
+    Availability, Cancel, CheckInvariants, Confirm, Counts, ExpireBatch, Extend, Get, Hold, List,
+    Logged, Metrics, RecordRejected, SampleMetrics,
 };
 use crate::actors::expiry::{ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport};
 use crate::actors::registry::Registry;
 use crate::actors::snapshotter::{SnapshotInfo, Snapshots};
 use crate::clock::{SharedClock, SystemClock};
-use crate::core::book::{HoldOutcome, ResourceSlots, Settings};
+use crate::core::book::{CompanyCounts, HoldOutcome, ResourceSlots, Settings};
 use crate::core::command::{validate_id, AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::error::ErrorType;

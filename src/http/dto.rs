@@ -12,8 +12,7 @@
 //! Response types borrow nothing and copy little: they take the view's shared strings and write
 //! instants straight into the output.
 
-use crate::actors::company::CompanyCounts;
-use crate::core::book::ResourceSlots;
+use crate::core::book::{CompanyCounts, ResourceSlots};
 use crate::core::command::{
     AvailabilityRequest, FindRequest, HoldRequest, HoldTarget, ListFilter, SegmentRequest,
 };

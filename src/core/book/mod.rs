@@ -79,6 +79,17 @@ pub struct HoldOutcome {
     pub replayed: bool,
 }
 
+/// How many reservations a company holds, by kind (the admin listing).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompanyCounts {
+    /// Stored active holds, lazily expired ones the sweep has not reached yet included.
+    pub active: usize,
+    /// Stored active holds and bookings.
+    pub live: usize,
+    /// Every reservation kept, whatever its status.
+    pub total: usize,
+}
+
 /// One company's calendars and reservations.
 #[derive(Debug)]
 pub struct Book {
@@ -154,6 +165,15 @@ impl Book {
     /// Stored live reservations: active holds and bookings.
     pub fn live_count(&self) -> usize {
         self.live
+    }
+
+    /// The counts of the admin listing, as they are now.
+    pub fn counts(&self) -> CompanyCounts {
+        CompanyCounts {
+            active: self.active,
+            live: self.live,
+            total: self.reservations.len(),
+        }
     }
 
     /// Every reservation held, whatever its status.

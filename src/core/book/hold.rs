@@ -1,12 +1,12 @@
-//! Creating a hold: the book's one atomic step. Everything a hold needs (its key's replay, the
-//! live limit, its segments or its search, the resource bound, the conflict scan) is checked
-//! before anything changes, so a refused hold leaves the book as it was, except for lazily
+//! Creating a hold: the book's one atomic step. The request arrives checked (a command cannot be
+//! built invalid); everything else a hold needs (its key's replay, the live limit, its search,
+//! the resource bound, the conflict scan) is checked here before anything changes, so a refused hold leaves the book as it was, except for lazily
 //! expired holds it found in its way, which every later check treats alike. Also where a
 //! reservation is filed in every index (`link`), for a create and for a restore alike.
 
 use super::{Book, HoldOutcome};
 use crate::core::calendar::{Calendar, BOOKED};
-use crate::core::command::{HoldRequest, HoldTarget, SegmentRequest};
+use crate::core::command::{HoldRequest, HoldTarget, Idempotency, SegmentRequest};
 use crate::core::error::BookError;
 use crate::core::metrics::mask_phone;
 use crate::core::reservation::{Reservation, ResourceId, Segment, Status};
@@ -19,17 +19,19 @@ impl Book {
     pub(super) fn hold_inner(
         &mut self,
         request: HoldRequest,
+        idempotency: Option<Idempotency>,
         token: Uuid,
         now_ms: i64,
     ) -> Result<HoldOutcome, BookError> {
-        request.validate()?;
-        // Only a keyed request needs its fingerprint (it costs a formatted copy of the request).
-        let fingerprint = request
-            .idempotency_key
-            .as_ref()
-            .map_or(0, |_| request.fingerprint());
-        if let Some(outcome) = self.replay(&request, fingerprint, now_ms)? {
-            return Ok(outcome);
+        debug_assert_eq!(
+            request.idempotency_key(),
+            idempotency.as_ref().map(Idempotency::key),
+            "the idempotency handed in is the request's own"
+        );
+        if let Some(idempotency) = &idempotency {
+            if let Some(outcome) = self.replay(idempotency, now_ms)? {
+                return Ok(outcome);
+            }
         }
         if self.live >= self.settings.live_reservations_max {
             self.sweep_expired_at_limit(now_ms);
@@ -42,19 +44,23 @@ impl Book {
                 ),
             });
         }
-        let ignore_call = if request.replace_call_holds {
-            request.call_id.as_deref()
+        let ignore_call = if request.replace_call_holds() {
+            request.call_id()
         } else {
             None
         };
-        let segments = match &request.target {
-            HoldTarget::Segments(segments) => segments.clone(),
-            HoldTarget::Find(find) => vec![self.find_first(find, now_ms, ignore_call)?],
+        let found: [SegmentRequest; 1];
+        let segments: &[SegmentRequest] = match request.target() {
+            HoldTarget::Segments(segments) => segments,
+            HoldTarget::Find(find) => {
+                found = [self.find_first(find, now_ms, ignore_call)?];
+                &found
+            }
         };
         let new_resources = segments
             .iter()
-            .filter(|s| !self.resource_ids.contains_key(s.resource.as_str()))
-            .map(|s| s.resource.as_str())
+            .filter(|s| !self.resource_ids.contains_key(s.resource()))
+            .map(|s| s.resource())
             .collect::<BTreeSet<_>>()
             .len();
         if self.resource_names.len() + new_resources > limits::RESOURCES_PER_COMPANY_MAX {
@@ -67,12 +73,12 @@ impl Book {
         }
         let mut stale = Vec::new();
         let mut conflicts = Vec::new();
-        for segment in &segments {
-            if let Some(&resource) = self.resource_ids.get(segment.resource.as_str()) {
+        for segment in segments {
+            if let Some(&resource) = self.resource_ids.get(segment.resource()) {
                 self.scan(
                     resource,
-                    segment.start_ms,
-                    segment.end_ms,
+                    segment.start_ms(),
+                    segment.end_ms(),
                     now_ms,
                     ignore_call,
                     &mut conflicts,
@@ -86,20 +92,25 @@ impl Book {
             return Err(BookError::Conflict { conflicts });
         }
         // Success is certain from here on: nothing below can fail.
-        if let (true, Some(call_id)) = (request.replace_call_holds, request.call_id.as_deref()) {
+        if let (true, Some(call_id)) = (request.replace_call_holds(), request.call_id()) {
             self.replace_call_holds(call_id, now_ms);
         }
-        self.insert(&request, &segments, token, now_ms);
-        if let Some(key) = &request.idempotency_key {
-            self.remember(key, fingerprint, token, now_ms);
+        self.insert(&request, segments, token, now_ms);
+        if let Some(idempotency) = &idempotency {
+            self.remember(
+                idempotency.key().as_str(),
+                idempotency.fingerprint(),
+                token,
+                now_ms,
+            );
         }
         tracing::info!(
             event = "created",
             company = %self.company,
             token = %token,
             compound = segments.len() > 1,
-            call_id = request.call_id.as_deref(),
-            phone = request.customer_phone.as_deref().map(mask_phone),
+            call_id = request.call_id(),
+            phone = request.customer_phone().map(mask_phone),
             "reservation created"
         );
         Ok(HoldOutcome {
@@ -148,22 +159,22 @@ impl Book {
         let stored: Box<[Segment]> = segments
             .iter()
             .map(|s| Segment {
-                resource: self.resource_id_or_create(&s.resource),
-                start_ms: s.start_ms,
-                end_ms: s.end_ms,
+                resource: self.resource_id_or_create(s.resource()),
+                start_ms: s.start_ms(),
+                end_ms: s.end_ms(),
             })
             .collect();
-        let call_id = request.call_id.as_deref().map(Arc::from);
+        let call_id = request.call_id().map(Arc::from);
         let reservation = Reservation {
             token,
             seq: self.next_seq,
             status: Status::Active,
             segments: stored,
             call_id,
-            customer_phone: request.customer_phone.as_deref().map(Box::from),
-            service_id: request.service_id.as_deref().map(Box::from),
+            customer_phone: request.customer_phone().map(Box::from),
+            service_id: request.service_id().map(Box::from),
             reserved_at_ms: now_ms,
-            expires_at_ms: now_ms + request.ttl_seconds * 1_000,
+            expires_at_ms: now_ms + request.ttl_seconds() * 1_000,
             outcome: None,
         };
         if reservation.segments.len() > 1 {

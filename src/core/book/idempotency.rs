@@ -6,7 +6,7 @@
 //! [`limits::IDEMPOTENCY_KEYS_MAX`], so the memory of keys follows recent traffic, not history.
 
 use super::{Book, HoldOutcome};
-use crate::core::command::HoldRequest;
+use crate::core::command::Idempotency;
 use crate::core::error::BookError;
 use crate::limits;
 use uuid::Uuid;
@@ -41,23 +41,20 @@ impl Book {
         self.remember(key, record.fingerprint, record.token, record.created_at_ms);
     }
 
-    /// The remembered answer for this request's idempotency key, if any.
+    /// The remembered answer for a keyed request, if its key is remembered; a mismatch if the
+    /// key was used with a different request.
     pub(super) fn replay(
         &mut self,
-        request: &HoldRequest,
-        fingerprint: u64,
+        idempotency: &Idempotency,
         now_ms: i64,
     ) -> Result<Option<HoldOutcome>, BookError> {
-        let Some(key) = &request.idempotency_key else {
-            return Ok(None);
-        };
-        let Some(record) = self.idempotency.get(key.as_str()).copied() else {
+        let Some(record) = self.idempotency.get(idempotency.key().as_str()).copied() else {
             return Ok(None);
         };
         if record.is_forgotten_at(now_ms) {
             return Ok(None);
         }
-        if record.fingerprint != fingerprint {
+        if record.fingerprint != idempotency.fingerprint() {
             return Err(BookError::IdempotencyMismatch);
         }
         if self.touch(record.token, now_ms).is_err() {

@@ -16,14 +16,14 @@
 //!
 //! This file holds the book's state and its public face; each part of the work lives in a file
 //! of its own:
-//! - [`hold`]: creating a hold, all or nothing, and filing a reservation in every index;
-//! - [`change`]: confirm, extend, cancel and expiry, the status machine's moves;
-//! - [`search`]: the conflict scan, first available and availability;
-//! - [`read`]: lists and the views callers are answered with;
-//! - [`idempotency`]: remembered keys, replays and their forgetting;
-//! - [`retention`]: when a finished reservation or a past booking may go, and housekeeping;
-//! - [`restore`]: a snapshot's export and the checks on what a snapshot brings back;
-//! - [`invariants`]: the audit of everything above.
+//! - `hold`: creating a hold, all or nothing, and filing a reservation in every index;
+//! - `change`: confirm, extend, cancel and expiry, the status machine's moves;
+//! - `search`: the conflict scan, first available and availability;
+//! - `read`: lists and the views callers are answered with;
+//! - `idempotency`: remembered keys, replays and their forgetting;
+//! - `retention`: when a finished reservation or a past booking may go, and housekeeping;
+//! - `restore`: a snapshot's export and the checks on what a snapshot brings back;
+//! - `invariants`: the audit of everything above.
 
 mod change;
 mod hold;
@@ -39,7 +39,7 @@ pub use restore::ExportHead;
 pub use search::ResourceSlots;
 
 use crate::core::calendar::Calendar;
-use crate::core::command::{AvailabilityRequest, HoldRequest, ListFilter};
+use crate::core::command::{AvailabilityRequest, HoldRequest, Idempotency, ListFilter};
 use crate::core::error::{BookError, ErrorType};
 use crate::core::metrics::{Metrics, MetricsReport};
 use crate::core::queue::BlockQueue;
@@ -225,14 +225,18 @@ impl Book {
     // ----- operations -------------------------------------------------------------------------
 
     /// Creates a hold (single, compound or first available), atomically: everything it needs is
-    /// checked before anything changes. `token` is the new reservation's id, made by the caller.
+    /// checked before anything changes. `idempotency` is the request's key with its fingerprint
+    /// when it has a key (`None` otherwise), computed by the caller from the request's on-disk
+    /// form, which the core does not know. `token` is the new reservation's id, made by the
+    /// caller.
     pub fn hold(
         &mut self,
         request: HoldRequest,
+        idempotency: Option<Idempotency>,
         token: Uuid,
         now_ms: i64,
     ) -> Result<HoldOutcome, BookError> {
-        let result = self.hold_inner(request, token, now_ms);
+        let result = self.hold_inner(request, idempotency, token, now_ms);
         self.count(result)
     }
 
@@ -285,8 +289,8 @@ impl Book {
         filter: &ListFilter,
         now_ms: i64,
     ) -> Result<Vec<ReservationView>, BookError> {
-        let result = filter.validate().map(|()| self.list_inner(filter, now_ms));
-        self.count(result)
+        let found = self.list_inner(filter, now_ms);
+        self.count(Ok(found))
     }
 
     /// Free start times per resource.
@@ -295,10 +299,8 @@ impl Book {
         request: &AvailabilityRequest,
         now_ms: i64,
     ) -> Result<Vec<ResourceSlots>, BookError> {
-        let result = request
-            .validate()
-            .map(|()| self.availability_inner(request, now_ms));
-        self.count(result)
+        let slots = self.availability_inner(request, now_ms);
+        self.count(Ok(slots))
     }
 
     /// The API's metrics object.

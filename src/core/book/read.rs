@@ -9,24 +9,24 @@ use uuid::Uuid;
 
 impl Book {
     pub(super) fn list_inner(&self, filter: &ListFilter, now_ms: i64) -> Vec<ReservationView> {
-        let resource = match &filter.resource {
-            Some(name) => match self.resource_ids.get(name.as_str()) {
+        let resource = match filter.resource() {
+            Some(name) => match self.resource_ids.get(name) {
                 Some(&id) => Some(id),
                 None => return Vec::new(),
             },
             None => None,
         };
-        let from_ms = filter.from_ms.unwrap_or(i64::MIN);
-        let to_ms = filter.to_ms.unwrap_or(i64::MAX);
+        let from_ms = filter.from_ms().unwrap_or(i64::MIN);
+        let to_ms = filter.to_ms().unwrap_or(i64::MAX);
         let matches = |r: &Reservation| {
-            filter.status.is_none_or(|s| r.status_at(now_ms) == s)
+            filter.status().is_none_or(|s| r.status_at(now_ms) == s)
                 && r.segments.iter().any(|s| {
                     resource.is_none_or(|id| s.resource == id)
                         && s.start_ms < to_ms
                         && from_ms < s.end_ms
                 })
         };
-        let mut found: Vec<&Reservation> = match &filter.call_id {
+        let mut found: Vec<&Reservation> = match filter.call_id() {
             Some(call_id) => {
                 let tokens = self.reservations.call_tokens(call_id);
                 let mut found: Vec<&Reservation> = tokens
@@ -43,10 +43,10 @@ impl Book {
                 .rev()
                 .map(|slot| self.reservations.by_slot(*slot))
                 .filter(|r| matches(r))
-                .take(filter.limit)
+                .take(filter.limit())
                 .collect(),
         };
-        found.truncate(filter.limit);
+        found.truncate(filter.limit());
         found.into_iter().map(|r| self.view_of(r, now_ms)).collect()
     }
 

@@ -158,19 +158,19 @@ impl Book {
         ignore_call: Option<&str>,
     ) -> Result<SegmentRequest, BookError> {
         let mut best: Option<(i64, &String)> = None;
-        for name in &find.resources {
+        for name in find.resources() {
             // Nothing can start earlier than the best so far except a strictly earlier step.
             let latest_ms = match best {
-                Some((best_ms, _)) => (best_ms - 1 + find.duration_ms).min(find.latest_ms),
-                None => find.latest_ms,
+                Some((best_ms, _)) => (best_ms - 1 + find.duration_ms()).min(find.latest_ms()),
+                None => find.latest_ms(),
             };
             let resource = self.resource_ids.get(name.as_str()).copied();
             if let Some(start_ms) = self.earliest_free(
                 resource,
-                find.earliest_ms,
+                find.earliest_ms(),
                 latest_ms,
-                find.duration_ms,
-                find.step_ms,
+                find.duration_ms(),
+                find.step_ms(),
                 now_ms,
                 ignore_call,
             ) {
@@ -180,11 +180,11 @@ impl Book {
             }
         }
         let (start_ms, name) = best.ok_or(BookError::NoSlot)?;
-        Ok(SegmentRequest {
-            resource: name.clone(),
+        Ok(SegmentRequest::found(
+            name,
             start_ms,
-            end_ms: start_ms + find.duration_ms,
-        })
+            start_ms + find.duration_ms(),
+        ))
     }
 
     pub(super) fn availability_inner(
@@ -192,22 +192,24 @@ impl Book {
         request: &AvailabilityRequest,
         now_ms: i64,
     ) -> Vec<ResourceSlots> {
-        let ignore_call = request.call_id.as_deref();
+        let ignore_call = request.call_id();
+        let (from_ms, to_ms) = (request.from_ms(), request.to_ms());
+        let (duration_ms, step_ms) = (request.duration_ms(), request.step_ms());
         request
-            .resources
+            .resources()
             .iter()
             .map(|name| {
                 let resource = self.resource_ids.get(name.as_str()).copied();
                 let mut slots_ms = Vec::new();
-                let mut start_ms = request.from_ms;
-                while start_ms + request.duration_ms <= request.to_ms
+                let mut start_ms = from_ms;
+                while start_ms + duration_ms <= to_ms
                     && slots_ms.len() < limits::AVAILABILITY_SLOTS_MAX
                 {
                     let blocked = resource.and_then(|id| {
                         self.last_blocking_end(
                             id,
                             start_ms,
-                            start_ms + request.duration_ms,
+                            start_ms + duration_ms,
                             now_ms,
                             ignore_call,
                         )
@@ -215,11 +217,9 @@ impl Book {
                     match blocked {
                         None => {
                             slots_ms.push(start_ms);
-                            start_ms += request.step_ms;
+                            start_ms += step_ms;
                         }
-                        Some(until_ms) => {
-                            start_ms = next_step(request.from_ms, request.step_ms, until_ms)
-                        }
+                        Some(until_ms) => start_ms = next_step(from_ms, step_ms, until_ms),
                     }
                 }
                 ResourceSlots {

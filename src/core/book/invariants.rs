@@ -3,10 +3,11 @@
 //! It recomputes everything from the stored reservations and compares, so it is slow (linear in
 //! the book) and never runs on a request path.
 
+use super::retention::drop_at_ms as drop_at_ms_of;
 use super::Book;
 use crate::core::calendar::BOOKED;
 use crate::core::reservation::{ResourceId, Status};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 impl Book {
     /// Checks every invariant of the module doc; `Err` names the first one broken.
@@ -14,6 +15,7 @@ impl Book {
         self.check_calendars()?;
         self.check_counters()?;
         self.check_indexes()?;
+        self.check_retention_queues()?;
         self.check_no_live_overlap(now_ms)
     }
 
@@ -106,6 +108,60 @@ impl Book {
         if indexed != with_call {
             return Err(format!(
                 "call index has {indexed}, reservations {with_call}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The retention queues name each stored booking (under the moment `retention::drop_at_ms`
+    /// gives it,
+    /// so that a cancel finds its entry) and each stored finished reservation, once.
+    fn check_retention_queues(&self) -> Result<(), String> {
+        let retention_seconds = self.settings.retention_seconds;
+        for &(drop_at_ms, token) in &self.bookings_by_drop {
+            let r = self
+                .reservations
+                .get(&token)
+                .ok_or_else(|| format!("bookings' queue names unknown token {token}"))?;
+            if r.status != Status::Converted {
+                return Err(format!(
+                    "{token} is {:?} but in the bookings' queue",
+                    r.status
+                ));
+            }
+            if Some(drop_at_ms) != drop_at_ms_of(r, None, retention_seconds) {
+                return Err(format!("{token} is filed under the wrong drop time"));
+            }
+        }
+        let mut finished = HashSet::new();
+        for &(_, token) in self.finished.iter() {
+            let r = self
+                .reservations
+                .get(&token)
+                .ok_or_else(|| format!("finished queue names unknown token {token}"))?;
+            if !matches!(r.status, Status::Expired | Status::Cancelled) {
+                return Err(format!(
+                    "{token} is {:?} but in the finished queue",
+                    r.status
+                ));
+            }
+            if !finished.insert(token) {
+                return Err(format!("{token} is in the finished queue twice"));
+            }
+        }
+        let (mut booked, mut ended) = (0, 0);
+        for r in self.reservations.values() {
+            match r.status {
+                Status::Converted => booked += 1,
+                Status::Expired | Status::Cancelled => ended += 1,
+                Status::Active => {}
+            }
+        }
+        if booked != self.bookings_by_drop.len() || ended != finished.len() {
+            return Err(format!(
+                "{booked} bookings and {ended} finished stored, but queued {} and {}",
+                self.bookings_by_drop.len(),
+                finished.len()
             ));
         }
         Ok(())

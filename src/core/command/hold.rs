@@ -387,3 +387,63 @@ impl HoldRequest {
         self.options.idempotency_key.as_ref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE_MS: i64 = 1_798_761_600_000;
+    const HOUR_MS: i64 = 3_600_000;
+
+    fn field_of<T: std::fmt::Debug>(result: Result<T, BookError>) -> String {
+        match result {
+            Err(BookError::InvalidRequest { field, .. }) => field,
+            other => panic!("not an invalid request: {other:?}"),
+        }
+    }
+
+    /// Goal: a single hold's faults are named as its fields; a compound hold's by position,
+    /// the count first (17 segments with a bad one is a fault of `segments`), then each
+    /// segment, then overlaps.
+    #[test]
+    fn segment_faults_are_named_by_position_after_the_count() {
+        assert_eq!(
+            field_of(HoldTarget::single("r 1", BASE_MS, BASE_MS + 1)),
+            "resource"
+        );
+        assert_eq!(field_of(HoldTarget::single("r1", BASE_MS, BASE_MS)), "end");
+        let bad_second = [("a", 0, 1), ("b", 1, 1)]
+            .map(|(r, s, e)| SegmentRequest::new(r, BASE_MS + s * HOUR_MS, BASE_MS + e * HOUR_MS));
+        assert_eq!(
+            field_of(Segments::collect(bad_second.into_iter())),
+            "segments[1].end"
+        );
+        let seventeen = (0..17).map(|n| {
+            let end_ms = if n == 3 { BASE_MS } else { BASE_MS + HOUR_MS };
+            SegmentRequest::new(format!("r{n}"), BASE_MS, end_ms)
+        });
+        assert_eq!(field_of(Segments::collect(seventeen)), "segments");
+        let overlapping = vec![
+            SegmentRequest::new("a", BASE_MS, BASE_MS + 2 * HOUR_MS).unwrap(),
+            SegmentRequest::new("b", BASE_MS, BASE_MS + 2 * HOUR_MS).unwrap(),
+            SegmentRequest::new("a", BASE_MS + HOUR_MS, BASE_MS + 3 * HOUR_MS).unwrap(),
+        ];
+        assert_eq!(field_of(Segments::new(overlapping)), "segments[2]");
+    }
+
+    /// Goal: an idempotency key is 1 to `IDEMPOTENCY_KEY_BYTES_MAX` bytes, its faults named as
+    /// the header.
+    #[test]
+    fn idempotency_keys_are_bounded() {
+        assert_eq!(field_of(IdempotencyKey::new("")), "Idempotency-Key");
+        let longest = "k".repeat(limits::IDEMPOTENCY_KEY_BYTES_MAX);
+        assert_eq!(
+            IdempotencyKey::new(longest.clone()).unwrap().as_str(),
+            longest
+        );
+        assert_eq!(
+            field_of(IdempotencyKey::new(longest + "k")),
+            "Idempotency-Key"
+        );
+    }
+}

@@ -211,3 +211,27 @@ impl AvailabilityRequest {
         self.call_id.as_deref()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE_MS: i64 = 1_798_761_600_000;
+
+    /// Goal: a list's window is refused when empty, the fault named `to` whichever end was set
+    /// last, and a limit outside 1 to `LIST_LIMIT_MAX` is refused.
+    #[test]
+    fn list_windows_and_limits_are_checked() {
+        let to_first = ListFilter::default().with_to_ms(BASE_MS).unwrap();
+        let error = to_first.with_from_ms(BASE_MS).unwrap_err();
+        assert!(matches!(error, BookError::InvalidRequest { field, .. } if field == "to"));
+        let from_first = ListFilter::default().with_from_ms(BASE_MS).unwrap();
+        let error = from_first.with_to_ms(BASE_MS - 1).unwrap_err();
+        assert!(matches!(error, BookError::InvalidRequest { field, .. } if field == "to"));
+        assert!(ListFilter::default().with_limit(0).is_err());
+        assert!(ListFilter::default()
+            .with_limit(limits::LIST_LIMIT_MAX + 1)
+            .is_err());
+        assert_eq!(ListFilter::default().limit(), limits::LIST_LIMIT_DEFAULT);
+    }
+}

@@ -15,9 +15,9 @@ use uuid::Uuid;
 ///
 /// - A booking is kept until `retention` after the end of its last segment: it is history only
 ///   once it is past. A booking always has a segment (commands and restore refuse none); should
-///   it have none, its stored `reserved_at_ms` stands in. Not the time of the call, as confirm
-///   once used: cancel must find the entry confirm or restore filed, so the same booking must
-///   give the same moment whenever it is asked.
+///   it have none, its stored `reserved_at_ms` stands in, not the time of the call: cancel must
+///   find the entry that confirm or restore filed, so a booking gives the same moment whenever
+///   it is asked.
 /// - A cancelled or expired reservation is kept until `retention` after `changed_at_ms`, the
 ///   moment the change that finished it ran (cancel, or expiry by the wheel or a read, which may
 ///   be later than `expires_at`). The finished queue drops from its front only, so stamps in the

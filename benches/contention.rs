@@ -13,7 +13,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use holdfast::actors::engine::{Engine, EngineConfig, EngineError};
 use holdfast::clock::ManualClock;
 use holdfast::core::book::Settings;
-use holdfast::core::command::{FindRequest, HoldRequest, HoldTarget, SegmentRequest};
+use holdfast::core::command::{FindRequest, HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::error::BookError;
 use std::time::{Duration, Instant};
 
@@ -52,15 +52,12 @@ fn start_engine() -> (Engine, actix_rt::System) {
 }
 
 fn request(target: HoldTarget, caller: usize) -> HoldRequest {
-    HoldRequest {
-        target,
-        ttl_seconds: 300,
-        call_id: Some(format!("call-{caller}")),
-        customer_phone: Some("+4915112345678".into()),
-        service_id: None,
-        replace_call_holds: false,
-        idempotency_key: None,
-    }
+    let options = HoldOptions::default()
+        .with_ttl_seconds(300)
+        .and_then(|o| o.with_call_id(format!("call-{caller}")))
+        .and_then(|o| o.with_customer_phone("+4915112345678"))
+        .expect("valid options");
+    HoldRequest::with_options(target, options)
 }
 
 /// One round: `tasks` callers at once, each built by `target(round)`; answers the winners.
@@ -110,11 +107,8 @@ fn contention(c: &mut Criterion) {
                         let start_ms = BASE_MS + next_round * SLOT_MS;
                         next_round += 1;
                         let target = || {
-                            HoldTarget::Segments(vec![SegmentRequest {
-                                resource: "chair-1".into(),
-                                start_ms,
-                                end_ms: start_ms + SLOT_MS,
-                            }])
+                            HoldTarget::single("chair-1", start_ms, start_ms + SLOT_MS)
+                                .expect("a valid segment")
                         };
                         let winners = round(&engine, "one-slot", tasks, target).await;
                         assert_eq!(winners, 1, "exactly one caller wins the slot");
@@ -134,13 +128,14 @@ fn contention(c: &mut Criterion) {
                             let earliest_ms = BASE_MS + next_round * ROUND_SLOTS * SLOT_MS;
                             next_round += 1;
                             let target = || {
-                                HoldTarget::Find(FindRequest {
-                                    resources: ROUND_RESOURCES.map(String::from).to_vec(),
+                                let find = FindRequest::new(
+                                    ROUND_RESOURCES.map(String::from).to_vec(),
                                     earliest_ms,
-                                    latest_ms: earliest_ms + ROUND_SLOTS * SLOT_MS,
-                                    duration_ms: SLOT_MS,
-                                    step_ms: SLOT_MS,
-                                })
+                                    earliest_ms + ROUND_SLOTS * SLOT_MS,
+                                    SLOT_MS,
+                                    SLOT_MS,
+                                );
+                                HoldTarget::Find(find.expect("a valid search"))
                             };
                             let winners = round(&engine, "first-available", tasks, target).await;
                             let slots = ROUND_RESOURCES.len() * ROUND_SLOTS as usize;

@@ -8,7 +8,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use holdfast::actors::engine::{Engine, EngineConfig};
 use holdfast::core::book::{Book, Settings};
-use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
+use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -49,19 +49,14 @@ const PERIOD_MS: i64 = 60 * 60 * 1_000;
 const NOW_MS: i64 = BASE_MS - 1_000;
 
 fn hold_request(resource: &str, start_ms: i64, call: u64) -> HoldRequest {
-    HoldRequest {
-        target: HoldTarget::Segments(vec![SegmentRequest {
-            resource: resource.to_string(),
-            start_ms,
-            end_ms: start_ms + LENGTH_MS,
-        }]),
-        ttl_seconds: 3_600,
-        call_id: Some(format!("call-{call:08}")),
-        customer_phone: Some("+4915112345678".into()),
-        service_id: Some("svc-1".into()),
-        replace_call_holds: false,
-        idempotency_key: None,
-    }
+    let target = HoldTarget::single(resource, start_ms, start_ms + LENGTH_MS).expect("valid");
+    let options = HoldOptions::default()
+        .with_ttl_seconds(3_600)
+        .and_then(|o| o.with_call_id(format!("call-{call:08}")))
+        .and_then(|o| o.with_customer_phone("+4915112345678"))
+        .and_then(|o| o.with_service_id("svc-1"))
+        .expect("valid options");
+    HoldRequest::with_options(target, options)
 }
 
 fn settings() -> Settings {
@@ -78,7 +73,7 @@ fn full_book(count: usize) -> Book {
     let mut book = Book::new("bench", settings());
     for i in 0..count {
         let request = hold_request("staff-1", BASE_MS + i as i64 * PERIOD_MS, i as u64);
-        book.hold(request, Uuid::from_u128(i as u128 + 1), NOW_MS)
+        book.hold(request, None, Uuid::from_u128(i as u128 + 1), NOW_MS)
             .expect("free slot");
     }
     book
@@ -127,7 +122,7 @@ fn conflict_check_and_hold(c: &mut Criterion) {
                     let mut tokens = Vec::with_capacity(batch as usize);
                     let started = Instant::now();
                     for (request, token) in requests {
-                        if let Ok(outcome) = book.hold(request, token, NOW_MS) {
+                        if let Ok(outcome) = book.hold(request, None, token, NOW_MS) {
                             tokens.push(outcome.reservation.token);
                         }
                     }
@@ -198,6 +193,7 @@ fn million_holds_over_a_thousand_resources(c: &mut Criterion) {
             let start_ms = BASE_MS + (i / RESOURCES) as i64 * PERIOD_MS;
             book.hold(
                 hold_request(&resource, start_ms, i as u64),
+                None,
                 Uuid::from_u128(i as u128 + 1),
                 NOW_MS,
             )

@@ -23,7 +23,7 @@ use holdfast::actors::engine::{Engine, EngineConfig};
 use holdfast::actors::expiry::{ExpiryConfig, ExpiryHandle};
 use holdfast::clock::{Clock, ManualClock, SharedClock, SystemClock};
 use holdfast::core::book::{Book, Settings};
-use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
+use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::wheel::TimingWheel;
 use holdfast::limits;
 use std::sync::Arc;
@@ -72,19 +72,11 @@ impl Sizes {
 /// A single 30-minute hold of `resource` in slot `slot`, a day after `now_ms`.
 fn hold(resource: &str, slot: i64, now_ms: i64, ttl_seconds: i64) -> HoldRequest {
     let start_ms = now_ms + 24 * 3_600 * 1_000 + slot * SLOT_MS;
-    HoldRequest {
-        target: HoldTarget::Segments(vec![SegmentRequest {
-            resource: resource.to_string(),
-            start_ms,
-            end_ms: start_ms + SLOT_MS,
-        }]),
-        ttl_seconds,
-        call_id: None,
-        customer_phone: None,
-        service_id: None,
-        replace_call_holds: false,
-        idempotency_key: None,
-    }
+    let target = HoldTarget::single(resource, start_ms, start_ms + SLOT_MS).expect("valid");
+    let options = HoldOptions::default()
+        .with_ttl_seconds(ttl_seconds)
+        .expect("a valid ttl");
+    HoldRequest::with_options(target, options)
 }
 
 /// A book with `holds` active holds made at `START_MS`, living 60 s, and room for more.
@@ -98,6 +90,7 @@ fn book_with_holds(company: &str, holds: usize) -> Book {
     for slot in 0..holds {
         book.hold(
             hold("chair", slot as i64, START_MS, 60),
+            None,
             Uuid::new_v4(),
             START_MS,
         )

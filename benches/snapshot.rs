@@ -26,7 +26,7 @@ use hdrhistogram::Histogram;
 use holdfast::actors::company::ExportSnapshot;
 use holdfast::actors::engine::{Engine, EngineConfig};
 use holdfast::core::book::{Book, Settings};
-use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
+use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use holdfast::durability::snapshot::{self, export_encoded, CompanyExport};
 use holdfast::durability::wal::DurabilityMode;
 use holdfast::durability::{restore, DurabilityConfig};
@@ -42,26 +42,28 @@ const RESERVATIONS_PER_COMPANY: usize = 1_000;
 /// 2027-01-01T00:00:00Z.
 const BASE_MS: i64 = 1_798_761_600_000;
 
+/// Hold number `n` of a book: half an hour on resource `n % 100` from `start_ms`, for an hour,
+/// under the call `call`.
+fn hold_request(n: usize, start_ms: i64, call: usize) -> HoldRequest {
+    let target = HoldTarget::single(format!("r{}", n % 100), start_ms, start_ms + 1_800_000)
+        .expect("a valid segment");
+    let options = HoldOptions::default()
+        .with_ttl_seconds(3_600)
+        .and_then(|o| o.with_call_id(format!("call-{call}")))
+        .and_then(|o| o.with_customer_phone("+4915112345678"))
+        .expect("valid options");
+    HoldRequest::with_options(target, options)
+}
+
 /// One company's book: 1,000 holds on 100 resources, 30-minute slots, a quarter confirmed.
 fn book(company: usize, now_ms: i64) -> Book {
     let mut book = Book::new(format!("company-{company}"), Settings::default());
     for n in 0..RESERVATIONS_PER_COMPANY {
         let start_ms = BASE_MS + (n / 100) as i64 * 1_800_000;
-        let request = HoldRequest {
-            target: HoldTarget::Segments(vec![SegmentRequest {
-                resource: format!("r{}", n % 100),
-                start_ms,
-                end_ms: start_ms + 1_800_000,
-            }]),
-            ttl_seconds: 3_600,
-            call_id: Some(format!("call-{}", company * RESERVATIONS_PER_COMPANY + n)),
-            customer_phone: Some("+4915112345678".into()),
-            service_id: None,
-            replace_call_holds: false,
-            idempotency_key: None,
-        };
+        let call = company * RESERVATIONS_PER_COMPANY + n;
+        let request = hold_request(n, start_ms, call);
         let token = Uuid::new_v4();
-        book.hold(request, token, now_ms).expect("free slot");
+        book.hold(request, None, token, now_ms).expect("free slot");
         if n % 4 == 0 {
             book.confirm(token, Some(format!("A-{n}")), now_ms + 1_000)
                 .expect("confirm");
@@ -79,20 +81,8 @@ fn big_book(holds: usize, now_ms: i64) -> Book {
     let mut book = Book::new("big", settings);
     for n in 0..holds {
         let start_ms = BASE_MS + (n / 100) as i64 * 1_800_000;
-        let request = HoldRequest {
-            target: HoldTarget::Segments(vec![SegmentRequest {
-                resource: format!("r{}", n % 100),
-                start_ms,
-                end_ms: start_ms + 1_800_000,
-            }]),
-            ttl_seconds: 3_600,
-            call_id: Some(format!("call-{n}")),
-            customer_phone: Some("+4915112345678".into()),
-            service_id: None,
-            replace_call_holds: false,
-            idempotency_key: None,
-        };
-        book.hold(request, Uuid::new_v4(), now_ms)
+        let request = hold_request(n, start_ms, n);
+        book.hold(request, None, Uuid::new_v4(), now_ms)
             .expect("free slot");
     }
     book
@@ -209,11 +199,9 @@ fn hold_latency_during_export(system: &actix::SystemRunner, reservations: usize,
         .get_or_start_with("big", move || book)
         .expect("start");
     let probe = |slot: i64| {
-        HoldRequest::new(HoldTarget::Segments(vec![SegmentRequest {
-            resource: "probe".into(),
-            start_ms: BASE_MS + slot * 1_800_000,
-            end_ms: BASE_MS + (slot + 1) * 1_800_000,
-        }]))
+        let start_ms = BASE_MS + slot * 1_800_000;
+        let target = HoldTarget::single("probe", start_ms, start_ms + 1_800_000).expect("valid");
+        HoldRequest::new(target)
     };
     let timed = |company: &str, slot: i64, histogram: &mut Histogram<u64>| {
         let started = Instant::now();

@@ -7,7 +7,9 @@
 
 use holdfast::actors::engine::{Engine, EngineConfig, EngineError};
 use holdfast::clock::ManualClock;
-use holdfast::core::command::{HoldRequest, HoldTarget, ListFilter, SegmentRequest};
+use holdfast::core::command::{
+    HoldOptions, HoldRequest, HoldTarget, ListFilter, SegmentRequest, Segments,
+};
 use holdfast::core::error::BookError;
 use holdfast::core::reservation::Status;
 use std::sync::Arc;
@@ -44,20 +46,16 @@ fn callers() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// The options of every hold here: the API's defaults, under the call `call`.
+fn options(call: &str) -> HoldOptions {
+    HoldOptions::default()
+        .with_call_id(call)
+        .expect("a valid call id")
+}
+
 fn single(resource: &str, start_ms: i64, end_ms: i64, call: &str) -> HoldRequest {
-    HoldRequest {
-        target: HoldTarget::Segments(vec![SegmentRequest {
-            resource: resource.into(),
-            start_ms,
-            end_ms,
-        }]),
-        ttl_seconds: 300,
-        call_id: Some(call.into()),
-        customer_phone: None,
-        service_id: None,
-        replace_call_holds: false,
-        idempotency_key: None,
-    }
+    let target = HoldTarget::single(resource, start_ms, end_ms).expect("a valid segment");
+    HoldRequest::with_options(target, options(call))
 }
 
 /// Goal: 64 tasks on several threads race for one slot; exactly one wins and 63 get `conflict`,
@@ -125,17 +123,23 @@ fn ten_thousand_random_holds_from_eight_tasks_leave_no_overlap() {
                     let segments = (0..(next() % 3 + 1))
                         .map(|_| {
                             let start = (next() % 200) as i64;
-                            SegmentRequest {
-                                resource: format!("r{}", next() % 10),
-                                start_ms: BASE_MS + start * SLOT_MS,
-                                end_ms: BASE_MS + (start + 1 + (next() % 4) as i64) * SLOT_MS,
-                            }
+                            SegmentRequest::new(
+                                format!("r{}", next() % 10),
+                                BASE_MS + start * SLOT_MS,
+                                BASE_MS + (start + 1 + (next() % 4) as i64) * SLOT_MS,
+                            )
+                            .expect("a valid segment")
                         })
                         .collect();
-                    let request = HoldRequest {
-                        target: HoldTarget::Segments(segments),
-                        ..single("unused", 0, 1, &format!("call-{task}-{i}"))
+                    // Overlapping segments of one request are refused as they are built, like
+                    // the engine's `invalid_request` below: nothing to send.
+                    let Ok(segments) = Segments::new(segments) else {
+                        continue;
                     };
+                    let request = HoldRequest::with_options(
+                        HoldTarget::Segments(segments),
+                        options(&format!("call-{task}-{i}")),
+                    );
                     match engine.hold("busy", request).await {
                         Ok(_) => accepted += 1,
                         Err(EngineError::Book(
@@ -158,12 +162,11 @@ fn ten_thousand_random_holds_from_eight_tasks_leave_no_overlap() {
         for status in [Status::Active, Status::Converted] {
             // List in pages of the maximum by resource to read everything back.
             for resource in 0..10 {
-                let filter = ListFilter {
-                    status: Some(status),
-                    resource: Some(format!("r{resource}")),
-                    limit: 1_000,
-                    ..ListFilter::default()
-                };
+                let filter = ListFilter::default()
+                    .with_status(status)
+                    .with_resource(format!("r{resource}"))
+                    .and_then(|f| f.with_limit(1_000))
+                    .expect("a valid filter");
                 live.extend(engine.list("busy", filter).await.expect("list"));
             }
         }

@@ -13,7 +13,7 @@ use holdfast::actors::expiry::ExpireBatch;
 use holdfast::actors::expiry::{ExpiryConfig, TickReport};
 use holdfast::clock::{Clock, ManualClock, SharedClock};
 use holdfast::core::book::{Book, Settings};
-use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
+use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::reservation::Status;
 use holdfast::limits;
 use std::sync::Arc;
@@ -46,19 +46,11 @@ fn engine(clock: &Arc<ManualClock>) -> Engine {
 /// A single hold of `resource`, 30 minutes in slot `slot`, living `ttl_seconds`.
 fn hold(resource: &str, slot: i64, ttl_seconds: i64) -> HoldRequest {
     let start_ms = START_MS + DAY_MS + slot * 30 * 60 * 1_000;
-    HoldRequest {
-        target: HoldTarget::Segments(vec![SegmentRequest {
-            resource: resource.to_string(),
-            start_ms,
-            end_ms: start_ms + 30 * 60 * 1_000,
-        }]),
-        ttl_seconds,
-        call_id: None,
-        customer_phone: None,
-        service_id: None,
-        replace_call_holds: false,
-        idempotency_key: None,
-    }
+    let target = HoldTarget::single(resource, start_ms, start_ms + 30 * 60 * 1_000).unwrap();
+    let options = HoldOptions::default()
+        .with_ttl_seconds(ttl_seconds)
+        .unwrap();
+    HoldRequest::with_options(target, options)
 }
 
 /// Creates a hold through the engine and answers its token.
@@ -228,8 +220,13 @@ const MASS_HOLDS_PER_COMPANY: usize = 10_000;
 fn book_with_holds(company: &str, holds: usize) -> Book {
     let mut book = Book::new(company, Settings::default());
     for slot in 0..holds {
-        book.hold(hold("chair", slot as i64, 60), Uuid::new_v4(), START_MS)
-            .expect("setup hold");
+        book.hold(
+            hold("chair", slot as i64, 60),
+            None,
+            Uuid::new_v4(),
+            START_MS,
+        )
+        .expect("setup hold");
     }
     book
 }

@@ -9,7 +9,7 @@
 //! process, no other thread reaches the callsites.
 
 use holdfast::core::book::{Book, Settings};
-use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
+use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget, SegmentRequest, Segments};
 use holdfast::core::error::{BookError, ErrorType};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -23,17 +23,14 @@ const MINUTE_MS: i64 = 60_000;
 /// call id and a phone (the phone must appear masked in the log).
 fn single_hold(resource: &str, slot: i64, ttl_seconds: i64) -> HoldRequest {
     let start_ms = START_MS + 24 * 60 * MINUTE_MS + slot * 30 * MINUTE_MS;
-    let target = HoldTarget::Segments(vec![SegmentRequest {
-        resource: resource.into(),
-        start_ms,
-        end_ms: start_ms + 30 * MINUTE_MS,
-    }]);
-    HoldRequest {
-        ttl_seconds,
-        call_id: Some("call-1".into()),
-        customer_phone: Some("+4915112345678".into()),
-        ..HoldRequest::new(target)
-    }
+    let segment = SegmentRequest::new(resource, start_ms, start_ms + 30 * MINUTE_MS).unwrap();
+    let target = HoldTarget::Segments(Segments::new(vec![segment]).unwrap());
+    let options = HoldOptions::default()
+        .with_ttl_seconds(ttl_seconds)
+        .and_then(|o| o.with_call_id("call-1"))
+        .and_then(|o| o.with_customer_phone("+4915112345678"))
+        .unwrap();
+    HoldRequest::with_options(target, options)
 }
 
 /// A log sink the test reads back.
@@ -67,14 +64,14 @@ fn one_structured_event_per_change_and_per_error() {
         let mut book = Book::new("acme", Settings::default());
         let now = START_MS;
         for (index, token) in tokens.iter().enumerate() {
-            book.hold(single_hold("r1", index as i64, 60), *token, now)
+            book.hold(single_hold("r1", index as i64, 60), None, *token, now)
                 .unwrap();
         }
         book.confirm(tokens[0], None, now).unwrap();
         book.cancel(tokens[1], Some("customer_hung_up".into()), now)
             .unwrap();
         book.expire_due(&[tokens[2]], now + 60_000);
-        let conflict = book.hold(single_hold("r1", 0, 60), Uuid::from_u128(9), now);
+        let conflict = book.hold(single_hold("r1", 0, 60), None, Uuid::from_u128(9), now);
         assert!(matches!(conflict, Err(BookError::Conflict { .. })));
         book.record_rejected(ErrorType::InvalidRequest, Some(tokens[3]));
     });

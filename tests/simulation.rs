@@ -10,10 +10,12 @@
 
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{
-    AvailabilityRequest, FindRequest, HoldRequest, HoldTarget, ListFilter, SegmentRequest,
+    AvailabilityRequest, FindRequest, HoldOptions, HoldRequest, HoldTarget, ListFilter,
+    SegmentRequest, Segments,
 };
 use holdfast::core::reservation::Status;
 use holdfast::core::wheel::TimingWheel;
+use holdfast::durability::fingerprint::idempotency_of;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -63,11 +65,12 @@ impl World {
     fn segment(&mut self) -> SegmentRequest {
         let start = self.rng.gen_range(0..96i64);
         let length = self.rng.gen_range(1..5i64);
-        SegmentRequest {
-            resource: format!("r{}", self.rng.gen_range(0..4)),
-            start_ms: BASE_MS + start * SLOT_MS,
-            end_ms: BASE_MS + (start + length) * SLOT_MS,
-        }
+        SegmentRequest::new(
+            format!("r{}", self.rng.gen_range(0..4)),
+            BASE_MS + start * SLOT_MS,
+            BASE_MS + (start + length) * SLOT_MS,
+        )
+        .expect("a valid segment")
     }
 
     fn pick_token(&mut self, company: usize) -> Uuid {
@@ -138,19 +141,20 @@ impl World {
         }
     }
 
-    fn base_request(&mut self, target: HoldTarget) -> HoldRequest {
+    /// The options of a random hold: a call, a ttl, sometimes replacing, sometimes a key.
+    fn options(&mut self) -> HoldOptions {
         let call = self.rng.gen_range(0..6);
-        HoldRequest {
-            target,
-            ttl_seconds: self.rng.gen_range(1..600),
-            call_id: Some(format!("call-{call}")),
-            customer_phone: Some("+4915112345678".into()),
-            service_id: None,
-            replace_call_holds: self.rng.gen_bool(0.2),
-            idempotency_key: self
-                .rng
-                .gen_bool(0.1)
-                .then(|| format!("key-{}", self.rng.gen_range(0..5))),
+        let options = HoldOptions::default()
+            .with_ttl_seconds(self.rng.gen_range(1..600))
+            .and_then(|o| o.with_call_id(format!("call-{call}")))
+            .and_then(|o| o.with_customer_phone("+4915112345678"))
+            .expect("valid options")
+            .replacing_call_holds(self.rng.gen_bool(0.2));
+        match self.rng.gen_bool(0.1) {
+            true => options
+                .with_idempotency_key(format!("key-{}", self.rng.gen_range(0..5)))
+                .expect("a valid key"),
+            false => options,
         }
     }
 
@@ -158,7 +162,8 @@ impl World {
         let token = Uuid::from_u128(self.next_token);
         self.next_token += 1;
         let now_ms = self.now_ms;
-        if let Ok(outcome) = self.books[company].hold(request, token, now_ms) {
+        let idempotency = idempotency_of(&request);
+        if let Ok(outcome) = self.books[company].hold(request, idempotency, token, now_ms) {
             if !outcome.replayed {
                 self.known.insert(token, (company, Status::Active));
                 self.wheel
@@ -174,35 +179,44 @@ impl World {
             1
         };
         let segments = (0..count).map(|_| self.segment()).collect();
-        let request = self.base_request(HoldTarget::Segments(segments));
-        self.record_hold(company, request);
+        // Segments of one request that overlap on a resource are refused as they are built:
+        // there is no request to send (the rest of the request is drawn all the same, so a
+        // seed's sequence of draws does not depend on it).
+        let segments = Segments::new(segments);
+        let options = self.options();
+        if let Ok(segments) = segments {
+            let request = HoldRequest::with_options(HoldTarget::Segments(segments), options);
+            self.record_hold(company, request);
+        }
     }
 
     fn find(&mut self, company: usize) {
         let earliest = self.rng.gen_range(0..90i64);
-        let find = FindRequest {
-            resources: (0..self.rng.gen_range(1..4))
+        let find = FindRequest::new(
+            (0..self.rng.gen_range(1..4))
                 .map(|r| format!("r{r}"))
                 .collect(),
-            earliest_ms: BASE_MS + earliest * SLOT_MS,
-            latest_ms: BASE_MS + (earliest + self.rng.gen_range(2..16)) * SLOT_MS,
-            duration_ms: 2 * SLOT_MS,
-            step_ms: SLOT_MS,
-        };
-        let request = self.base_request(HoldTarget::Find(find));
+            BASE_MS + earliest * SLOT_MS,
+            BASE_MS + (earliest + self.rng.gen_range(2..16)) * SLOT_MS,
+            2 * SLOT_MS,
+            SLOT_MS,
+        )
+        .expect("a valid search");
+        let options = self.options();
+        let request = HoldRequest::with_options(HoldTarget::Find(find), options);
         self.record_hold(company, request);
     }
 
     fn read(&mut self, company: usize) -> Result<(), String> {
         let now_ms = self.now_ms;
-        let request = AvailabilityRequest {
-            resources: vec!["r0".into(), "r1".into()],
-            from_ms: BASE_MS,
-            to_ms: BASE_MS + 96 * SLOT_MS,
-            duration_ms: SLOT_MS,
-            step_ms: SLOT_MS,
-            call_id: None,
-        };
+        let request = AvailabilityRequest::new(
+            vec!["r0".into(), "r1".into()],
+            BASE_MS,
+            BASE_MS + 96 * SLOT_MS,
+            SLOT_MS,
+            SLOT_MS,
+        )
+        .expect("a valid query");
         let free = self.books[company]
             .availability(&request, now_ms)
             .map_err(|e| format!("availability refused: {e}"))?;
@@ -210,22 +224,15 @@ impl World {
         // question: a hold of one slot per resource, then cancelled to leave the world as it was).
         for resource in free {
             if let Some(&start_ms) = resource.slots_ms.first() {
-                let probe = HoldRequest {
-                    target: HoldTarget::Segments(vec![SegmentRequest {
-                        resource: resource.resource.to_string(),
-                        start_ms,
-                        end_ms: start_ms + SLOT_MS,
-                    }]),
-                    ttl_seconds: 1,
-                    call_id: None,
-                    customer_phone: None,
-                    service_id: None,
-                    replace_call_holds: false,
-                    idempotency_key: None,
-                };
+                let target = HoldTarget::single(&*resource.resource, start_ms, start_ms + SLOT_MS)
+                    .map_err(|e| format!("availability offered an invalid slot: {e}"))?;
+                let options = HoldOptions::default()
+                    .with_ttl_seconds(1)
+                    .expect("a valid ttl");
+                let probe = HoldRequest::with_options(target, options);
                 let token = Uuid::from_u128(self.next_token);
                 self.next_token += 1;
-                match self.books[company].hold(probe, token, now_ms) {
+                match self.books[company].hold(probe, None, token, now_ms) {
                     Ok(_) => {
                         self.books[company]
                             .cancel(token, Some("probe".into()), now_ms)
@@ -242,10 +249,9 @@ impl World {
                 }
             }
         }
-        let filter = ListFilter {
-            limit: 1_000,
-            ..ListFilter::default()
-        };
+        let filter = ListFilter::default()
+            .with_limit(1_000)
+            .expect("a valid limit");
         let listed = self.books[company]
             .list(&filter, now_ms)
             .map_err(|e| format!("list refused: {e}"))?;

@@ -10,7 +10,7 @@ use holdfast::actors::engine::{EngineConfig, EngineError};
 use holdfast::actors::expiry::ExpiryConfig;
 use holdfast::clock::{ManualClock, SharedClock};
 use holdfast::core::book::{Book, Settings};
-use holdfast::core::command::{HoldRequest, HoldTarget, SegmentRequest};
+use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::reservation::Status;
 use holdfast::durability::snapshot::{self, export_company, SnapshotV1};
 use holdfast::durability::wal::DurabilityMode;
@@ -28,19 +28,13 @@ const BASE_MS: i64 = 1_798_761_600_000;
 const HOUR_MS: i64 = 3_600_000;
 
 fn hold_request(resource: &str, start_ms: i64, ttl_seconds: i64) -> HoldRequest {
-    HoldRequest {
-        target: HoldTarget::Segments(vec![SegmentRequest {
-            resource: resource.into(),
-            start_ms,
-            end_ms: start_ms + HOUR_MS / 2,
-        }]),
-        ttl_seconds,
-        call_id: Some("call-1".into()),
-        customer_phone: Some("+4915112345678".into()),
-        service_id: None,
-        replace_call_holds: false,
-        idempotency_key: None,
-    }
+    let target = HoldTarget::single(resource, start_ms, start_ms + HOUR_MS / 2).unwrap();
+    let options = HoldOptions::default()
+        .with_ttl_seconds(ttl_seconds)
+        .and_then(|o| o.with_call_id("call-1"))
+        .and_then(|o| o.with_customer_phone("+4915112345678"))
+        .unwrap();
+    HoldRequest::with_options(target, options)
 }
 
 /// A book with `holds` active holds, as the body of a snapshot.
@@ -50,6 +44,7 @@ fn body_with(holds: u128) -> SnapshotV1 {
         let start_ms = BASE_MS + HOUR_MS + n as i64 * HOUR_MS;
         book.hold(
             hold_request("r1", start_ms, 300),
+            None,
             Uuid::from_u128(n + 1),
             BASE_MS,
         )

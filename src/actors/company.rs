@@ -8,12 +8,13 @@
 
 use crate::actors::expiry::{CompanyExpiry, ExpireBatch};
 use crate::clock::SharedClock;
-use crate::core::book::{Book, HoldOutcome, ResourceSlots};
+use crate::core::book::{Book, CompanyCounts, HoldOutcome, ResourceSlots};
 use crate::core::command::{AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::error::ErrorType;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::{ReservationView, Status};
+use crate::durability::fingerprint::idempotency_of;
 use crate::durability::snapshot::{CompanyExport, EncodedCompany};
 use crate::durability::wal::{HoldRequestV1, Journal, WalRecordV1};
 use crate::limits;
@@ -143,7 +144,9 @@ impl Handler<Hold> for CompanyActor {
         let logged = self
             .logs_records()
             .then(|| HoldRequestV1::from_core(&message.request));
-        let result = self.book.hold(message.request, token, now_ms);
+        // Only a keyed request is fingerprinted: it costs an encoding of the request.
+        let idempotency = idempotency_of(&message.request);
+        let result = self.book.hold(message.request, idempotency, token, now_ms);
         if result.as_ref().is_ok_and(|outcome| !outcome.replayed) {
             // `logged` is `Some` whenever the closure runs: it runs only in WAL mode.
             if let Some(request) = logged {
@@ -360,23 +363,11 @@ impl Handler<RecordRejected> for CompanyActor {
 #[rtype(result = "CompanyCounts")]
 pub struct CountReservations;
 
-/// Answer to [`CountReservations`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CompanyCounts {
-    pub active: usize,
-    pub live: usize,
-    pub total: usize,
-}
-
 impl Handler<CountReservations> for CompanyActor {
     type Result = MessageResult<CountReservations>;
 
     fn handle(&mut self, _: CountReservations, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(CompanyCounts {
-            active: self.book.active_count(),
-            live: self.book.live_count(),
-            total: self.book.len(),
-        })
+        MessageResult(self.book.counts())
     }
 }
 

@@ -3,16 +3,16 @@
 //! bounded mailbox. It holds no reservation state of its own.
 
 use crate::actors::company::{
-    Cancel, CheckInvariants, CompanyActor, CompanyCounts, Confirm, CountReservations, Extend,
-    FindAvailability, Hold, ListReservations, Logged, LoggedAnswer, ReadMetrics, ReadReservation,
-    RecordRejected, SampleMetrics,
+    Cancel, CheckInvariants, CompanyActor, Confirm, CountReservations, Extend, FindAvailability,
+    Hold, ListReservations, Logged, LoggedAnswer, ReadMetrics, ReadReservation, RecordRejected,
+    SampleMetrics,
 };
 use crate::actors::expiry::{
     ExpireBatch, ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport,
 };
 use crate::actors::registry::Registry;
 use crate::clock::{SharedClock, SystemClock};
-use crate::core::book::{HoldOutcome, ResourceSlots, Settings};
+use crate::core::book::{CompanyCounts, HoldOutcome, ResourceSlots, Settings};
 use crate::core::command::{validate_id, AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::error::ErrorType;

@@ -99,6 +99,18 @@ impl BookError {
         }
     }
 
+    /// The same error with an `InvalidRequest`'s field named as a part of `outer` (`resource`
+    /// inside `segments[1]` is `segments[1].resource`); any other error unchanged.
+    pub fn within(self, outer: &str) -> BookError {
+        match self {
+            BookError::InvalidRequest { field, detail } => BookError::InvalidRequest {
+                field: format!("{outer}.{field}"),
+                detail,
+            },
+            other => other,
+        }
+    }
+
     /// Shorthand for an `InvalidRequest` naming `field`.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> BookError {
         BookError::InvalidRequest {

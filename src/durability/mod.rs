@@ -20,6 +20,7 @@
 //!   falling back to the oldest kept snapshot still finds the log after it;
 //! - a file that does not verify is never deleted, and never silently half-read.
 
+pub mod fingerprint;
 pub mod snapshot;
 pub mod wal;
 

@@ -964,7 +964,7 @@ pub fn status_counts(company: &CompanySnapshotV1) -> BTreeMap<&'static str, usiz
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::command::{HoldRequest, HoldTarget, SegmentRequest};
+    use crate::core::command::{HoldOptions, HoldRequest, HoldTarget, SegmentRequest, Segments};
 
     const BASE_MS: i64 = 1_798_761_600_000;
 
@@ -1078,25 +1078,20 @@ mod tests {
 
     fn hold(book: &mut Book, n: u128, segments: &[(&str, i64, i64)], now_ms: i64) -> Uuid {
         let token = Uuid::from_u128(n);
-        let request = HoldRequest {
-            target: HoldTarget::Segments(
-                segments
-                    .iter()
-                    .map(|(resource, start, end)| SegmentRequest {
-                        resource: resource.to_string(),
-                        start_ms: *start,
-                        end_ms: *end,
-                    })
-                    .collect(),
-            ),
-            ttl_seconds: 300,
-            call_id: Some(format!("call-{n}")),
-            customer_phone: Some("+4915112345678".into()),
-            service_id: None,
-            replace_call_holds: false,
-            idempotency_key: Some(format!("key-{n}")),
-        };
-        book.hold(request, token, now_ms).expect("hold succeeds");
+        let segments = segments
+            .iter()
+            .map(|(resource, start, end)| SegmentRequest::new(*resource, *start, *end).unwrap())
+            .collect();
+        let options = HoldOptions::default()
+            .with_call_id(format!("call-{n}"))
+            .and_then(|o| o.with_customer_phone("+4915112345678"))
+            .and_then(|o| o.with_idempotency_key(format!("key-{n}")))
+            .unwrap();
+        let target = HoldTarget::Segments(Segments::new(segments).unwrap());
+        let request = HoldRequest::with_options(target, options);
+        let idempotency = crate::durability::fingerprint::idempotency_of(&request);
+        book.hold(request, idempotency, token, now_ms)
+            .expect("hold succeeds");
         token
     }
 

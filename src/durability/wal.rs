@@ -28,8 +28,11 @@
 //! with the file and offset.
 
 use crate::core::book::Book;
-use crate::core::command::{FindRequest, HoldRequest, HoldTarget, SegmentRequest};
+use crate::core::command::{
+    FindRequest, HoldOptions, HoldRequest, HoldTarget, SegmentRequest, Segments,
+};
 use crate::core::error::BookError;
+use crate::durability::fingerprint::idempotency_of;
 use crate::durability::snapshot::sync_dir;
 use crate::limits;
 use parking_lot::{Condvar, Mutex};
@@ -130,72 +133,75 @@ pub struct SegmentRequestV1 {
 impl HoldRequestV1 {
     /// The logged form of a core hold request.
     pub fn from_core(request: &HoldRequest) -> HoldRequestV1 {
-        let target = match &request.target {
+        let target = match request.target() {
             HoldTarget::Segments(segments) => HoldTargetV1::Segments(
                 segments
                     .iter()
                     .map(|s| SegmentRequestV1 {
-                        resource: s.resource.clone(),
-                        start_ms: s.start_ms,
-                        end_ms: s.end_ms,
+                        resource: s.resource().to_owned(),
+                        start_ms: s.start_ms(),
+                        end_ms: s.end_ms(),
                     })
                     .collect(),
             ),
             HoldTarget::Find(find) => HoldTargetV1::Find {
-                resources: find.resources.clone(),
-                earliest_ms: find.earliest_ms,
-                latest_ms: find.latest_ms,
-                duration_ms: find.duration_ms,
-                step_ms: find.step_ms,
+                resources: find.resources().to_vec(),
+                earliest_ms: find.earliest_ms(),
+                latest_ms: find.latest_ms(),
+                duration_ms: find.duration_ms(),
+                step_ms: find.step_ms(),
             },
         };
         HoldRequestV1 {
             target,
-            ttl_seconds: request.ttl_seconds,
-            call_id: request.call_id.clone(),
-            customer_phone: request.customer_phone.clone(),
-            service_id: request.service_id.clone(),
-            replace_call_holds: request.replace_call_holds,
-            idempotency_key: request.idempotency_key.clone(),
+            ttl_seconds: request.ttl_seconds(),
+            call_id: request.call_id().map(str::to_owned),
+            customer_phone: request.customer_phone().map(str::to_owned),
+            service_id: request.service_id().map(str::to_owned),
+            replace_call_holds: request.replace_call_holds(),
+            idempotency_key: request.idempotency_key().map(|k| k.as_str().to_owned()),
         }
     }
 
-    /// The core hold request this record logged.
-    pub fn to_core(&self) -> HoldRequest {
+    /// The core hold request this record logged, checked as any command is: a record that
+    /// breaks a rule (damaged, or from a build with other limits) is refused, naming the field,
+    /// in the order the API checks a hold (its options, then its target).
+    pub fn to_core(&self) -> Result<HoldRequest, BookError> {
+        let mut options = HoldOptions::default().with_ttl_seconds(self.ttl_seconds)?;
+        if let Some(call_id) = &self.call_id {
+            options = options.with_call_id(call_id.as_str())?;
+        }
+        if let Some(customer_phone) = &self.customer_phone {
+            options = options.with_customer_phone(customer_phone.as_str())?;
+        }
+        if let Some(service_id) = &self.service_id {
+            options = options.with_service_id(service_id.as_str())?;
+        }
+        options = options.replacing_call_holds(self.replace_call_holds);
+        if let Some(key) = &self.idempotency_key {
+            options = options.with_idempotency_key(key.as_str())?;
+        }
         let target = match &self.target {
-            HoldTargetV1::Segments(segments) => HoldTarget::Segments(
+            HoldTargetV1::Segments(segments) => HoldTarget::Segments(Segments::collect(
                 segments
                     .iter()
-                    .map(|s| SegmentRequest {
-                        resource: s.resource.clone(),
-                        start_ms: s.start_ms,
-                        end_ms: s.end_ms,
-                    })
-                    .collect(),
-            ),
+                    .map(|s| SegmentRequest::new(s.resource.as_str(), s.start_ms, s.end_ms)),
+            )?),
             HoldTargetV1::Find {
                 resources,
                 earliest_ms,
                 latest_ms,
                 duration_ms,
                 step_ms,
-            } => HoldTarget::Find(FindRequest {
-                resources: resources.clone(),
-                earliest_ms: *earliest_ms,
-                latest_ms: *latest_ms,
-                duration_ms: *duration_ms,
-                step_ms: *step_ms,
-            }),
+            } => HoldTarget::Find(FindRequest::new(
+                resources.clone(),
+                *earliest_ms,
+                *latest_ms,
+                *duration_ms,
+                *step_ms,
+            )?),
         };
-        HoldRequest {
-            target,
-            ttl_seconds: self.ttl_seconds,
-            call_id: self.call_id.clone(),
-            customer_phone: self.customer_phone.clone(),
-            service_id: self.service_id.clone(),
-            replace_call_holds: self.replace_call_holds,
-            idempotency_key: self.idempotency_key.clone(),
-        }
+        Ok(HoldRequest::with_options(target, options))
     }
 }
 
@@ -225,9 +231,15 @@ impl WalRecordV1 {
                 now_ms,
                 request,
                 ..
-            } => book
-                .hold(request.to_core(), Uuid::from_bytes(*token), *now_ms)
-                .map(drop),
+            } => {
+                // Refused before the book sees it, so counted here, as the book counts a refusal.
+                let request = request
+                    .to_core()
+                    .inspect_err(|error| book.record_rejected(error.error_type(), None))?;
+                let idempotency = idempotency_of(&request);
+                book.hold(request, idempotency, Uuid::from_bytes(*token), *now_ms)
+                    .map(drop)
+            }
             WalRecordV1::Confirm {
                 token,
                 now_ms,
@@ -1253,7 +1265,10 @@ mod tests {
     fn hold_requests_convert_both_ways() {
         for record in fixed_records() {
             if let WalRecordV1::Hold { request, .. } = record {
-                assert_eq!(HoldRequestV1::from_core(&request.to_core()), request);
+                assert_eq!(
+                    HoldRequestV1::from_core(&request.to_core().unwrap()),
+                    request
+                );
             }
         }
     }

@@ -4,18 +4,18 @@
 //! Parsing is in two stages (ripgrep's habit). Stage one is serde (bodies, with
 //! `deny_unknown_fields` and strict [`Instant`]s) or [`QueryPairs`] (query strings, strict
 //! percent-decoding into UTF-8): it fails on anything that is not the right shape, naming the
-//! field. Stage two turns the raw form into a core command (`HoldRequest`, `ListFilter`,
-//! `AvailabilityRequest`) and runs the core's own `validate`, so a request that breaks a limit is
-//! refused here with the same words the `Book` would use, before it costs the company's actor
-//! a message. The `Book` validates again: whoever builds a command, the rules hold.
+//! field. Stage two builds the core command (`HoldRequest`, `ListFilter`, `AvailabilityRequest`)
+//! from the raw form through the core's checking constructors, so a request that breaks a limit
+//! is refused here with the core's own words, before it costs the company's actor a message. A
+//! command cannot be built invalid, so the `Book` takes it as it is.
 //!
 //! Response types borrow nothing and copy little: they take the view's shared strings and write
 //! instants straight into the output.
 
-use crate::actors::company::CompanyCounts;
-use crate::core::book::ResourceSlots;
+use crate::core::book::{CompanyCounts, ResourceSlots};
 use crate::core::command::{
-    AvailabilityRequest, FindRequest, HoldRequest, HoldTarget, ListFilter, SegmentRequest,
+    AvailabilityRequest, FindRequest, HoldOptions, HoldRequest, HoldTarget, ListFilter,
+    SegmentRequest, Segments,
 };
 use crate::core::error::BookError;
 use crate::core::metrics::{Criterion, DurationSummary, MetricsReport};
@@ -151,61 +151,67 @@ fn millis_of(seconds: i64) -> i64 {
     seconds.saturating_mul(1_000)
 }
 
+/// The target of a hold body, once its form is known.
+enum TargetBody {
+    Single(SegmentBody),
+    Segments(Vec<SegmentBody>),
+    Find(FindBody),
+}
+
 impl HoldBody {
-    /// Stage two: the validated core command.
+    /// Stage two: the checked core command. The parts are checked in the order the API has
+    /// always named the first fault in: the form, the single form's required fields, the
+    /// options, then the target.
     pub fn into_request(self, idempotency_key: Option<String>) -> Result<HoldRequest, BookError> {
         let single = self.resource.is_some() || self.start.is_some() || self.end.is_some();
-        let forms = [single, self.segments.is_some(), self.find.is_some()];
-        if forms.iter().filter(|given| **given).count() != 1 {
-            return Err(BookError::invalid(
-                "body",
-                "must give exactly one of: resource with start and end, segments, find",
-            ));
-        }
-        let target = match (self.segments, self.find) {
-            (Some(segments), _) => HoldTarget::Segments(
-                segments
-                    .into_iter()
-                    .map(|s| SegmentRequest {
-                        resource: s.resource,
-                        start_ms: s.start.0,
-                        end_ms: s.end.0,
-                    })
-                    .collect(),
-            ),
-            (_, Some(find)) => HoldTarget::Find(FindRequest {
-                resources: find.resources,
-                earliest_ms: find.earliest.0,
-                latest_ms: find.latest.0,
-                duration_ms: millis_of(find.duration_seconds),
-                step_ms: millis_of(find.step_seconds.unwrap_or(find.duration_seconds)),
-            }),
-            (None, None) => HoldTarget::Segments(vec![SegmentRequest {
+        let target = match (single, self.segments, self.find) {
+            (true, None, None) => TargetBody::Single(SegmentBody {
                 resource: self.resource.ok_or_else(|| required("resource"))?,
-                start_ms: self.start.ok_or_else(|| required("start"))?.0,
-                end_ms: self.end.ok_or_else(|| required("end"))?.0,
-            }]),
+                start: self.start.ok_or_else(|| required("start"))?,
+                end: self.end.ok_or_else(|| required("end"))?,
+            }),
+            (false, Some(segments), None) => TargetBody::Segments(segments),
+            (false, None, Some(find)) => TargetBody::Find(find),
+            _ => {
+                return Err(BookError::invalid(
+                    "body",
+                    "must give exactly one of: resource with start and end, segments, find",
+                ))
+            }
         };
-        let request = HoldRequest {
-            target,
-            ttl_seconds: self.ttl_seconds.unwrap_or(limits::TTL_SECONDS_DEFAULT),
-            call_id: self.call_id,
-            customer_phone: self.customer_phone,
-            service_id: self.service_id,
-            replace_call_holds: self.replace_call_holds.unwrap_or(false),
-            idempotency_key,
+        let mut options = HoldOptions::default();
+        if let Some(ttl_seconds) = self.ttl_seconds {
+            options = options.with_ttl_seconds(ttl_seconds)?;
+        }
+        if let Some(call_id) = self.call_id {
+            options = options.with_call_id(call_id)?;
+        }
+        if let Some(customer_phone) = self.customer_phone {
+            options = options.with_customer_phone(customer_phone)?;
+        }
+        if let Some(service_id) = self.service_id {
+            options = options.with_service_id(service_id)?;
+        }
+        options = options.replacing_call_holds(self.replace_call_holds.unwrap_or(false));
+        if let Some(key) = idempotency_key {
+            options = options.with_idempotency_key(key)?;
+        }
+        let segment = |s: SegmentBody| SegmentRequest::new(s.resource, s.start.0, s.end.0);
+        let target = match target {
+            // Faults named as the caller sent them: `start`, not `segments[0].start`.
+            TargetBody::Single(s) => HoldTarget::single(s.resource, s.start.0, s.end.0)?,
+            TargetBody::Segments(bodies) => {
+                HoldTarget::Segments(Segments::collect(bodies.into_iter().map(segment))?)
+            }
+            TargetBody::Find(find) => HoldTarget::Find(FindRequest::new(
+                find.resources,
+                find.earliest.0,
+                find.latest.0,
+                millis_of(find.duration_seconds),
+                millis_of(find.step_seconds.unwrap_or(find.duration_seconds)),
+            )?),
         };
-        request.validate().map_err(|error| match error {
-            // The core speaks of segments; a caller who sent the single form sent `start`/`end`.
-            BookError::InvalidRequest { field, detail } if single => BookError::InvalidRequest {
-                field: field
-                    .strip_prefix("segments[0].")
-                    .map_or(field.clone(), str::to_owned),
-                detail,
-            },
-            other => other,
-        })?;
-        Ok(request)
+        Ok(HoldRequest::with_options(target, options))
     }
 }
 
@@ -333,30 +339,39 @@ impl ListQuery {
                 _ => return Err(unknown_parameter(name)),
             }
         }
-        let filter = ListFilter {
-            call_id: call_id.map(str::to_owned),
-            status: status
-                .map(|text| {
-                    Status::parse(text).ok_or_else(|| {
-                        BookError::invalid(
-                            "status",
-                            "must be active, converted, expired or cancelled",
-                        )
-                    })
+        let status = status
+            .map(|text| {
+                Status::parse(text).ok_or_else(|| {
+                    BookError::invalid("status", "must be active, converted, expired or cancelled")
                 })
-                .transpose()?,
-            resource: resource.map(str::to_owned),
-            from_ms: from.map(|v| parse_time("from", v)).transpose()?,
-            to_ms: to.map(|v| parse_time("to", v)).transpose()?,
-            limit: match limit {
-                None => limits::LIST_LIMIT_DEFAULT,
-                Some(text) => text.parse::<usize>().map_err(|_| {
-                    BookError::invalid("limit", format!("must be 1 to {}", limits::LIST_LIMIT_MAX))
-                })?,
-            },
+            })
+            .transpose()?;
+        let from_ms = from.map(|v| parse_time("from", v)).transpose()?;
+        let to_ms = to.map(|v| parse_time("to", v)).transpose()?;
+        let limit = match limit {
+            None => limits::LIST_LIMIT_DEFAULT,
+            Some(text) => text.parse::<usize>().map_err(|_| {
+                BookError::invalid("limit", format!("must be 1 to {}", limits::LIST_LIMIT_MAX))
+            })?,
         };
-        filter.validate()?;
-        Ok(filter)
+        // Checked in the order the API has always named the first fault in.
+        let mut filter = ListFilter::default();
+        if let Some(call_id) = call_id {
+            filter = filter.with_call_id(call_id)?;
+        }
+        if let Some(status) = status {
+            filter = filter.with_status(status);
+        }
+        if let Some(resource) = resource {
+            filter = filter.with_resource(resource)?;
+        }
+        if let Some(from_ms) = from_ms {
+            filter = filter.with_from_ms(from_ms)?;
+        }
+        if let Some(to_ms) = to_ms {
+            filter = filter.with_to_ms(to_ms)?;
+        }
+        filter.with_limit(limit)
     }
 }
 
@@ -401,19 +416,17 @@ impl AvailabilityQuery {
             "duration_seconds",
             duration.ok_or_else(|| required("duration_seconds"))?,
         )?;
-        let request = AvailabilityRequest {
-            resources,
-            from_ms: parse_time("from", from)?,
-            to_ms: parse_time("to", to)?,
-            duration_ms,
-            step_ms: match step {
-                Some(text) => parse_seconds("step_seconds", text)?,
-                None => duration_ms,
-            },
-            call_id: call_id.map(str::to_owned),
+        let from_ms = parse_time("from", from)?;
+        let to_ms = parse_time("to", to)?;
+        let step_ms = match step {
+            Some(text) => parse_seconds("step_seconds", text)?,
+            None => duration_ms,
         };
-        request.validate()?;
-        Ok(request)
+        let request = AvailabilityRequest::new(resources, from_ms, to_ms, duration_ms, step_ms)?;
+        match call_id {
+            Some(call_id) => request.with_call_id(call_id),
+            None => Ok(request),
+        }
     }
 }
 
@@ -832,22 +845,26 @@ mod tests {
             r#"{"resource":"r1","start":"2026-12-01T10:00:00Z","end":"2026-12-01T10:30:00+00:00"}"#,
         )
         .unwrap();
-        assert_eq!(single.ttl_seconds, limits::TTL_SECONDS_DEFAULT);
-        assert!(!single.replace_call_holds);
-        let HoldTarget::Segments(segments) = &single.target else {
+        assert_eq!(single.ttl_seconds(), limits::TTL_SECONDS_DEFAULT);
+        assert!(!single.replace_call_holds());
+        let HoldTarget::Segments(segments) = single.target() else {
             panic!("not segments")
         };
-        assert_eq!(segments[0].end_ms - segments[0].start_ms, 1_800_000);
+        assert_eq!(segments[0].end_ms() - segments[0].start_ms(), 1_800_000);
 
         let find = hold(
             r#"{"find":{"resources":["a","b"],"earliest":"2026-12-01T10:00:00Z",
                 "latest":"2026-12-01T12:00:00Z","duration_seconds":1800}}"#,
         )
         .unwrap();
-        let HoldTarget::Find(find) = &find.target else {
+        let HoldTarget::Find(find) = find.target() else {
             panic!("not find")
         };
-        assert_eq!(find.step_ms, 1_800_000, "the step defaults to the duration");
+        assert_eq!(
+            find.step_ms(),
+            1_800_000,
+            "the step defaults to the duration"
+        );
 
         let compound = hold(
             r#"{"segments":[{"resource":"a","start":"2026-12-01T10:00:00Z","end":"2026-12-01T10:30:00Z"},
@@ -855,8 +872,8 @@ mod tests {
                 "ttl_seconds":60,"call_id":"c","replace_call_holds":true}"#,
         )
         .unwrap();
-        assert_eq!(compound.ttl_seconds, 60);
-        assert!(compound.replace_call_holds);
+        assert_eq!(compound.ttl_seconds(), 60);
+        assert!(compound.replace_call_holds());
     }
 
     /// Goal: mixed, partial and empty forms are refused naming the field at fault.
@@ -889,11 +906,11 @@ mod tests {
     #[test]
     fn strict_queries() {
         let filter = ListQuery::filter("call_id=call+1%21&status=active&limit=5").unwrap();
-        assert_eq!(filter.call_id.as_deref(), Some("call 1!"));
-        assert_eq!(filter.status, Some(Status::Active));
-        assert_eq!(filter.limit, 5);
+        assert_eq!(filter.call_id(), Some("call 1!"));
+        assert_eq!(filter.status(), Some(Status::Active));
+        assert_eq!(filter.limit(), 5);
         assert_eq!(
-            ListQuery::filter("").unwrap().limit,
+            ListQuery::filter("").unwrap().limit(),
             limits::LIST_LIMIT_DEFAULT
         );
         assert_eq!(
@@ -926,8 +943,8 @@ mod tests {
             "resource=a&resource=b&from=2026-12-01T10:00:00Z&to=2026-12-01T12:00:00Z&duration_seconds=1800",
         )
         .unwrap();
-        assert_eq!(request.resources, vec!["a", "b"]);
-        assert_eq!(request.step_ms, 1_800_000);
+        assert_eq!(request.resources(), ["a", "b"]);
+        assert_eq!(request.step_ms(), 1_800_000);
         assert_eq!(
             field_of(AvailabilityQuery::request("resource=a&from=x&to=y").unwrap_err()),
             "duration_seconds"

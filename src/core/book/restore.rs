@@ -1,0 +1,101 @@
+//! The book's side of a snapshot: the export (a point-in-time copy, taken a chunk at a time
+//! while the book goes on changing) and the restore (reservations, keys and counters read back,
+//! each reservation checked so that what a damaged or foreign file brings cannot break an
+//! invariant: no overlap, no reused token, no invalid resource name).
+
+use super::{Book, IdempotencyRecord};
+use crate::core::command::validate_id;
+use crate::core::error::BookError;
+use crate::core::metrics::Metrics;
+use crate::core::reservation::Reservation;
+use std::sync::Arc;
+
+/// What a snapshot copies of a book at the moment its export begins, all at once: everything but
+/// the reservations, which follow a chunk at a time ([`Book::export_chunk`]).
+#[derive(Clone, Debug)]
+pub struct ExportHead {
+    pub company: Arc<str>,
+    /// The log position of the last change the exported state holds.
+    pub log_position: u64,
+    /// Every interned resource name; a `ResourceId` indexes it.
+    pub resource_names: Vec<Arc<str>>,
+    /// The remembered idempotency keys, oldest first.
+    pub idempotency: Vec<(Box<str>, IdempotencyRecord)>,
+    pub metrics: Metrics,
+}
+
+impl Book {
+    /// Everything but the reservations, as it is now (see [`ExportHead`]).
+    pub fn export_head(&self) -> ExportHead {
+        ExportHead {
+            company: self.company.clone(),
+            log_position: self.log_position,
+            resource_names: self.resource_names.clone(),
+            idempotency: self
+                .idempotency_records()
+                .map(|(key, record)| (Box::from(key), *record))
+                .collect(),
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// Begins a point-in-time copy of the book for a snapshot: answers the head now, and the
+    /// reservations as they are now follow through [`Book::export_chunk`], while the book goes on
+    /// changing between chunks (the store saves a reservation before its first change). An
+    /// export already under way is abandoned.
+    pub fn begin_export(&mut self) -> ExportHead {
+        self.reservations.begin_export();
+        self.export_head()
+    }
+
+    /// Hands `visit` the next chunk of the export under way (at most `slots_max` slots of the
+    /// store, plus the reservations saved before a change since the last chunk); answers whether
+    /// the export is complete. See [`crate::core::store::Store::export_chunk`].
+    pub fn export_chunk(&mut self, slots_max: usize, visit: impl FnMut(&Reservation)) -> bool {
+        self.reservations.export_chunk(slots_max, visit)
+    }
+
+    /// Adds a reservation read back from a snapshot or log, by resource names. Refuses one that
+    /// would overlap a live reservation, reuse a token, or name an invalid resource.
+    pub fn restore_reservation<S: AsRef<str>>(
+        &mut self,
+        mut reservation: Reservation,
+        segment_resources: &[S],
+    ) -> Result<(), BookError> {
+        if self.reservations.contains_key(&reservation.token) {
+            return Err(BookError::invalid("token", "appears twice"));
+        }
+        if segment_resources.len() != reservation.segments.len() || reservation.segments.is_empty()
+        {
+            return Err(BookError::invalid(
+                "segments",
+                "resource names do not match segments",
+            ));
+        }
+        for (index, name) in segment_resources.iter().enumerate() {
+            let name = name.as_ref();
+            validate_id("resource", name)?;
+            let resource = self.resource_id_or_create(name);
+            reservation.segments[index].resource = resource;
+            let segment = reservation.segments[index];
+            if segment.end_ms <= segment.start_ms {
+                return Err(BookError::invalid("segments", "empty interval"));
+            }
+            if reservation.status.is_live()
+                && self.calendars[resource as usize].has_overlap(segment.start_ms, segment.end_ms)
+            {
+                return Err(BookError::invalid(
+                    "segments",
+                    "overlaps another live reservation",
+                ));
+            }
+        }
+        self.link(reservation);
+        Ok(())
+    }
+
+    /// Replaces the counters (restore).
+    pub fn restore_metrics(&mut self, metrics: Metrics) {
+        self.metrics = metrics;
+    }
+}

@@ -1,16 +1,12 @@
-//! A catalogue of malformed requests against a real server: each must get its status and
-//! problem type (and, for invalid requests, the field at fault), no worker or actor may panic,
-//! and the company's state must be exactly what it was before (same list, same availability,
-//! same admin counts), read at the same manual-clock instant.
+//! Checks a catalogue of malformed requests against a real server: each gets its status and
+//! problem type (and, for invalid requests, the field at fault), no worker or actor panics, and
+//! the company's state is exactly what it was before (same list, same availability, same admin
+//! counts), read at the same manual-clock instant.
 
 mod http_support;
 
-use http_support::{check, single, slot, TestServer};
+use http_support::{availability, check, single, slot, state, TestServer, HOLDS};
 use reqwest::Method;
-use serde_json::{json, Value};
-use std::io::{Read, Write};
-
-const HOLDS: &str = "/v1/companies/acme/holds";
 
 /// One malformed request and the answer it must get.
 struct Case {
@@ -91,10 +87,6 @@ fn segment(resource: &str, minutes: i64) -> String {
         slot(minutes),
         slot(minutes + 30)
     )
-}
-
-fn availability(query: &str) -> String {
-    format!("/v1/companies/acme/availability?{query}")
 }
 
 fn catalogue(active: &str) -> Vec<Case> {
@@ -504,24 +496,6 @@ fn catalogue(active: &str) -> Vec<Case> {
     ]
 }
 
-/// What the company holds, read through the API: every reservation, the availability of the
-/// resources used, and the admin counts.
-async fn state(server: &TestServer) -> Value {
-    let holds = server.get(&format!("{HOLDS}?limit=1000"), 200).await;
-    let free = server
-        .get(
-            &availability(&format!(
-                "resource=r1&resource=r2&resource=r9&from={}&to={}&duration_seconds=1800&step_seconds=900",
-                slot(0),
-                slot(600)
-            )),
-            200,
-        )
-        .await;
-    let companies = server.get("/v1/admin/companies", 200).await;
-    json!({"holds": holds, "free": free, "companies": companies})
-}
-
 /// Goal: every malformed request of the catalogue gets its status, problem type and field, and
 /// the state afterwards is exactly the state before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -589,50 +563,4 @@ async fn malformed_requests_change_nothing() {
         before,
         "a malformed request changed the state"
     );
-}
-
-/// Sends raw bytes on a fresh connection and returns the status line and the body.
-fn raw_exchange(address: std::net::SocketAddr, request: &[u8]) -> (String, String) {
-    let mut stream = std::net::TcpStream::connect(address).expect("connect");
-    stream.write_all(request).expect("send");
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).expect("read to the end");
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    let status = text.lines().next().unwrap_or("").to_owned();
-    let body = text.split("\r\n\r\n").nth(1).unwrap_or("").to_owned();
-    (status, body)
-}
-
-/// Goal: requests broken below HTTP's semantics (bytes that are not a request line, a length
-/// that is not a number, a chunked body cut short) are refused with 400 by the HTTP parser or
-/// by us, the connection closes, and nothing changes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn broken_http_is_refused() {
-    let server = TestServer::start();
-    server.post(HOLDS, &single("r1", 0), 201).await;
-    let before = state(&server).await;
-    let address = server.address;
-    let answers = tokio::task::spawn_blocking(move || {
-        [
-            &b"GET /v1/companies/ac\xffme/holds HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"[..],
-            b"GET /v1/companies/acme/holds?call_id=\xff HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-            b"POST /v1/companies/acme/holds HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\nConnection: close\r\n\r\n{}",
-            b"POST /v1/companies/acme/holds HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n{\"res\r\n0\r\n\r\n",
-            b"NONSENSE\r\n\r\n",
-        ]
-        .iter()
-        .map(|request| raw_exchange(address, request))
-        .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap();
-    for (index, (status, body)) in answers.iter().enumerate() {
-        assert!(
-            status.starts_with("HTTP/1.1 400"),
-            "request {index}: {status} {body}"
-        );
-    }
-    let cut_short: Value = serde_json::from_str(&answers[3].1).expect("ours: problem+json");
-    assert_eq!(cut_short["field"], "body");
-    assert_eq!(state(&server).await, before);
 }

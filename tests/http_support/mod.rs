@@ -14,8 +14,9 @@ use holdfast::durability::DurabilityConfig;
 use holdfast::http::auth::Keys;
 use holdfast::http::HttpOptions;
 use holdfast::server::{RunError, ServerConfig, ServerThread};
+use prometheus_parse::Scrape;
 use reqwest::{Method, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -175,4 +176,54 @@ pub fn slot(minutes: i64) -> String {
     (base + chrono::Duration::minutes(minutes))
         .to_utc()
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The holds of company `acme`, where most HTTP tests work.
+pub const HOLDS: &str = "/v1/companies/acme/holds";
+
+/// The token of a hold answered as JSON.
+pub fn token_of(hold: &Value) -> String {
+    hold["token"].as_str().expect("a token").to_owned()
+}
+
+/// The path of acme's availability with this query.
+pub fn availability(query: &str) -> String {
+    format!("/v1/companies/acme/availability?{query}")
+}
+
+/// What the company holds, read through the API: every reservation, the availability of the
+/// resources used, and the admin counts.
+pub async fn state(server: &TestServer) -> Value {
+    let holds = server.get(&format!("{HOLDS}?limit=1000"), 200).await;
+    let free = server
+        .get(
+            &availability(&format!(
+                "resource=r1&resource=r2&resource=r9&from={}&to={}&duration_seconds=1800&step_seconds=900",
+                slot(0),
+                slot(600)
+            )),
+            200,
+        )
+        .await;
+    let companies = server.get("/v1/admin/companies", 200).await;
+    json!({"holds": holds, "free": free, "companies": companies})
+}
+
+/// A company's metrics as JSON (`GET /v1/companies/{company}/metrics`), checked for 200.
+pub async fn company_json(server: &TestServer, company: &str) -> Value {
+    server
+        .get(&format!("/v1/companies/{company}/metrics"), 200)
+        .await
+}
+
+/// Checks a `GET /metrics` answer (200, `text/plain`) and parses it as Prometheus text.
+pub async fn check_prometheus(response: reqwest::Response) -> Scrape {
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/plain"), "{content_type}");
+    let text = response.text().await.unwrap();
+    Scrape::parse(text.lines().map(|line| Ok(line.to_owned()))).expect("the text parses")
 }

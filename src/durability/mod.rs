@@ -33,11 +33,11 @@ pub use restore::{
     expiry_records, load_snapshot, restore, restore_companies, Quarantined, RestoreReport, Restored,
 };
 
-use snapshot::SnapshotError;
+use crate::durability::snapshot::SnapshotError;
+use crate::durability::wal::{DurabilityMode, WalError};
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
-use wal::{DurabilityMode, WalError};
 
 /// Where and how the server keeps its state.
 #[derive(Clone, Debug)]

@@ -74,12 +74,12 @@ pub fn restore(dir: &Path, settings: &Settings, now_ms: i64) -> Result<Restored,
         Some((books, covered_lsn)) => (books, covered_lsn),
         None => (BTreeMap::new(), 0),
     };
-    let log = wal::read_log(dir, true)?;
-    if let Some((file, offset, bytes)) = &log.torn {
+    let log_read = wal::read_log(dir, true)?;
+    if let Some((file, offset, bytes)) = &log_read.torn {
         tracing::warn!(file = %file.display(), offset, bytes, "cut a torn record off the end of the write-ahead log");
     }
-    report.torn_tail = log.torn.clone();
-    if let Some(first_lsn) = log.first_lsn {
+    report.torn_tail = log_read.torn.clone();
+    if let Some(first_lsn) = log_read.first_lsn {
         if first_lsn > covered_lsn + 1 {
             return Err(WalError::Gap {
                 from: covered_lsn + 1,
@@ -88,8 +88,8 @@ pub fn restore(dir: &Path, settings: &Settings, now_ms: i64) -> Result<Restored,
             .into());
         }
     }
-    replay(&mut books, log.records, settings, &mut report);
-    let mut next_lsn = covered_lsn.max(log.last_lsn);
+    replay(&mut books, log_read.records, settings, &mut report);
+    let mut next_lsn = covered_lsn.max(log_read.last_lsn);
     let mut expired = Vec::new();
     for book in books.values_mut() {
         next_lsn = next_lsn.max(book.log_position());

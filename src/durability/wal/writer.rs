@@ -26,7 +26,8 @@ use std::thread::JoinHandle;
 /// How much the journal keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DurabilityMode {
-    /// Every change is logged and synced before its answer.
+    /// Every change is logged and synced before its answer. Named after its value on the
+    /// command line, `--durability wal`, which is part of the public contract.
     Wal,
     /// Only snapshots: changes since the last snapshot are lost in a crash. The journal still
     /// counts changes, so the snapshotter knows whether anything changed; it does not number

@@ -59,8 +59,13 @@ fn body_with(holds: u128) -> SnapshotV1 {
 /// Writes snapshot 1 (one hold, good) and snapshot 2 (two holds), then damages snapshot 2 with
 /// `damage`. Returns the path of snapshot 2.
 fn two_snapshots(dir: &Path, damage: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
-    snapshot::write_file(dir, 1, &snapshot::encode(&body_with(1), BASE_MS, 1)).unwrap();
-    let mut newer = snapshot::encode(&body_with(2), BASE_MS + 1_000, 2);
+    snapshot::write_file(
+        dir,
+        1,
+        &snapshot::reference_encode_file(&body_with(1), BASE_MS, 1),
+    )
+    .unwrap();
+    let mut newer = snapshot::reference_encode_file(&body_with(2), BASE_MS + 1_000, 2);
     damage(&mut newer);
     snapshot::write_file(dir, 2, &newer).unwrap()
 }
@@ -196,8 +201,13 @@ fn a_newer_format_version_stops_start_up_untouched() {
 #[test]
 fn an_interrupted_snapshot_write_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
-    snapshot::write_file(dir.path(), 1, &snapshot::encode(&body_with(3), BASE_MS, 1)).unwrap();
-    let partial = snapshot::encode(&body_with(5), BASE_MS, 2);
+    snapshot::write_file(
+        dir.path(),
+        1,
+        &snapshot::reference_encode_file(&body_with(3), BASE_MS, 1),
+    )
+    .unwrap();
+    let partial = snapshot::reference_encode_file(&body_with(5), BASE_MS, 2);
     let temporary = dir.path().join(format!("{}.tmp", snapshot::file_name(2)));
     std::fs::write(&temporary, &partial[..partial.len() / 2]).unwrap();
     let restored = restore(dir.path(), &Settings::default(), BASE_MS).unwrap();

@@ -1,58 +1,51 @@
-//! Crash tests (issue 5): the real `holdfast` binary as a child process, driven over HTTP by
-//! several clients at once, killed with SIGKILL at a random moment, restarted on the same data
-//! directory. Each round verifies the previous one, so state must survive crash after crash.
-//!
-//! - WAL mode: every change that was acknowledged (a 2xx answer reached the client: holds, single
-//!   and compound, confirms, extends, cancels) is there after the restart, exactly: token,
-//!   status, segments, expiry time, appointment id, cancel reason. A change that was in flight
-//!   at the kill may or may not be there: either is right.
-//! - Snapshot mode: everything acknowledged before a snapshot that was answered is there (at
-//!   that state or a later acknowledged one), and snapshots keep being taken on the interval.
-//! - Both: no two live reservations overlap on a resource after the restart.
-//!
-//! The seed of each test is printed; `HOLDFAST_CRASH_SEED=<n>` replays one.
+//! What the crash tests share: the real `holdfast` binary as a child process on port 0, clients
+//! that drive it over HTTP at random and keep a ledger of every acknowledged state, and the
+//! checks run after each restart (every acknowledged state is there, no two live reservations
+//! overlap). `crash_wal_mode.rs` and `crash_snapshot_mode.rs` use it, one per `--durability`.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Resources the clients book; with [`SLOTS`] half-hour slots each, conflicts are frequent.
-const RESOURCES: usize = 8;
+pub const RESOURCES: usize = 8;
 /// Half-hour slots per resource (one day).
-const SLOTS: i64 = 48;
+pub const SLOTS: i64 = 48;
 /// Concurrent clients per round.
-const CLIENTS: usize = 4;
+pub const CLIENTS: usize = 4;
 /// 2027-01-01T00:00:00Z, in seconds: the day the slots are on.
-const DAY_START_SECONDS: i64 = 1_798_761_600;
+pub const DAY_START_SECONDS: i64 = 1_798_761_600;
 /// Longest wait for a restarted server to answer `/healthz` (restore included).
-const STARTUP_WAIT: Duration = Duration::from_secs(30);
+pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
 
 /// What a client knows about one of its reservations.
 #[derive(Clone, Debug, Default)]
-struct Known {
+pub struct Known {
     /// Every acknowledged state, oldest first.
-    acked: Vec<Value>,
+    pub acked: Vec<Value>,
     /// The status the change in flight would give (no answer came back).
-    pending: Option<&'static str>,
+    pub pending: Option<&'static str>,
 }
 
-type Ledger = Arc<Mutex<HashMap<String, Known>>>;
+pub type Ledger = Arc<Mutex<HashMap<String, Known>>>;
 
 /// A running server process.
-struct Server {
-    child: Child,
-    base: String,
+pub struct Server {
+    pub child: Child,
+    pub base: String,
 }
 
 impl Server {
     /// Starts the binary on port 0 and waits until `/healthz` answers 200 (that is, restored).
-    async fn start(dir: &Path, mode: &str, interval: &str, client: &reqwest::Client) -> Server {
+    pub async fn start(dir: &Path, mode: &str, interval: &str, client: &reqwest::Client) -> Server {
         let log_path = dir.join(format!("server-{}.log", rand::random::<u32>()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
@@ -99,7 +92,7 @@ impl Server {
     }
 
     /// SIGKILL: no shutdown path runs, no final snapshot, nothing flushed.
-    fn kill(mut self) {
+    pub fn kill(mut self) {
         self.child.kill().expect("SIGKILL");
         self.child.wait().expect("reaped");
     }
@@ -114,13 +107,13 @@ impl Drop for Server {
 }
 
 /// The address in the "holdfast starting" log line (`"bind":"127.0.0.1:port"`).
-fn bound_address(log: &str) -> Option<String> {
+pub fn bound_address(log: &str) -> Option<String> {
     let line = log.lines().find(|l| l.contains("holdfast starting"))?;
     let value: Value = serde_json::from_str(line).ok()?;
     value["fields"]["bind"].as_str().map(str::to_string)
 }
 
-fn slot_times(slot: i64) -> (String, String) {
+pub fn slot_times(slot: i64) -> (String, String) {
     let start = DAY_START_SECONDS + slot * 1_800;
     let format = |seconds: i64| {
         chrono::DateTime::from_timestamp(seconds, 0)
@@ -132,7 +125,7 @@ fn slot_times(slot: i64) -> (String, String) {
 }
 
 /// The fields that must survive, as one comparable value.
-fn essence(reservation: &Value) -> Value {
+pub fn essence(reservation: &Value) -> Value {
     json!({
         "token": reservation["token"],
         "status": reservation["status"],
@@ -147,7 +140,7 @@ fn essence(reservation: &Value) -> Value {
 }
 
 /// One client: random holds, confirms and cancels until `deadline` or the server dies.
-async fn drive(
+pub async fn drive(
     client: reqwest::Client,
     base: String,
     ledger: Ledger,
@@ -273,7 +266,7 @@ async fn drive(
 
 /// Every reservation the server holds for `acme`, by token (one list per resource and status
 /// keeps each list under the API's 1,000 limit).
-async fn server_state(client: &reqwest::Client, base: &str) -> HashMap<String, Value> {
+pub async fn server_state(client: &reqwest::Client, base: &str) -> HashMap<String, Value> {
     let mut all = HashMap::new();
     for resource in 0..RESOURCES {
         for status in ["active", "converted", "expired", "cancelled"] {
@@ -294,7 +287,7 @@ async fn server_state(client: &reqwest::Client, base: &str) -> HashMap<String, V
 }
 
 /// No two live reservations overlap on a resource.
-fn assert_no_live_overlap(state: &HashMap<String, Value>) {
+pub fn assert_no_live_overlap(state: &HashMap<String, Value>) {
     let mut by_resource: HashMap<String, Vec<(String, String, String)>> = HashMap::new();
     for reservation in state.values() {
         let status = reservation["status"].as_str().unwrap();
@@ -328,7 +321,7 @@ fn assert_no_live_overlap(state: &HashMap<String, Value>) {
 
 /// Checks every token the clients heard of against the restarted server. `from_index(token)`
 /// is the first acknowledged state that must have survived (`None`: the token may be missing).
-fn verify(
+pub fn verify(
     ledger: &Ledger,
     state: &HashMap<String, Value>,
     from_index: impl Fn(&str, &Known) -> Option<usize>,
@@ -361,7 +354,7 @@ fn verify(
 
 /// After a verify, the server's state is the new truth for each token (a pending change that
 /// did land is now durable; one that did not is gone for good).
-fn settle(ledger: &Ledger, state: &HashMap<String, Value>) {
+pub fn settle(ledger: &Ledger, state: &HashMap<String, Value>) {
     let mut ledger = ledger.lock().unwrap();
     for (token, known) in ledger.iter_mut() {
         if let Some(found) = state.get(token) {
@@ -374,7 +367,7 @@ fn settle(ledger: &Ledger, state: &HashMap<String, Value>) {
     ledger.retain(|_, known| !known.acked.is_empty());
 }
 
-fn seed() -> u64 {
+pub fn seed() -> u64 {
     let seed = std::env::var("HOLDFAST_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -383,16 +376,15 @@ fn seed() -> u64 {
     seed
 }
 
-fn http_client() -> reqwest::Client {
+pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .expect("client")
 }
 
-/// Runs the clients against `server` for `run_for`, killing the server at the end.
 /// Starts `CLIENTS` callers, each with its own client and seed, driving `base` until `deadline`.
-fn spawn_clients(
+pub fn spawn_clients(
     base: &str,
     ledger: &Ledger,
     rng: &mut StdRng,
@@ -411,7 +403,9 @@ fn spawn_clients(
         .collect()
 }
 
-async fn drive_and_kill(
+/// Runs the clients against `server` for `run_for`, killing the server at the end; `mid_run`, if
+/// any, runs halfway through.
+pub async fn drive_and_kill(
     server: Server,
     ledger: &Ledger,
     rng: &mut StdRng,
@@ -429,243 +423,4 @@ async fn drive_and_kill(
     for client in clients {
         client.await.expect("client task");
     }
-}
-
-/// Goal: in WAL mode, across at least 20 SIGKILLs at random moments under concurrent load,
-/// every acknowledged hold, confirm and cancel survives exactly, and no live reservations
-/// overlap after any restart.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wal_mode_keeps_every_acknowledged_change_across_sigkills() {
-    const ROUNDS: usize = 22;
-    let mut rng = StdRng::seed_from_u64(seed());
-    let dir = tempfile::tempdir().unwrap();
-    let client = http_client();
-    let ledger: Ledger = Arc::default();
-    let mut total_checked = 0;
-    for round in 0..=ROUNDS {
-        let server = Server::start(dir.path(), "wal", "300ms", &client).await;
-        let state = server_state(&client, &server.base).await;
-        assert_no_live_overlap(&state);
-        total_checked += verify(&ledger, &state, |_, known| {
-            (!known.acked.is_empty()).then(|| known.acked.len() - 1)
-        });
-        settle(&ledger, &state);
-        if round == ROUNDS {
-            server.kill();
-            break;
-        }
-        let run_for = Duration::from_millis(rng.gen_range(60..400));
-        drive_and_kill(server, &ledger, &mut rng, run_for, None).await;
-    }
-    assert!(
-        total_checked > 100,
-        "the rounds did too little: {total_checked}"
-    );
-    assert_segments_bounded(&dir.path().join("data"));
-    println!("checked {total_checked} reservation states over {ROUNDS} crashes");
-}
-
-/// The log does not grow without end: snapshots remove what they cover.
-fn assert_segments_bounded(data: &PathBuf) {
-    let segments = std::fs::read_dir(data)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("wal-")
-        })
-        .count();
-    // One per run at most is left behind by a crash before its first snapshot; snapshots
-    // remove the rest.
-    assert!(segments < 20, "{segments} log segments left");
-}
-
-/// Goal: in snapshot mode, across SIGKILLs, everything acknowledged before an answered
-/// snapshot survives (at that state or a later one), no live reservations overlap, and the
-/// interval keeps taking snapshots.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshot_mode_keeps_everything_up_to_the_last_snapshot() {
-    const ROUNDS: usize = 8;
-    let mut rng = StdRng::seed_from_u64(seed());
-    let dir = tempfile::tempdir().unwrap();
-    let client = http_client();
-    let ledger: Ledger = Arc::default();
-    // For each token: how many acknowledged states it had when the last snapshot was asked for.
-    let at_snapshot: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
-    let mut total_checked = 0;
-    for round in 0..=ROUNDS {
-        let server = Server::start(dir.path(), "snapshot", "100ms", &client).await;
-        let state = server_state(&client, &server.base).await;
-        assert_no_live_overlap(&state);
-        {
-            let at_snapshot = at_snapshot.lock().unwrap();
-            total_checked += verify(&ledger, &state, |token, _| {
-                at_snapshot
-                    .get(token)
-                    .filter(|count| **count > 0)
-                    .map(|count| count - 1)
-            });
-        }
-        settle(&ledger, &state);
-        at_snapshot.lock().unwrap().clear();
-        if round == ROUNDS {
-            server.kill();
-            break;
-        }
-        let base = server.base.clone();
-        let snapshot_ledger = ledger.clone();
-        let snapshot_marks = at_snapshot.clone();
-        let snapshot_client = client.clone();
-        let take_snapshot = move || -> futures::future::BoxFuture<'static, ()> {
-            let base = base.clone();
-            let ledger = snapshot_ledger.clone();
-            let marks = snapshot_marks.clone();
-            let client = snapshot_client.clone();
-            Box::pin(async move {
-                // Everything acknowledged before the request is applied before the export.
-                let counts: HashMap<String, usize> = ledger
-                    .lock()
-                    .unwrap()
-                    .iter()
-                    .map(|(token, known)| (token.clone(), known.acked.len()))
-                    .collect();
-                let response = client
-                    .post(format!("{base}/v1/admin/snapshot"))
-                    .send()
-                    .await
-                    .expect("snapshot request");
-                assert_eq!(response.status(), StatusCode::OK);
-                let body: Value = response.json().await.expect("json");
-                assert!(body["bytes"].as_u64().unwrap() > 48, "{body}");
-                *marks.lock().unwrap() = counts;
-            })
-        };
-        let run_for = Duration::from_millis(rng.gen_range(200..600));
-        drive_and_kill(server, &ledger, &mut rng, run_for, Some(&take_snapshot)).await;
-    }
-    assert!(
-        total_checked > 20,
-        "the rounds did too little: {total_checked}"
-    );
-    let snapshots = std::fs::read_dir(dir.path().join("data"))
-        .unwrap()
-        .filter(|e| {
-            let name = e
-                .as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .to_string();
-            name.starts_with("snapshot-") && name.ends_with(".bin")
-        })
-        .count();
-    assert!(
-        (1..=3).contains(&snapshots),
-        "{snapshots} snapshots kept (default keep is 3)"
-    );
-    println!("checked {total_checked} reservation states over {ROUNDS} crashes");
-}
-
-/// Goal: SIGTERM drains, takes a final snapshot and exits 0; in snapshot mode with an interval
-/// far longer than the test, that final snapshot alone brings back every acknowledged change.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_takes_a_final_snapshot_and_exits_zero() {
-    let mut rng = StdRng::seed_from_u64(seed());
-    let dir = tempfile::tempdir().unwrap();
-    let client = http_client();
-    let ledger: Ledger = Arc::default();
-    let mut server = Server::start(dir.path(), "snapshot", "1h", &client).await;
-    let deadline = Instant::now() + Duration::from_millis(300);
-    let clients = spawn_clients(&server.base, &ledger, &mut rng, deadline);
-    for client in clients {
-        client.await.expect("client task");
-    }
-    let pid = server.child.id().to_string();
-    let status = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let exit = server.child.wait().expect("exits");
-    assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
-    let server = Server::start(dir.path(), "snapshot", "1h", &client).await;
-    let state = server_state(&client, &server.base).await;
-    assert_no_live_overlap(&state);
-    let checked = verify(&ledger, &state, |_, known| {
-        (!known.acked.is_empty()).then(|| known.acked.len() - 1)
-    });
-    assert!(checked > 10, "too little was done: {checked}");
-    server.kill();
-}
-
-/// Whether the newest snapshot file in `data` holds every acknowledged reservation at its last
-/// acknowledged status. A file being pruned while read counts as "not yet".
-fn newest_snapshot_covers(data: &Path, ledger: &Ledger) -> bool {
-    const STATUSES: [&str; 4] = ["active", "converted", "expired", "cancelled"];
-    let Ok(files) = holdfast::durability::snapshot::list(data) else {
-        return false;
-    };
-    let Some((_, newest)) = files.first() else {
-        return false;
-    };
-    let Ok(bytes) = std::fs::read(newest) else {
-        return false;
-    };
-    let (_, body) =
-        holdfast::durability::snapshot::decode(&bytes).expect("a renamed snapshot verifies");
-    let stored: HashMap<String, &str> = body
-        .companies
-        .iter()
-        .flat_map(|company| company.reservations.iter())
-        .map(|r| {
-            (
-                uuid::Uuid::from_bytes(r.token).to_string(),
-                STATUSES[usize::from(r.status)],
-            )
-        })
-        .collect();
-    ledger.lock().unwrap().iter().all(|(token, known)| {
-        let last = known.acked.last().expect("acknowledged");
-        stored
-            .get(token)
-            .is_some_and(|status| last["status"] == *status)
-    })
-}
-
-/// Goal: in snapshot mode the interval alone takes acknowledged changes to disk: once the
-/// clients stop, a periodic snapshot (no explicit request) comes to hold every one of them, and
-/// a SIGKILL after it loses none.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshot_mode_interval_snapshots_cover_what_was_acknowledged() {
-    /// Liveness bound, not a speed assertion: the interval is 100 ms.
-    const COVERED_WITHIN: Duration = Duration::from_secs(20);
-    let mut rng = StdRng::seed_from_u64(seed());
-    let dir = tempfile::tempdir().unwrap();
-    let client = http_client();
-    let ledger: Ledger = Arc::default();
-    let server = Server::start(dir.path(), "snapshot", "100ms", &client).await;
-    let deadline = Instant::now() + Duration::from_millis(300);
-    let clients = spawn_clients(&server.base, &ledger, &mut rng, deadline);
-    for client in clients {
-        client.await.expect("client task");
-    }
-    let data = dir.path().join("data");
-    let waiting = Instant::now();
-    while !newest_snapshot_covers(&data, &ledger) {
-        assert!(
-            waiting.elapsed() < COVERED_WITHIN,
-            "no interval snapshot covered the acknowledged changes"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    server.kill();
-    let server = Server::start(dir.path(), "snapshot", "100ms", &client).await;
-    let state = server_state(&client, &server.base).await;
-    assert_no_live_overlap(&state);
-    let checked = verify(&ledger, &state, |_, known| {
-        (!known.acked.is_empty()).then(|| known.acked.len() - 1)
-    });
-    assert!(checked > 10, "too little was done: {checked}");
 }

@@ -1,0 +1,157 @@
+//! Restore: a company's on-disk record back into a book. Every reservation goes through the
+//! core's own restore checks (no overlap, no token twice, valid names), so a record that would
+//! serve a double booking is refused rather than trusted.
+
+use crate::core::book::{Book, IdempotencyRecord, Settings};
+use crate::core::error::ErrorType;
+use crate::core::metrics::{
+    Metrics, HISTOGRAM_SIGNIFICANT_DIGITS, LATENCY_MICROS_HISTOGRAM_MAX,
+    LIFETIME_MILLIS_HISTOGRAM_MAX,
+};
+use crate::core::reservation::{Outcome, Reservation, Segment};
+use crate::durability::snapshot::v1::{
+    status_from_code, CompanySnapshotV1, HistogramV1, MetricsV1, ReservationV1,
+};
+use hdrhistogram::Histogram;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// Rebuilds a company's book from its record, with today's settings. Every reservation goes
+/// through the core's restore checks, so a record that would overlap or reuse a token is refused.
+/// The record is consumed: its decoded strings become the book's, without a copy.
+pub fn restore_company(record: CompanySnapshotV1, settings: &Settings) -> Result<Book, String> {
+    crate::core::command::validate_id("company", &record.company).map_err(|e| e.to_string())?;
+    let mut book = Book::new(record.company.as_str(), settings.clone());
+    let mut names: Vec<&str> = Vec::with_capacity(crate::limits::SEGMENTS_MAX);
+    for (index, stored) in record.reservations.into_iter().enumerate() {
+        names.clear();
+        let reservation = reservation_from_v1(stored, &record.resources, &mut names)
+            .map_err(|detail| format!("reservation #{index}: {detail}"))?;
+        book.restore_reservation(reservation, &names)
+            .map_err(|e| format!("reservation #{index}: {e}"))?;
+    }
+    for stored in &record.idempotency {
+        let record = IdempotencyRecord {
+            fingerprint: stored.fingerprint,
+            token: Uuid::from_bytes(stored.token),
+            created_at_ms: stored.created_at_ms,
+        };
+        book.restore_idempotency(&stored.key, record);
+    }
+    book.restore_metrics(metrics_from_v1(&record.metrics)?);
+    book.set_log_position(record.last_lsn);
+    Ok(book)
+}
+
+/// The core reservation of a stored one; `names` receives each segment's resource name.
+fn reservation_from_v1<'a>(
+    stored: ReservationV1,
+    resources: &'a [String],
+    names: &mut Vec<&'a str>,
+) -> Result<Reservation, String> {
+    let status = status_from_code(stored.status)
+        .ok_or_else(|| format!("unknown status code {}", stored.status))?;
+    let mut segments = Vec::with_capacity(stored.segments.len());
+    for segment in &stored.segments {
+        let name = resources
+            .get(segment.resource as usize)
+            .ok_or_else(|| format!("resource index {} out of range", segment.resource))?;
+        let end_ms = segment
+            .start_ms
+            .checked_add(segment.length_ms)
+            .ok_or("segment end overflows")?;
+        names.push(name.as_str());
+        segments.push(Segment {
+            resource: 0,
+            start_ms: segment.start_ms,
+            end_ms,
+        });
+    }
+    if segments.len() > crate::limits::SEGMENTS_MAX {
+        return Err(format!("{} segments", segments.len()));
+    }
+    let expires_at_ms = stored
+        .reserved_at_ms
+        .checked_add(stored.ttl_ms)
+        .ok_or("expiry overflows")?;
+    let reservation = Reservation {
+        token: Uuid::from_bytes(stored.token),
+        seq: stored.seq,
+        status,
+        segments: segments.into_boxed_slice(),
+        call_id: stored.call_id.map(Into::into),
+        customer_phone: stored.customer_phone.map(String::into_boxed_str),
+        service_id: stored.service_id.map(String::into_boxed_str),
+        reserved_at_ms: stored.reserved_at_ms,
+        expires_at_ms,
+        outcome: Outcome {
+            appointment_id: stored.appointment_id.map(String::into_boxed_str),
+            cancel_reason: stored.cancel_reason.map(String::into_boxed_str),
+            converted_at_ms: stored.converted_at_ms,
+            cancelled_at_ms: stored.cancelled_at_ms,
+            expired_at_ms: stored.expired_at_ms,
+        }
+        .boxed(),
+    };
+    Ok(reservation)
+}
+
+fn histogram_from_v1(stored: &HistogramV1, highest: u64) -> Result<Option<Histogram<u32>>, String> {
+    if stored.buckets.is_empty() {
+        return Ok(None);
+    }
+    let mut histogram = Histogram::new_with_bounds(1, highest, HISTOGRAM_SIGNIFICANT_DIGITS)
+        .map_err(|e| format!("histogram bounds: {e}"))?;
+    for &(value, count) in &stored.buckets {
+        let count = u32::try_from(count).map_err(|_| format!("bucket count {count} too large"))?;
+        histogram
+            .record_n(value.clamp(1, highest), count)
+            .map_err(|e| format!("histogram value {value}: {e}"))?;
+    }
+    Ok(Some(histogram))
+}
+
+fn metrics_from_v1(stored: &MetricsV1) -> Result<Metrics, String> {
+    let mut metrics = Metrics {
+        created_single: stored.created_single,
+        created_compound: stored.created_compound,
+        converted: stored.converted,
+        expired: stored.expired,
+        cancelled: stored.cancelled,
+        cancelled_by_reason: BTreeMap::new(),
+        confirm_attempts: stored.confirm_attempts,
+        confirm_successes: stored.confirm_successes,
+        requests: stored.requests,
+        ..Metrics::default()
+    };
+    for (reason, count) in stored
+        .cancelled_by_reason
+        .iter()
+        .take(crate::limits::CANCEL_REASONS_DISTINCT_MAX)
+    {
+        metrics
+            .cancelled_by_reason
+            .insert(reason.as_str().into(), *count);
+    }
+    for (name, count) in &stored.errors_by_type {
+        // An error type this build does not know is dropped: it cannot be shown anyway.
+        if let Some(error_type) = ErrorType::ALL.iter().find(|t| t.as_str() == name) {
+            metrics.errors_by_type[error_type.index()] = *count;
+        }
+    }
+    metrics
+        .time_to_conversion_ms
+        .set_histogram(histogram_from_v1(
+            &stored.time_to_conversion_ms,
+            LIFETIME_MILLIS_HISTOGRAM_MAX,
+        )?);
+    metrics.expired_lifetime_ms.set_histogram(histogram_from_v1(
+        &stored.expired_lifetime_ms,
+        LIFETIME_MILLIS_HISTOGRAM_MAX,
+    )?);
+    metrics.hold_latency_micros.set_histogram(histogram_from_v1(
+        &stored.hold_latency_micros,
+        LATENCY_MICROS_HISTOGRAM_MAX,
+    )?);
+    Ok(metrics)
+}

@@ -1,0 +1,235 @@
+//! The write-ahead log's records, version 1: what one logged change is on disk, converted by
+//! hand from and to the core's commands, and how replay re-runs it on a book.
+//!
+//! The core is deterministic given a command, the token it was given and the `now_ms` it ran at,
+//! so a record is exactly that, and replay re-runs it through the same `Book` method. These are
+//! their own versioned types, never derived on the core's, because a derive on a live type
+//! changes the format silently the day someone adds a field: changing their bytes needs a
+//! `WalRecordV2` and a format version bump (`tests/fixtures/v1/` holds records that must always
+//! read).
+
+use crate::core::book::Book;
+use crate::core::command::{
+    FindRequest, HoldOptions, HoldRequest, HoldTarget, SegmentRequest, Segments,
+};
+use crate::core::error::BookError;
+use crate::durability::fingerprint::idempotency_of;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One logged change: the command, the token it used and the time it ran at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WalRecordV1 {
+    Hold {
+        company: String,
+        token: [u8; 16],
+        now_ms: i64,
+        request: HoldRequestV1,
+    },
+    Confirm {
+        company: String,
+        token: [u8; 16],
+        now_ms: i64,
+        appointment_id: Option<String>,
+    },
+    Extend {
+        company: String,
+        token: [u8; 16],
+        now_ms: i64,
+        ttl_seconds: i64,
+    },
+    Cancel {
+        company: String,
+        token: [u8; 16],
+        now_ms: i64,
+        reason: Option<String>,
+    },
+    /// Holds expired by the expiry wheel or by a read's lazy expiry.
+    Expire {
+        company: String,
+        now_ms: i64,
+        tokens: Vec<[u8; 16]>,
+    },
+    /// A housekeeping pass that dropped reservations past their retention.
+    Housekeeping { company: String, now_ms: i64 },
+}
+
+/// A hold request as logged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldRequestV1 {
+    pub target: HoldTargetV1,
+    pub ttl_seconds: i64,
+    pub call_id: Option<String>,
+    pub customer_phone: Option<String>,
+    pub service_id: Option<String>,
+    pub replace_call_holds: bool,
+    pub idempotency_key: Option<String>,
+}
+
+/// What a logged hold asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HoldTargetV1 {
+    Segments(Vec<SegmentRequestV1>),
+    Find {
+        resources: Vec<String>,
+        earliest_ms: i64,
+        latest_ms: i64,
+        duration_ms: i64,
+        step_ms: i64,
+    },
+}
+
+/// One requested segment as logged.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentRequestV1 {
+    pub resource: String,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+impl HoldRequestV1 {
+    /// The logged form of a core hold request.
+    pub fn from_core(request: &HoldRequest) -> HoldRequestV1 {
+        let target = match request.target() {
+            HoldTarget::Segments(segments) => HoldTargetV1::Segments(
+                segments
+                    .iter()
+                    .map(|s| SegmentRequestV1 {
+                        resource: s.resource().to_owned(),
+                        start_ms: s.start_ms(),
+                        end_ms: s.end_ms(),
+                    })
+                    .collect(),
+            ),
+            HoldTarget::Find(find) => HoldTargetV1::Find {
+                resources: find.resources().to_vec(),
+                earliest_ms: find.earliest_ms(),
+                latest_ms: find.latest_ms(),
+                duration_ms: find.duration_ms(),
+                step_ms: find.step_ms(),
+            },
+        };
+        HoldRequestV1 {
+            target,
+            ttl_seconds: request.ttl_seconds(),
+            call_id: request.call_id().map(str::to_owned),
+            customer_phone: request.customer_phone().map(str::to_owned),
+            service_id: request.service_id().map(str::to_owned),
+            replace_call_holds: request.replace_call_holds(),
+            idempotency_key: request.idempotency_key().map(|k| k.as_str().to_owned()),
+        }
+    }
+
+    /// The core hold request this record logged, checked as any command is: a record that
+    /// breaks a rule (damaged, or from a build with other limits) is refused, naming the field,
+    /// in the order the API checks a hold (its options, then its target).
+    pub fn to_core(&self) -> Result<HoldRequest, BookError> {
+        let mut options = HoldOptions::default().with_ttl_seconds(self.ttl_seconds)?;
+        if let Some(call_id) = &self.call_id {
+            options = options.with_call_id(call_id.as_str())?;
+        }
+        if let Some(customer_phone) = &self.customer_phone {
+            options = options.with_customer_phone(customer_phone.as_str())?;
+        }
+        if let Some(service_id) = &self.service_id {
+            options = options.with_service_id(service_id.as_str())?;
+        }
+        options = options.replacing_call_holds(self.replace_call_holds);
+        if let Some(key) = &self.idempotency_key {
+            options = options.with_idempotency_key(key.as_str())?;
+        }
+        let target = match &self.target {
+            HoldTargetV1::Segments(segments) => HoldTarget::Segments(Segments::collect(
+                segments
+                    .iter()
+                    .map(|s| SegmentRequest::new(s.resource.as_str(), s.start_ms, s.end_ms)),
+            )?),
+            HoldTargetV1::Find {
+                resources,
+                earliest_ms,
+                latest_ms,
+                duration_ms,
+                step_ms,
+            } => HoldTarget::Find(FindRequest::new(
+                resources.clone(),
+                *earliest_ms,
+                *latest_ms,
+                *duration_ms,
+                *step_ms,
+            )?),
+        };
+        Ok(HoldRequest::with_options(target, options))
+    }
+}
+
+impl WalRecordV1 {
+    /// The company the record belongs to.
+    pub fn company(&self) -> &str {
+        match self {
+            WalRecordV1::Hold { company, .. }
+            | WalRecordV1::Confirm { company, .. }
+            | WalRecordV1::Extend { company, .. }
+            | WalRecordV1::Cancel { company, .. }
+            | WalRecordV1::Expire { company, .. }
+            | WalRecordV1::Housekeeping { company, .. } => company,
+        }
+    }
+
+    /// Re-runs the logged change on `book`, exactly as it first ran. A hold whose token the
+    /// book already holds is refused (the core asserts that tokens are new): it can only come
+    /// from a damaged log, and a damaged log must not crash start-up.
+    pub fn apply(&self, book: &mut Book) -> Result<(), BookError> {
+        match self {
+            WalRecordV1::Hold { token, .. } if book.contains(Uuid::from_bytes(*token)) => Err(
+                BookError::invalid("token", "the logged hold's token is already held"),
+            ),
+            WalRecordV1::Hold {
+                token,
+                now_ms,
+                request,
+                ..
+            } => {
+                // Refused before the book sees it, so counted here, as the book counts a refusal.
+                let request = request
+                    .to_core()
+                    .inspect_err(|error| book.record_rejected(error.error_type(), None))?;
+                let idempotency = idempotency_of(&request);
+                book.hold(request, idempotency, Uuid::from_bytes(*token), *now_ms)
+                    .map(drop)
+            }
+            WalRecordV1::Confirm {
+                token,
+                now_ms,
+                appointment_id,
+                ..
+            } => book
+                .confirm(Uuid::from_bytes(*token), appointment_id.clone(), *now_ms)
+                .map(drop),
+            WalRecordV1::Extend {
+                token,
+                now_ms,
+                ttl_seconds,
+                ..
+            } => book
+                .extend(Uuid::from_bytes(*token), *ttl_seconds, *now_ms)
+                .map(drop),
+            WalRecordV1::Cancel {
+                token,
+                now_ms,
+                reason,
+                ..
+            } => book
+                .cancel(Uuid::from_bytes(*token), reason.clone(), *now_ms)
+                .map(drop),
+            WalRecordV1::Expire { tokens, now_ms, .. } => {
+                let tokens: Vec<Uuid> = tokens.iter().map(|t| Uuid::from_bytes(*t)).collect();
+                book.expire_due(&tokens, *now_ms);
+                Ok(())
+            }
+            WalRecordV1::Housekeeping { now_ms, .. } => {
+                book.housekeeping(*now_ms);
+                Ok(())
+            }
+        }
+    }
+}

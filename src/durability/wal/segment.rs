@@ -1,0 +1,60 @@
+//! The write-ahead log's segment files: their names (`wal-<first LSN, 20 digits>.log`), their
+//! 16-byte header (magic `HOLDWAL\0`, format version, CRC-32C of those 12 bytes), listing them
+//! and creating a new one. A segment is created with its header synced before any record goes
+//! in, so a crash at creation leaves at worst an empty segment.
+
+use crate::durability::files;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// First bytes of every log segment.
+pub const WAL_MAGIC: [u8; 8] = *b"HOLDWAL\0";
+/// The log format this build writes, and the newest it reads.
+pub const WAL_FORMAT_VERSION: u32 = 1;
+/// Size of a segment's header, in bytes.
+pub const WAL_HEADER_BYTES: usize = 16;
+/// Segment file names: `wal-<first LSN, 20 digits>.log`.
+pub const WAL_PREFIX: &str = "wal-";
+/// See [`WAL_PREFIX`].
+pub const WAL_SUFFIX: &str = ".log";
+
+/// The file name of the segment whose first record is `first_lsn`.
+pub fn segment_name(first_lsn: u64) -> String {
+    files::numbered_name(WAL_PREFIX, first_lsn, WAL_SUFFIX)
+}
+
+/// The first LSN in a segment's file name (`None` for any other file).
+pub fn first_lsn_of(name: &str) -> Option<u64> {
+    files::number_in_name(name, WAL_PREFIX, WAL_SUFFIX)
+}
+
+/// Log segments in `dir`, oldest first, as `(first LSN, path)`.
+pub fn list_segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
+    files::list_numbered(dir, WAL_PREFIX, WAL_SUFFIX)
+}
+
+/// The header every segment starts with.
+pub(crate) fn segment_header() -> [u8; WAL_HEADER_BYTES] {
+    let mut header = [0u8; WAL_HEADER_BYTES];
+    header[0..8].copy_from_slice(&WAL_MAGIC);
+    header[8..12].copy_from_slice(&WAL_FORMAT_VERSION.to_le_bytes());
+    let crc = crc32c::crc32c(&header[..12]);
+    header[12..16].copy_from_slice(&crc.to_le_bytes());
+    header
+}
+
+/// Creates the segment whose first record will be `first_lsn`, its header synced and the
+/// directory synced, ready for appending.
+pub(crate) fn create_segment(dir: &Path, first_lsn: u64) -> io::Result<File> {
+    let path = dir.join(segment_name(first_lsn));
+    let mut file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(&path)?;
+    file.write_all(&segment_header())?;
+    file.sync_all()?;
+    files::sync_dir(dir)?;
+    Ok(file)
+}

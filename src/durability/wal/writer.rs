@@ -1,0 +1,484 @@
+//! The write-ahead log's writer: appends records and makes them durable in groups.
+//!
+//! [`Journal::append`] assigns the next LSN and copies the frame into a shared buffer under a
+//! mutex (microseconds; the company actor never touches the disk). One writer thread takes the
+//! whole buffer and writes it; [`limits::WAL_SYNC_THREADS`] sync threads call `fdatasync`, each
+//! covering every byte written before it started, so one sync covers every record that arrived
+//! meanwhile and a record waits for the next sync to start, not for the previous one to end. The
+//! actor answers each change with its LSN (the ticket); the `Engine` awaits
+//! [`Journal::wait_durable`] for it before it answers, so an acknowledged change is on disk. The
+//! buffer is bounded ([`limits::WAL_QUEUE_BYTES_MAX`]): when the disk falls behind, appends wait,
+//! which is the back-pressure that a slow disk must cause.
+
+use crate::durability::files;
+use crate::durability::wal::frame::{encode_frame, stamp_lsn};
+use crate::durability::wal::record::WalRecordV1;
+use crate::durability::wal::segment::{create_segment, list_segments, WAL_HEADER_BYTES};
+use crate::limits;
+use parking_lot::{Condvar, Mutex};
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+/// How much the journal keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DurabilityMode {
+    /// Every change is logged and synced before its answer. Named after its value on the
+    /// command line, `--durability wal`, which is part of the public contract.
+    Wal,
+    /// Only snapshots: changes since the last snapshot are lost in a crash. The journal still
+    /// counts changes, so the snapshotter knows whether anything changed; it does not number
+    /// them (no LSN is used without a record, so a later log continues without a hole).
+    Snapshot,
+}
+
+/// What the writer has made durable, published to waiters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Durable {
+    lsn: u64,
+    failed: bool,
+}
+
+/// The buffer the company actors append to and the writer drains.
+struct Queue {
+    buffer: Vec<u8>,
+    next_lsn: u64,
+    closed: bool,
+    rotate: bool,
+}
+
+/// What every handle and the writer thread share.
+struct Shared {
+    mode: DurabilityMode,
+    dir: PathBuf,
+    queue: Mutex<Queue>,
+    /// Signalled when the buffer gets bytes, a rotation or the close.
+    has_work: Condvar,
+    /// Signalled when the writer has taken the buffer, so waiting appenders may go on.
+    has_room: Condvar,
+    /// Signalled (under `queue`) when the writer has started a new segment, or stopped.
+    segment_started: Condvar,
+    /// The last LSN handed out (moves only in WAL mode).
+    appended: AtomicU64,
+    /// Changes counted since the journal opened, in either mode: the snapshotter compares it.
+    changes: AtomicU64,
+    durable: tokio::sync::watch::Sender<Durable>,
+    /// The first LSN of the segment being written (snapshot mode: none, `u64::MAX`).
+    active_first_lsn: AtomicU64,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// Why a change could not be made durable.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the write-ahead log failed to write or sync; changes are no longer durable")]
+pub struct JournalFailed;
+
+/// The handle every company actor and the engine share. Cheap to clone.
+#[derive(Clone)]
+pub struct Journal {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Journal")
+            .field("mode", &self.shared.mode)
+            .field("appended_lsn", &self.appended_lsn())
+            .finish()
+    }
+}
+
+impl Journal {
+    /// Opens the journal in `dir`, numbering from `next_lsn`. In WAL mode a new segment is
+    /// created (earlier ones are only read at start-up, never appended to) and the writer thread
+    /// starts.
+    pub fn open(dir: &Path, mode: DurabilityMode, next_lsn: u64) -> io::Result<Journal> {
+        let next_lsn = next_lsn.max(1);
+        let (durable, _) = tokio::sync::watch::channel(Durable {
+            lsn: next_lsn - 1,
+            failed: false,
+        });
+        let shared = Arc::new(Shared {
+            mode,
+            dir: dir.to_path_buf(),
+            queue: Mutex::new(Queue {
+                buffer: Vec::new(),
+                next_lsn,
+                closed: false,
+                rotate: false,
+            }),
+            has_work: Condvar::new(),
+            has_room: Condvar::new(),
+            segment_started: Condvar::new(),
+            appended: AtomicU64::new(next_lsn - 1),
+            changes: AtomicU64::new(0),
+            durable,
+            active_first_lsn: AtomicU64::new(u64::MAX),
+            writer: Mutex::new(None),
+        });
+        if mode == DurabilityMode::Wal {
+            let file = create_segment(dir, next_lsn)?;
+            shared.active_first_lsn.store(next_lsn, Ordering::SeqCst);
+            let writer_shared = shared.clone();
+            let handle = std::thread::Builder::new()
+                .name("holdfast-wal".into())
+                .spawn(move || write_loop(writer_shared, file, next_lsn))?;
+            *shared.writer.lock() = Some(handle);
+        }
+        Ok(Journal { shared })
+    }
+
+    /// The mode the journal runs in.
+    pub fn mode(&self) -> DurabilityMode {
+        self.shared.mode
+    }
+
+    /// Whether records are written (WAL mode): callers skip building records otherwise.
+    pub fn logs_records(&self) -> bool {
+        self.shared.mode == DurabilityMode::Wal
+    }
+
+    /// The last LSN handed out: every change numbered up to it has been applied to its book.
+    pub fn appended_lsn(&self) -> u64 {
+        self.shared.appended.load(Ordering::SeqCst)
+    }
+
+    /// How many changes were counted since the journal opened (both modes).
+    pub fn change_count(&self) -> u64 {
+        self.shared.changes.load(Ordering::SeqCst)
+    }
+
+    /// Counts a change made before the journal could see it (log records replayed at
+    /// start-up), so that the next interval takes a snapshot of it.
+    pub fn mark_changed(&self) {
+        self.shared.changes.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The last LSN known to be on disk (snapshot mode: the last handed out).
+    pub fn durable_lsn(&self) -> u64 {
+        match self.shared.mode {
+            DurabilityMode::Wal => self.shared.durable.borrow().lsn,
+            DurabilityMode::Snapshot => self.appended_lsn(),
+        }
+    }
+
+    /// Counts one change and, in WAL mode, numbers it and queues its record (built only then).
+    /// Returns the change's LSN (snapshot mode: the last LSN, unchanged). Called by a company
+    /// actor right after the change was applied to its book, so that LSN order is each
+    /// company's order of changes. Waits only when the queue is full.
+    pub fn append(&self, make_record: impl FnOnce() -> WalRecordV1) -> u64 {
+        self.shared.changes.fetch_add(1, Ordering::SeqCst);
+        if self.shared.mode == DurabilityMode::Snapshot {
+            return self.appended_lsn();
+        }
+        let record = make_record();
+        // Encoded outside the lock; the LSN is patched in once assigned.
+        let mut frame = encode_frame(0, &record);
+        let mut queue = self.shared.queue.lock();
+        while queue.buffer.len() >= limits::WAL_QUEUE_BYTES_MAX && !queue.closed {
+            self.shared.has_room.wait(&mut queue);
+        }
+        let lsn = queue.next_lsn;
+        queue.next_lsn += 1;
+        stamp_lsn(&mut frame, lsn);
+        // Once closed (shutdown, or the disk failed) nothing is written any more; waiters learn
+        // of a failure from `wait_durable`.
+        if !queue.closed {
+            queue.buffer.extend_from_slice(&frame);
+        }
+        self.shared.appended.store(lsn, Ordering::SeqCst);
+        drop(queue);
+        self.shared.has_work.notify_one();
+        lsn
+    }
+
+    /// Counts a change that has no record: only in snapshot mode, where it answers the last
+    /// LSN, unchanged (`None` in WAL mode, where every change must come with its record).
+    pub fn number_change(&self) -> Option<u64> {
+        match self.shared.mode {
+            DurabilityMode::Snapshot => {
+                self.shared.changes.fetch_add(1, Ordering::SeqCst);
+                Some(self.appended_lsn())
+            }
+            DurabilityMode::Wal => {
+                tracing::error!("a change without a log record in WAL mode: not logged");
+                None
+            }
+        }
+    }
+
+    /// Waits until every change numbered up to `lsn` is on disk. Immediate in snapshot mode.
+    pub async fn wait_durable(&self, lsn: u64) -> Result<(), JournalFailed> {
+        if self.shared.mode == DurabilityMode::Snapshot {
+            return Ok(());
+        }
+        let mut receiver = self.shared.durable.subscribe();
+        let reached = receiver
+            .wait_for(|durable| durable.lsn >= lsn || durable.failed)
+            .await
+            .map_err(|_| JournalFailed)?;
+        if reached.lsn >= lsn {
+            Ok(())
+        } else {
+            Err(JournalFailed)
+        }
+    }
+
+    /// Asks the writer to start a new segment, so that the records up to now can be removed
+    /// once a snapshot covers them.
+    pub fn rotate(&self) {
+        if self.shared.mode == DurabilityMode::Wal {
+            self.shared.queue.lock().rotate = true;
+            self.shared.has_work.notify_one();
+        }
+    }
+
+    /// Waits until the segment being written starts after `lsn` (the rotation asked for once
+    /// `lsn` was appended has happened), or the journal stopped. Blocking: call it off the
+    /// actors' threads. Immediate in snapshot mode.
+    pub fn wait_for_segment_after(&self, lsn: u64) {
+        if self.shared.mode == DurabilityMode::Snapshot {
+            return;
+        }
+        let mut queue = self.shared.queue.lock();
+        while self.shared.active_first_lsn.load(Ordering::SeqCst) <= lsn && !queue.closed {
+            self.shared.segment_started.wait(&mut queue);
+        }
+    }
+
+    /// Removes log segments whose every record is at or below `covered_lsn` (a durable snapshot
+    /// holds them). The segment being written is never removed. Returns the removed paths.
+    pub fn remove_segments_through(&self, covered_lsn: u64) -> io::Result<Vec<PathBuf>> {
+        let segments = list_segments(&self.shared.dir)?;
+        let active = self.shared.active_first_lsn.load(Ordering::SeqCst);
+        let mut removed = Vec::new();
+        for (index, (first_lsn, path)) in segments.iter().enumerate() {
+            if *first_lsn >= active {
+                break;
+            }
+            // The last LSN of a segment is one before the next segment's first; the newest old
+            // segment of an earlier run ends before the active one, or (snapshot mode) at most
+            // at the last LSN ever handed out.
+            let next_first = segments
+                .get(index + 1)
+                .map(|(next, _)| *next)
+                .unwrap_or_else(|| active.min(self.appended_lsn() + 1));
+            if next_first.saturating_sub(1) <= covered_lsn {
+                fs::remove_file(path)?;
+                removed.push(path.clone());
+            } else {
+                break;
+            }
+        }
+        if !removed.is_empty() {
+            files::sync_dir(&self.shared.dir)?;
+        }
+        Ok(removed)
+    }
+
+    /// Writes and syncs what is queued, stops the writer and waits for it. Records appended
+    /// after this are numbered but not written, so call it only once nothing changes any more
+    /// (after the final snapshot at shutdown).
+    pub fn close(&self) {
+        {
+            let mut queue = self.shared.queue.lock();
+            queue.closed = true;
+        }
+        self.shared.has_work.notify_all();
+        self.shared.has_room.notify_all();
+        self.shared.segment_started.notify_all();
+        if let Some(handle) = self.shared.writer.lock().take() {
+            let _ = handle.join();
+        }
+        // Whatever is appended from now on is never written: a waiter for it must not wait
+        // forever. Everything written so far stays durable (`wait_durable` checks that first).
+        self.shared
+            .durable
+            .send_modify(|durable| durable.failed = true);
+    }
+}
+
+/// What the writer and the sync threads share: the file being written, how far it is written,
+/// how far a sync has been started.
+struct SyncState {
+    file: Arc<File>,
+    /// The last LSN whose bytes are written to `file` (not yet necessarily on disk).
+    written_lsn: u64,
+    /// The highest LSN a sync has been started for: a sync covers every byte written before it
+    /// starts, so a new sync is worth starting only when `written_lsn` moved past this.
+    started_lsn: u64,
+    /// Syncs running now.
+    in_flight: usize,
+    closed: bool,
+}
+
+struct Syncing {
+    state: Mutex<SyncState>,
+    /// Signalled when more is written (sync threads wait) and when a sync ends (the writer
+    /// waits before it switches files).
+    changed: Condvar,
+}
+
+/// The writer thread: take the whole buffer, write it, and let a sync thread make it durable.
+/// Syncing is done by [`limits::WAL_SYNC_THREADS`] threads at once: a sync covers every byte
+/// written before it starts, and while one sync waits on the disk the next batch is written
+/// and another sync starts. On this kind of disk concurrent syncs complete several times more
+/// often than one after another, and every waiting change rides on the first sync that starts
+/// after it was written: the group commit, without a queue of syncs.
+fn write_loop(shared: Arc<Shared>, file: File, first_lsn: u64) {
+    let syncing = Arc::new(Syncing {
+        state: Mutex::new(SyncState {
+            file: Arc::new(file),
+            written_lsn: first_lsn - 1,
+            started_lsn: first_lsn - 1,
+            in_flight: 0,
+            closed: false,
+        }),
+        changed: Condvar::new(),
+    });
+    let syncers: Vec<JoinHandle<()>> = (0..limits::WAL_SYNC_THREADS)
+        .filter_map(|index| {
+            let shared = shared.clone();
+            let syncing = syncing.clone();
+            std::thread::Builder::new()
+                .name(format!("holdfast-wal-sync-{index}"))
+                .spawn(move || sync_loop(&shared, &syncing))
+                .ok()
+        })
+        .collect();
+    let outcome = if syncers.is_empty() {
+        Err("no sync thread could be started".to_string())
+    } else {
+        write_batches(&shared, &syncing)
+    };
+    {
+        let mut state = syncing.state.lock();
+        state.closed = true;
+    }
+    syncing.changed.notify_all();
+    for syncer in syncers {
+        let _ = syncer.join();
+    }
+    if let Err(error) = outcome {
+        fail(&shared, &error);
+    }
+}
+
+/// The disk failed: publish it, and stop queueing so appenders never wait on a full buffer
+/// that nobody drains. Nothing written after this is acknowledged.
+fn fail(shared: &Shared, error: &str) {
+    tracing::error!(%error, "write-ahead log failed: changes are refused from now on");
+    shared.durable.send_modify(|durable| durable.failed = true);
+    shared.queue.lock().closed = true;
+    shared.has_room.notify_all();
+    shared.segment_started.notify_all();
+}
+
+/// The writer's loop: write each batch, then tell the sync threads how far the file is written.
+fn write_batches(shared: &Shared, syncing: &Syncing) -> Result<(), String> {
+    let mut spare = Vec::new();
+    let mut segment_bytes = WAL_HEADER_BYTES;
+    let mut file = syncing.state.lock().file.clone();
+    loop {
+        let (batch_last_lsn, rotate, closed) = {
+            let mut queue = shared.queue.lock();
+            while queue.buffer.is_empty() && !queue.closed && !queue.rotate {
+                shared.has_work.wait(&mut queue);
+            }
+            std::mem::swap(&mut queue.buffer, &mut spare);
+            let rotate = std::mem::take(&mut queue.rotate);
+            (queue.next_lsn - 1, rotate, queue.closed)
+        };
+        shared.has_room.notify_all();
+        if !spare.is_empty() {
+            (&*file)
+                .write_all(&spare)
+                .map_err(|e| format!("write: {e}"))?;
+            segment_bytes += spare.len();
+            spare.clear();
+            syncing.state.lock().written_lsn = batch_last_lsn;
+            syncing.changed.notify_one();
+        }
+        if closed {
+            return sync_everything(shared, syncing, &file);
+        }
+        if rotate || segment_bytes >= limits::WAL_SEGMENT_BYTES_MAX {
+            // Everything in the old file is made durable before anything goes into the new
+            // one, so a sync of the new file never publishes an LSN the old file still owes.
+            sync_everything(shared, syncing, &file)?;
+            let next_lsn = syncing.state.lock().written_lsn + 1;
+            let new_file = Arc::new(
+                create_segment(&shared.dir, next_lsn).map_err(|e| format!("new segment: {e}"))?,
+            );
+            syncing.state.lock().file = new_file.clone();
+            file = new_file;
+            segment_bytes = WAL_HEADER_BYTES;
+            shared.active_first_lsn.store(next_lsn, Ordering::SeqCst);
+            // Taking the lock orders the store before any waiter's next check.
+            drop(shared.queue.lock());
+            shared.segment_started.notify_all();
+        }
+    }
+}
+
+/// Waits for the syncs in flight, syncs `file` once more, and publishes everything written.
+fn sync_everything(shared: &Shared, syncing: &Syncing, file: &File) -> Result<(), String> {
+    let written_lsn = {
+        let mut state = syncing.state.lock();
+        while state.in_flight > 0 {
+            syncing.changed.wait(&mut state);
+        }
+        state.started_lsn = state.written_lsn;
+        state.written_lsn
+    };
+    file.sync_data().map_err(|e| format!("sync: {e}"))?;
+    publish(shared, written_lsn);
+    Ok(())
+}
+
+/// Publishes `lsn` as durable (durable LSNs only grow: a later sync covers an earlier one).
+fn publish(shared: &Shared, lsn: u64) {
+    shared.durable.send_if_modified(|durable| {
+        if lsn > durable.lsn && !durable.failed {
+            durable.lsn = lsn;
+            true
+        } else {
+            false
+        }
+    });
+}
+
+/// A sync thread: whenever more is written than any sync has covered, sync and publish.
+fn sync_loop(shared: &Shared, syncing: &Syncing) {
+    loop {
+        let (file, target_lsn) = {
+            let mut state = syncing.state.lock();
+            while state.written_lsn <= state.started_lsn && !state.closed {
+                syncing.changed.wait(&mut state);
+            }
+            if state.written_lsn <= state.started_lsn {
+                return;
+            }
+            state.started_lsn = state.written_lsn;
+            state.in_flight += 1;
+            (state.file.clone(), state.written_lsn)
+        };
+        let result = file.sync_data();
+        {
+            let mut state = syncing.state.lock();
+            state.in_flight -= 1;
+        }
+        syncing.changed.notify_all();
+        match result {
+            Ok(()) => publish(shared, target_lsn),
+            Err(error) => {
+                fail(shared, &format!("sync: {error}"));
+                return;
+            }
+        }
+    }
+}

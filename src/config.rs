@@ -10,7 +10,7 @@
 use crate::actors::engine::EngineConfig;
 use crate::actors::expiry::ExpiryConfig;
 use crate::core::book::Settings;
-use crate::durability::wal::DurabilityMode;
+use crate::durability::log::DurabilityMode;
 use crate::durability::DurabilityConfig;
 use crate::http::auth::{Keys, KeysError};
 use crate::http::HttpOptions;

@@ -126,22 +126,22 @@ pub const EXPIRY_LATENESS_MS_TRACKED_MAX: u64 = 3_600_000;
 /// Payload of one write-ahead log record, in bytes. The largest real record (a hold with 16
 /// segments, or a 64-resource search, and every text at its limit) is a few KiB; an expiry
 /// record is split below this. A larger length read back is corruption, not a record.
-pub const WAL_RECORD_BYTES_MAX: usize = 1 << 20;
+pub const LOG_RECORD_BYTES_MAX: usize = 1 << 20;
 
 /// Tokens in one logged expiry batch: 10,000 tokens are 170 KiB, well under
-/// [`WAL_RECORD_BYTES_MAX`], and a mass expiry of a million holds is a hundred records.
-pub const WAL_EXPIRE_TOKENS_PER_RECORD_MAX: usize = 10_000;
+/// [`LOG_RECORD_BYTES_MAX`], and a mass expiry of a million holds is a hundred records.
+pub const LOG_EXPIRE_TOKENS_PER_RECORD_MAX: usize = 10_000;
 
 /// Bytes of log records queued and not yet written before appends wait, in bytes. 32 MiB is
 /// about 200,000 holds: far beyond one group commit at full speed, so it is reached only when
 /// the disk stalls, and then waiting is the right answer (a change is not acknowledged before
 /// it is on disk anyway).
-pub const WAL_QUEUE_BYTES_MAX: usize = 32 << 20;
+pub const LOG_QUEUE_BYTES_MAX: usize = 32 << 20;
 
 /// Size at which the log writer starts a new segment, in bytes. Segments are removed whole once
 /// a snapshot covers them, so this bounds the disk a busy log holds between snapshots beyond
 /// what the snapshot interval already bounds.
-pub const WAL_SEGMENT_BYTES_MAX: usize = 64 << 20;
+pub const LOG_SEGMENT_BYTES_MAX: usize = 64 << 20;
 
 /// Threads that rebuild companies from a snapshot at start-up: one per core, at most this many
 /// (beyond it, memory bandwidth, not cores, is the limit).
@@ -201,7 +201,7 @@ pub const RETENTION_SECONDS_MAX: i64 = 30 * 24 * 3_600;
 /// previous one to end. On the development machine's disk, 4 concurrent `fdatasync` calls
 /// complete about 12 times as often as one at a time (3,179/s against 261/s); more threads
 /// add little once the disk's queue is full.
-pub const WAL_SYNC_THREADS: usize = 4;
+pub const LOG_SYNC_THREADS: usize = 4;
 
 /// Reservations dropped by one housekeeping pass of a company, so that a mass drop after a mass
 /// expiry is spread over several passes and the actor's mailbox keeps turning.

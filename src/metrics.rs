@@ -18,7 +18,7 @@ use crate::actors::engine::{Engine, EngineError};
 use crate::core::metrics::{
     HistogramSample, MetricsSample, LATENCY_BUCKETS_MICROS, LIFETIME_BUCKETS_MS,
 };
-use crate::durability::{snapshot, wal};
+use crate::durability::{log, snapshot};
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
@@ -110,7 +110,7 @@ pub fn disk_gauges(dir: &Path) -> DiskGauges {
             tracing::warn!(%error, dir = %dir.display(), "cannot list snapshots for metrics")
         }
     }
-    match wal::list_segments(dir) {
+    match log::list_segments(dir) {
         Ok(segments) => {
             gauges.log_bytes = segments
                 .iter()

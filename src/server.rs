@@ -13,7 +13,7 @@
 
 use crate::actors::engine::{Engine, EngineConfig};
 use crate::actors::snapshotter::{SnapshotFailed, SnapshotInfo, Snapshots, Snapshotter};
-use crate::durability::wal::Journal;
+use crate::durability::log::LogWriter;
 use crate::durability::{self, DurabilityConfig, RestoreReport, StartupError};
 use crate::http::{self, HttpOptions};
 use actix::prelude::*;
@@ -66,7 +66,7 @@ impl Server {
         let now_ms = engine_config.clock.now_ms();
         let restored =
             durability::restore(&durability_config.data_dir, &engine_config.settings, now_ms)?;
-        let journal = Journal::open(
+        let log_writer = LogWriter::open(
             &durability_config.data_dir,
             durability_config.mode,
             restored.next_lsn,
@@ -83,15 +83,15 @@ impl Server {
                 continue;
             };
             for record in durability::expiry_records(book.company(), &expired.tokens, now_ms) {
-                let lsn = journal.append(|| record);
+                let lsn = log_writer.append(|| record);
                 book.set_log_position(lsn);
             }
         }
         if restored.report.replayed > 0 {
             // Replayed records are in memory only until a snapshot holds them: take one soon.
-            journal.mark_changed();
+            log_writer.mark_changed();
         }
-        let engine = Engine::start(engine_config, Some(journal.clone()));
+        let engine = Engine::start(engine_config, Some(log_writer.clone()));
         for book in books {
             let company = book.company().clone();
             engine
@@ -103,7 +103,7 @@ impl Server {
         let snapshots = Snapshots::new(
             engine.registry_handle(),
             engine.clock().clone(),
-            journal,
+            log_writer,
             &durability_config,
             report.snapshot.as_ref(),
             lock,

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Goal: in WAL mode, across at least 20 SIGKILLs at random moments under concurrent load,
+/// Goal: in wal mode, across at least 20 SIGKILLs at random moments under concurrent load,
 /// every acknowledged hold, confirm and cancel survives exactly, and no live reservations
 /// overlap after any restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

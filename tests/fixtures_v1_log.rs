@@ -14,10 +14,10 @@ mod fixtures_v1_support;
 
 use fixtures_v1_support::*;
 use holdfast::core::reservation::Status;
-use holdfast::durability::snapshot::{export_company, HistogramV1};
-use holdfast::durability::wal::{
-    read_log, HoldRequestV1, HoldTargetV1, SegmentRequestV1, WalRecordV1,
+use holdfast::durability::log::{
+    read_log, HoldRequestV1, HoldTargetV1, LogRecordV1, SegmentRequestV1,
 };
+use holdfast::durability::snapshot::{export_company, HistogramV1};
 use holdfast::durability::{restore, ExpiredOnRestore, RestoredSnapshot};
 use std::path::PathBuf;
 
@@ -30,9 +30,9 @@ fn hold(
     ttl_seconds: i64,
     texts: [Option<&str>; 4],
     replace_call_holds: bool,
-) -> WalRecordV1 {
+) -> LogRecordV1 {
     let [call_id, customer_phone, service_id, idempotency_key] = texts.map(|t| t.map(String::from));
-    WalRecordV1::Hold {
+    LogRecordV1::Hold {
         company: company.into(),
         token: token(owner),
         now_ms: at(now_s),
@@ -67,25 +67,25 @@ fn segments(list: &[NextDaySegment]) -> HoldTargetV1 {
 fn the_v1_log_reads_back_record_by_record() {
     let dir = fixtures();
     let log = read_log(dir.path(), false).expect("the v1 log reads");
-    let confirm = |company: &str, owner, now_s, appointment_id: &str| WalRecordV1::Confirm {
+    let confirm = |company: &str, owner, now_s, appointment_id: &str| LogRecordV1::Confirm {
         company: company.into(),
         token: token(owner),
         now_ms: at(now_s),
         appointment_id: Some(appointment_id.into()),
     };
-    let extend = |company: &str, owner, now_s, ttl_seconds| WalRecordV1::Extend {
+    let extend = |company: &str, owner, now_s, ttl_seconds| LogRecordV1::Extend {
         company: company.into(),
         token: token(owner),
         now_ms: at(now_s),
         ttl_seconds,
     };
-    let cancel = |company: &str, owner, now_s, reason: Option<&str>| WalRecordV1::Cancel {
+    let cancel = |company: &str, owner, now_s, reason: Option<&str>| LogRecordV1::Cancel {
         company: company.into(),
         token: token(owner),
         now_ms: at(now_s),
         reason: reason.map(Into::into),
     };
-    let expire = |company: &str, now_s, owners: &[&str]| WalRecordV1::Expire {
+    let expire = |company: &str, now_s, owners: &[&str]| LogRecordV1::Expire {
         company: company.into(),
         now_ms: at(now_s),
         tokens: owners.iter().map(|t| token(t)).collect(),
@@ -210,7 +210,7 @@ fn the_v1_log_reads_back_record_by_record() {
             [None; 4],
             false,
         ),
-        WalRecordV1::Housekeeping {
+        LogRecordV1::Housekeeping {
             company: "acme".into(),
             now_ms: at(700),
         },

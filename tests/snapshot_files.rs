@@ -12,8 +12,8 @@ use holdfast::clock::{ManualClock, SharedClock};
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::reservation::Status;
+use holdfast::durability::log::DurabilityMode;
 use holdfast::durability::snapshot::{self, export_company, SnapshotV1};
-use holdfast::durability::wal::DurabilityMode;
 use holdfast::durability::{restore, DurabilityConfig, StartupError};
 use holdfast::http::HttpOptions;
 use holdfast::server::{Server, ServerConfig};
@@ -389,14 +389,14 @@ fn a_durable_snapshot_removes_the_log_it_covers() {
             let outcome = durable.engine().hold("acme", request).await.unwrap();
             tokens.push(outcome.reservation.token);
         }
-        let segments_before = list_wal(&path);
+        let segments_before = list_log_segments(&path);
         let info = durable
             .snapshots()
             .shutdown()
             .await
             .expect("final snapshot");
         assert_eq!(info.reservations, 20);
-        let segments_after = list_wal(&path);
+        let segments_after = list_log_segments(&path);
         assert!(!segments_before.is_empty());
         assert!(
             segments_after.iter().all(|s| !segments_before.contains(s)),
@@ -420,7 +420,7 @@ fn a_durable_snapshot_removes_the_log_it_covers() {
     });
 }
 
-fn list_wal(dir: &Path) -> Vec<String> {
+fn list_log_segments(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
@@ -437,7 +437,7 @@ fn a_damaged_log_before_its_tail_stops_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let clock = ManualClock::new(BASE_MS);
     first_run(dir.path(), &clock, false);
-    let segment = dir.path().join(&list_wal(dir.path())[0]);
+    let segment = dir.path().join(&list_log_segments(dir.path())[0]);
     let mut bytes = std::fs::read(&segment).unwrap();
     // Inside the payload of the first record (segment header 16 bytes, frame header 16 bytes):
     // the records after it are intact, so this is not a torn tail.
@@ -547,17 +547,17 @@ fn switching_durability_modes_between_runs_keeps_everything() {
     let tokens = run_in_mode(path, DurabilityMode::Snapshot, "r1", Vec::new(), true);
     // A crash in wal mode: only the log has these.
     let tokens = run_in_mode(path, DurabilityMode::Wal, "r2", tokens, false);
-    assert!(!list_wal(path).is_empty());
-    let wal_mode_log = list_wal(path);
+    assert!(!list_log_segments(path).is_empty());
+    let wal_mode_log = list_log_segments(path);
     let tokens = run_in_mode(path, DurabilityMode::Snapshot, "r3", tokens, true);
     // Still needed: the oldest kept snapshot (the first run's) does not cover it.
-    assert_eq!(list_wal(path), wal_mode_log);
+    assert_eq!(list_log_segments(path), wal_mode_log);
     let tokens = run_in_mode(path, DurabilityMode::Wal, "r4", tokens, false);
     let tokens = run_in_mode(path, DurabilityMode::Wal, "r5", tokens, false);
     assert_eq!(tokens.len(), 25);
     let tokens = run_in_mode(path, DurabilityMode::Snapshot, "r6", tokens, true);
     // Both kept snapshots now cover the second run's log: it is gone.
-    let left = list_wal(path);
+    let left = list_log_segments(path);
     assert!(
         wal_mode_log.iter().all(|segment| !left.contains(segment)),
         "{wal_mode_log:?} still in {left:?}"

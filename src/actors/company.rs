@@ -15,8 +15,8 @@ use crate::core::error::ErrorType;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::{ReservationView, Status};
 use crate::durability::fingerprint::idempotency_of;
+use crate::durability::log::{HoldRequestV1, LogRecordV1, LogWriter};
 use crate::durability::snapshot::{CompanyExport, EncodedCompany};
-use crate::durability::wal::{HoldRequestV1, Journal, WalRecordV1};
 use crate::limits;
 use actix::prelude::*;
 use std::time::{Duration, Instant};
@@ -33,7 +33,7 @@ pub struct CompanyActor {
     /// tests of the bare actor; lazy expiry keeps them correct anyway).
     expiry: Option<CompanyExpiry>,
     /// Where changes are logged (none: an engine without durability, as in most tests).
-    journal: Option<Journal>,
+    log_writer: Option<LogWriter>,
     /// Counts the exports begun; an export job whose number is not the latest was abandoned.
     export_generation: u64,
 }
@@ -45,33 +45,33 @@ impl CompanyActor {
             book,
             clock,
             expiry: None,
-            journal: None,
+            log_writer: None,
             export_generation: 0,
         }
     }
 
-    /// The same actor, logging every change to `journal`.
-    pub fn with_journal(mut self, journal: Option<Journal>) -> CompanyActor {
-        self.journal = journal;
+    /// The same actor, logging every change to `log_writer`.
+    pub fn with_log_writer(mut self, log_writer: Option<LogWriter>) -> CompanyActor {
+        self.log_writer = log_writer;
         self
     }
 
     /// Logs a change just applied to the book and remembers its position. The record is built
-    /// only in WAL mode (in snapshot mode the change is only numbered, so the snapshotter sees
+    /// only in wal mode (in snapshot mode the change is only numbered, so the snapshotter sees
     /// that something changed). The actor never waits for the disk here: the engine awaits the
     /// sync before it answers the caller.
-    fn log(&mut self, make_record: impl FnOnce(String) -> WalRecordV1) {
-        if let Some(journal) = &self.journal {
+    fn log(&mut self, make_record: impl FnOnce(String) -> LogRecordV1) {
+        if let Some(log_writer) = &self.log_writer {
             let company = self.book.company();
-            let lsn = journal.append(|| make_record(company.to_string()));
+            let lsn = log_writer.append(|| make_record(company.to_string()));
             self.book.set_log_position(lsn);
         }
     }
 
     /// Logs holds expired at `now_ms` (by the wheel, or lazily by a read).
     fn log_expired(&mut self, tokens: &[Uuid], now_ms: i64) {
-        for part in tokens.chunks(limits::WAL_EXPIRE_TOKENS_PER_RECORD_MAX) {
-            self.log(|company| WalRecordV1::Expire {
+        for part in tokens.chunks(limits::LOG_EXPIRE_TOKENS_PER_RECORD_MAX) {
+            self.log(|company| LogRecordV1::Expire {
                 company,
                 now_ms,
                 tokens: part.iter().map(|t| *t.as_bytes()).collect(),
@@ -81,14 +81,16 @@ impl CompanyActor {
 
     /// Numbers a change without a record: snapshot mode, where only the count matters.
     fn count_change(&mut self) {
-        if let Some(lsn) = self.journal.as_ref().and_then(Journal::number_change) {
+        if let Some(lsn) = self.log_writer.as_ref().and_then(LogWriter::number_change) {
             self.book.set_log_position(lsn);
         }
     }
 
-    /// Whether records are built (WAL mode).
+    /// Whether records are built (wal mode).
     fn logs_records(&self) -> bool {
-        self.journal.as_ref().is_some_and(Journal::logs_records)
+        self.log_writer
+            .as_ref()
+            .is_some_and(LogWriter::logs_records)
     }
 
     /// The same actor, scheduling its holds' expiry on the wheel behind `expiry`.
@@ -120,7 +122,7 @@ impl Actor for CompanyActor {
         ctx.run_interval(HOUSEKEEPING_INTERVAL, |actor, _| {
             let now_ms = actor.clock.now_ms();
             if actor.book.housekeeping(now_ms) > 0 {
-                actor.log(|company| WalRecordV1::Housekeeping { company, now_ms });
+                actor.log(|company| LogRecordV1::Housekeeping { company, now_ms });
             }
         });
     }
@@ -148,9 +150,9 @@ impl Handler<Hold> for CompanyActor {
         let idempotency = idempotency_of(&message.request);
         let result = self.book.hold(message.request, idempotency, token, now_ms);
         if result.as_ref().is_ok_and(|outcome| !outcome.replayed) {
-            // `logged` is `Some` whenever the closure runs: it runs only in WAL mode.
+            // `logged` is `Some` whenever the closure runs: it runs only in wal mode.
             if let Some(request) = logged {
-                self.log(move |company| WalRecordV1::Hold {
+                self.log(move |company| LogRecordV1::Hold {
                     company,
                     token: *token.as_bytes(),
                     now_ms,
@@ -189,7 +191,7 @@ impl Handler<Confirm> for CompanyActor {
         let appointment_id = message.appointment_id;
         let result = self.book.confirm(token, appointment_id.clone(), now_ms);
         if result.is_ok() {
-            self.log(|company| WalRecordV1::Confirm {
+            self.log(|company| LogRecordV1::Confirm {
                 company,
                 token: *token.as_bytes(),
                 now_ms,
@@ -215,7 +217,7 @@ impl Handler<Extend> for CompanyActor {
         let now_ms = self.clock.now_ms();
         let result = self.book.extend(message.token, message.ttl_seconds, now_ms);
         if result.is_ok() {
-            self.log(|company| WalRecordV1::Extend {
+            self.log(|company| LogRecordV1::Extend {
                 company,
                 token: *message.token.as_bytes(),
                 now_ms,
@@ -247,7 +249,7 @@ impl Handler<Cancel> for CompanyActor {
         let reason = message.reason;
         let result = self.book.cancel(token, reason.clone(), now_ms);
         if result.is_ok() {
-            self.log(|company| WalRecordV1::Cancel {
+            self.log(|company| LogRecordV1::Cancel {
                 company,
                 token: *token.as_bytes(),
                 now_ms,
@@ -341,7 +343,7 @@ impl Handler<SampleMetrics> for CompanyActor {
 }
 
 /// Count a request the HTTP edge refused before it reached the book (see
-/// `Book::record_rejected`). Not logged to the journal: like the book's own errors it changes
+/// `Book::record_rejected`). Not written to the write-ahead log: like the book's own errors it changes
 /// no reservation, and the counters reach the disk with the next snapshot.
 #[derive(Message)]
 #[rtype(result = "()")]

@@ -18,7 +18,7 @@ use crate::core::error::BookError;
 use crate::core::error::ErrorType;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::ReservationView;
-use crate::durability::wal::Journal;
+use crate::durability::log::LogWriter;
 use actix::prelude::*;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -88,28 +88,28 @@ pub struct Engine {
     expiry: ExpiryService,
     /// Where changes are logged; a change is answered only once its record is durable (none:
     /// an engine without a data directory, in tests of the actors).
-    journal: Option<Journal>,
+    log_writer: Option<LogWriter>,
 }
 
 impl Engine {
-    /// Starts the engine's arbiters, every company actor logging its changes to `journal`.
+    /// Starts the engine's arbiters, every company actor logging its changes to `log_writer`.
     /// Must run inside an actix `System`.
-    pub fn start(config: EngineConfig, journal: Option<Journal>) -> Engine {
+    pub fn start(config: EngineConfig, log_writer: Option<LogWriter>) -> Engine {
         let expiry = ExpiryService::start(config.clock.clone(), config.expiry);
         let registry = Registry::new(config.arbiters, config.clock.clone(), config.settings)
             .with_expiry(expiry.handle().clone())
-            .with_journal(journal.clone());
+            .with_log_writer(log_writer.clone());
         Engine {
             registry: Arc::new(registry),
             clock: config.clock,
             expiry,
-            journal,
+            log_writer,
         }
     }
 
-    /// The journal changes are logged to, if any.
-    pub fn journal(&self) -> Option<&Journal> {
-        self.journal.as_ref()
+    /// The write-ahead log every change is appended to, if the engine has one.
+    pub fn log_writer(&self) -> Option<&LogWriter> {
+        self.log_writer.as_ref()
     }
 
     /// A shared handle on the registry (the snapshotter asks every company through it).
@@ -120,8 +120,8 @@ impl Engine {
     /// Waits until the log is on disk up to `lsn`, the ticket a company actor answered a change
     /// with (see [`Logged`]).
     async fn durable(&self, lsn: u64) -> Result<(), EngineError> {
-        match &self.journal {
-            Some(journal) => journal
+        match &self.log_writer {
+            Some(log_writer) => log_writer
                 .wait_durable(lsn)
                 .await
                 .map_err(|e| EngineError::Durability(e.to_string())),

@@ -12,7 +12,7 @@ use crate::actors::expiry::ExpiryHandle;
 use crate::clock::SharedClock;
 use crate::core::book::{Book, Settings};
 use crate::core::error::BookError;
-use crate::durability::wal::Journal;
+use crate::durability::log::LogWriter;
 use crate::limits;
 use actix::prelude::*;
 use actix_rt::{Arbiter, ArbiterHandle};
@@ -30,8 +30,8 @@ pub struct Registry {
     settings: Settings,
     /// The expiry wheel's intake, handed to every company actor (none: lazy expiry only).
     expiry: Option<ExpiryHandle>,
-    /// The durability journal, handed to every company actor (none: nothing is logged).
-    journal: Option<Journal>,
+    /// The durability log, handed to every company actor (none: nothing is logged).
+    log_writer: Option<LogWriter>,
 }
 
 impl Registry {
@@ -46,13 +46,13 @@ impl Registry {
             clock,
             settings,
             expiry: None,
-            journal: None,
+            log_writer: None,
         }
     }
 
-    /// The same registry, handing `journal` to every company actor it starts.
-    pub fn with_journal(mut self, journal: Option<Journal>) -> Registry {
-        self.journal = journal;
+    /// The same registry, handing `log_writer` to every company actor it starts.
+    pub fn with_log_writer(mut self, log_writer: Option<LogWriter>) -> Registry {
+        self.log_writer = log_writer;
         self
     }
 
@@ -94,11 +94,11 @@ impl Registry {
         let arbiter = &self.handles[self.arbiter_index(company)];
         let clock = self.clock.clone();
         let expiry = self.expiry.clone();
-        let journal = self.journal.clone();
+        let log_writer = self.log_writer.clone();
         let entry = self.companies.entry(company.into()).or_insert_with(|| {
             let book = make_book();
             CompanyActor::start_in_arbiter(arbiter, move |ctx| {
-                let actor = CompanyActor::new(book, clock).with_journal(journal);
+                let actor = CompanyActor::new(book, clock).with_log_writer(log_writer);
                 match expiry {
                     Some(expiry) => actor.with_expiry(expiry.register(ctx.address().recipient())),
                     None => actor,

@@ -18,8 +18,8 @@
 use crate::actors::company::ExportSnapshot;
 use crate::actors::registry::Registry;
 use crate::clock::SharedClock;
+use crate::durability::log::LogWriter;
 use crate::durability::snapshot::{self, EncodedCompany};
-use crate::durability::wal::Journal;
 use crate::durability::{DirectoryLock, DurabilityConfig, RestoredSnapshot};
 use crate::limits;
 use actix::prelude::*;
@@ -51,7 +51,7 @@ pub struct SnapshotFailed(pub String);
 /// What the snapshot writer remembers between snapshots.
 struct WriterState {
     next_sequence: u64,
-    /// The journal's change count when the last snapshot started: something changed when it
+    /// The log's change count when the last snapshot started: something changed when it
     /// moved.
     last_started_changes: u64,
     /// The covered LSN of each snapshot kept, newest first. Log segments are removed only up to
@@ -61,7 +61,7 @@ struct WriterState {
 
 struct SnapshotsInner {
     registry: Arc<Registry>,
-    journal: Journal,
+    log_writer: LogWriter,
     clock: SharedClock,
     dir: PathBuf,
     keep: usize,
@@ -91,7 +91,7 @@ impl Snapshots {
     pub fn new(
         registry: Arc<Registry>,
         clock: SharedClock,
-        journal: Journal,
+        log_writer: LogWriter,
         config: &DurabilityConfig,
         restored: Option<&RestoredSnapshot>,
         lock: DirectoryLock,
@@ -105,7 +105,7 @@ impl Snapshots {
         Ok(Snapshots {
             inner: Arc::new(SnapshotsInner {
                 registry,
-                journal,
+                log_writer,
                 clock,
                 dir: config.data_dir.clone(),
                 keep: config.keep_snapshots.max(1),
@@ -120,15 +120,15 @@ impl Snapshots {
         &self.inner.dir
     }
 
-    /// The journal the engine appends to.
-    pub fn journal(&self) -> &Journal {
-        &self.inner.journal
+    /// The log the engine appends to.
+    pub fn log_writer(&self) -> &LogWriter {
+        &self.inner.log_writer
     }
 
     /// Whether anything changed since the last snapshot started (false while one is running).
     pub fn changed(&self) -> bool {
         match self.inner.state.try_lock() {
-            Ok(state) => self.inner.journal.change_count() != state.last_started_changes,
+            Ok(state) => self.inner.log_writer.change_count() != state.last_started_changes,
             Err(_) => false,
         }
     }
@@ -138,11 +138,11 @@ impl Snapshots {
     pub async fn take(&self) -> Result<SnapshotInfo, SnapshotFailed> {
         let mut state = self.inner.state.lock().await;
         let started = Instant::now();
-        let journal = &self.inner.journal;
-        let started_changes = journal.change_count();
-        let started_lsn = journal.appended_lsn();
+        let log_writer = &self.inner.log_writer;
+        let started_changes = log_writer.change_count();
+        let started_lsn = log_writer.appended_lsn();
         // New changes go to a new segment, so the ones up to here can go once this is durable.
-        journal.rotate();
+        log_writer.rotate();
         let companies = self.export_all().await?;
         // Every record up to `started_lsn` was applied before its company exported.
         let covered_lsn = started_lsn;
@@ -214,11 +214,11 @@ impl Snapshots {
     async fn prune(&self, started_lsn: u64, oldest_covered: u64) {
         let dir = self.inner.dir.clone();
         let keep = self.inner.keep;
-        let journal = self.inner.journal.clone();
+        let log_writer = self.inner.log_writer.clone();
         let outcome = tokio::task::spawn_blocking(move || {
             snapshot::prune(&dir, keep)?;
-            journal.wait_for_segment_after(started_lsn);
-            journal.remove_segments_through(oldest_covered)
+            log_writer.wait_for_segment_after(started_lsn);
+            log_writer.remove_segments_through(oldest_covered)
         })
         .await;
         match outcome {
@@ -234,10 +234,10 @@ impl Snapshots {
         }
     }
 
-    /// The graceful end: a final snapshot, then the journal writes what is queued and stops.
+    /// The graceful end: a final snapshot, then the log writes what is queued and stops.
     pub async fn shutdown(&self) -> Result<SnapshotInfo, SnapshotFailed> {
         let result = self.take().await;
-        self.inner.journal.close();
+        self.inner.log_writer.close();
         result
     }
 }

@@ -20,7 +20,7 @@
 //! that has a key.
 
 use crate::core::command::{HoldRequest, Idempotency};
-use crate::durability::wal::HoldRequestV1;
+use crate::durability::log::HoldRequestV1;
 
 /// The seed of the fingerprint's high 32 bits (the low 32 bits are the plain CRC-32C).
 const HIGH_SEED: u32 = 0x9e37_79b9;

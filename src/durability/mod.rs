@@ -2,7 +2,7 @@
 //!
 //! - [`snapshot`]: every company's state in one checksummed, versioned file, written atomically
 //!   (temporary file, sync, rename, sync the directory); the newest few are kept.
-//! - [`wal`]: the write-ahead log of every change since, synced in groups before the change is
+//! - [`log`]: the write-ahead log of every change since, synced in groups before the change is
 //!   answered (`--durability wal`, the default). With `--durability snapshot` only snapshots are
 //!   kept and a crash loses what changed since the last one.
 //!
@@ -25,9 +25,9 @@
 
 pub mod files;
 pub mod fingerprint;
+pub mod log;
 mod restore;
 pub mod snapshot;
-pub mod wal;
 
 pub use files::{lock_directory, DirectoryLock, LOCK_FILE_NAME};
 pub use restore::{
@@ -35,8 +35,8 @@ pub use restore::{
     RestoreReport, Restored, RestoredSnapshot,
 };
 
+use crate::durability::log::{DurabilityMode, LogError};
 use crate::durability::snapshot::SnapshotError;
-use crate::durability::wal::{DurabilityMode, WalError};
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -62,7 +62,7 @@ pub enum StartupError {
         source: SnapshotError,
     },
     #[error(transparent)]
-    Wal(#[from] WalError),
+    Log(#[from] LogError),
     #[error("data directory {dir}: {source}")]
     Io {
         dir: PathBuf,

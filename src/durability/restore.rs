@@ -5,8 +5,8 @@
 
 use crate::core::book::{Book, Settings};
 use crate::core::reservation::Status;
+use crate::durability::log::{self, LogError, LogRecordV1};
 use crate::durability::snapshot::{self, SnapshotError};
-use crate::durability::wal::{self, WalError, WalRecordV1};
 use crate::durability::StartupError;
 use crate::limits;
 use std::collections::BTreeMap;
@@ -64,7 +64,7 @@ pub struct Restored {
     pub books: Vec<Book>,
     /// The LSN to number the next change with.
     pub next_lsn: u64,
-    /// Holds expired during restore, per company: they are logged once the journal is open so
+    /// Holds expired during restore, per company: they are logged once the log is open so
     /// that a second crash replays the same state.
     pub expired: Vec<ExpiredOnRestore>,
     pub report: RestoreReport,
@@ -90,14 +90,14 @@ pub fn restore(dir: &Path, settings: &Settings, now_ms: i64) -> Result<Restored,
         Some((books, covered_lsn)) => (books, covered_lsn),
         None => (BTreeMap::new(), 0),
     };
-    let log_read = wal::read_log(dir, true)?;
+    let log_read = log::read_log(dir, true)?;
     if let Some((file, offset, bytes)) = &log_read.torn {
         tracing::warn!(file = %file.display(), offset, bytes, "cut a torn record off the end of the write-ahead log");
     }
     report.torn_tail = log_read.torn.clone();
     if let Some(first_lsn) = log_read.first_lsn {
         if first_lsn > covered_lsn + 1 {
-            return Err(WalError::Gap {
+            return Err(LogError::Gap {
                 from: covered_lsn + 1,
                 to: first_lsn - 1,
             }
@@ -241,7 +241,7 @@ pub fn restore_companies(
 /// Applies log records to the books, skipping what each company's snapshot already holds.
 fn replay(
     books: &mut BTreeMap<String, Book>,
-    records: Vec<(u64, WalRecordV1)>,
+    records: Vec<(u64, LogRecordV1)>,
     settings: &Settings,
     report: &mut RestoreReport,
 ) {
@@ -270,11 +270,11 @@ fn replay(
 }
 
 /// The expiry records that log the holds expired during restore, split so that no record
-/// outgrows [`limits::WAL_EXPIRE_TOKENS_PER_RECORD_MAX`].
-pub fn expiry_records(company: &str, tokens: &[Uuid], now_ms: i64) -> Vec<WalRecordV1> {
+/// outgrows [`limits::LOG_EXPIRE_TOKENS_PER_RECORD_MAX`].
+pub fn expiry_records(company: &str, tokens: &[Uuid], now_ms: i64) -> Vec<LogRecordV1> {
     tokens
-        .chunks(limits::WAL_EXPIRE_TOKENS_PER_RECORD_MAX)
-        .map(|part| WalRecordV1::Expire {
+        .chunks(limits::LOG_EXPIRE_TOKENS_PER_RECORD_MAX)
+        .map(|part| LogRecordV1::Expire {
             company: company.to_string(),
             now_ms,
             tokens: part.iter().map(|t| *t.as_bytes()).collect(),

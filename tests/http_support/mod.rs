@@ -9,7 +9,7 @@
 use holdfast::actors::engine::EngineConfig;
 use holdfast::clock::ManualClock;
 use holdfast::core::book::Settings;
-use holdfast::durability::wal::DurabilityMode;
+use holdfast::durability::log::DurabilityMode;
 use holdfast::durability::DurabilityConfig;
 use holdfast::http::auth::Keys;
 use holdfast::http::HttpOptions;

@@ -8,7 +8,7 @@ use holdfast::actors::expiry::ExpiryConfig;
 use holdfast::clock::{ManualClock, SharedClock};
 use holdfast::core::book::Settings;
 use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget, SegmentRequest, Segments};
-use holdfast::durability::wal::DurabilityMode;
+use holdfast::durability::log::DurabilityMode;
 use holdfast::durability::DurabilityConfig;
 use holdfast::limits;
 use std::path::Path;

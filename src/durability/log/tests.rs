@@ -3,21 +3,21 @@
 
 use crate::core::book::Book;
 use crate::core::error::BookError;
-use crate::durability::wal::frame::{encode_frame, FRAME_HEADER_BYTES};
-use crate::durability::wal::reader::{read_log, WalError};
-use crate::durability::wal::record::{HoldRequestV1, HoldTargetV1, SegmentRequestV1, WalRecordV1};
-use crate::durability::wal::segment::{
-    segment_header, segment_name, WAL_FORMAT_VERSION, WAL_HEADER_BYTES,
+use crate::durability::log::frame::{encode_frame, FRAME_HEADER_BYTES};
+use crate::durability::log::reader::{read_log, LogError};
+use crate::durability::log::record::{HoldRequestV1, HoldTargetV1, LogRecordV1, SegmentRequestV1};
+use crate::durability::log::segment::{
+    segment_header, segment_name, LOG_FORMAT_VERSION, LOG_HEADER_BYTES,
 };
-use crate::durability::wal::writer::{DurabilityMode, Journal, JournalFailed};
+use crate::durability::log::writer::{DurabilityMode, LogFailed, LogWriter};
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 const BASE_MS: i64 = 1_798_761_600_000;
 
-fn hold_record(n: u8) -> WalRecordV1 {
-    WalRecordV1::Hold {
+fn hold_record(n: u8) -> LogRecordV1 {
+    LogRecordV1::Hold {
         company: "acme".into(),
         token: [n; 16],
         now_ms: BASE_MS + i64::from(n),
@@ -37,10 +37,10 @@ fn hold_record(n: u8) -> WalRecordV1 {
     }
 }
 
-fn fixed_records() -> Vec<WalRecordV1> {
+fn fixed_records() -> Vec<LogRecordV1> {
     vec![
         hold_record(1),
-        WalRecordV1::Hold {
+        LogRecordV1::Hold {
             company: "acme".into(),
             token: [2; 16],
             now_ms: BASE_MS,
@@ -60,30 +60,30 @@ fn fixed_records() -> Vec<WalRecordV1> {
                 idempotency_key: Some("key".into()),
             },
         },
-        WalRecordV1::Confirm {
+        LogRecordV1::Confirm {
             company: "acme".into(),
             token: [1; 16],
             now_ms: BASE_MS + 5,
             appointment_id: Some("A-17".into()),
         },
-        WalRecordV1::Extend {
+        LogRecordV1::Extend {
             company: "acme".into(),
             token: [2; 16],
             now_ms: BASE_MS + 6,
             ttl_seconds: 600,
         },
-        WalRecordV1::Cancel {
+        LogRecordV1::Cancel {
             company: "acme".into(),
             token: [2; 16],
             now_ms: BASE_MS + 7,
             reason: None,
         },
-        WalRecordV1::Expire {
+        LogRecordV1::Expire {
             company: "beta".into(),
             now_ms: BASE_MS + 8,
             tokens: vec![[3; 16], [4; 16]],
         },
-        WalRecordV1::Housekeeping {
+        LogRecordV1::Housekeeping {
             company: "beta".into(),
             now_ms: BASE_MS + 9,
         },
@@ -91,14 +91,14 @@ fn fixed_records() -> Vec<WalRecordV1> {
 }
 
 /// Goal: the bytes of fixed log records never change without a log version bump (same rule
-/// as the snapshot's golden test: add `WalRecordV2` and keep reading version 1).
+/// as the snapshot's golden test: add `LogRecordV2` and keep reading version 1).
 #[test]
 fn golden_bytes_of_fixed_records_are_pinned() {
     let mut bytes = segment_header().to_vec();
     for (index, record) in fixed_records().iter().enumerate() {
         bytes.extend_from_slice(&encode_frame(index as u64 + 1, record));
     }
-    assert_eq!(WAL_FORMAT_VERSION, 1);
+    assert_eq!(LOG_FORMAT_VERSION, 1);
     assert_eq!(
         (bytes.len(), crc32c::crc32c(&bytes)),
         (GOLDEN_LEN, GOLDEN_CRC32C),
@@ -109,7 +109,7 @@ fn golden_bytes_of_fixed_records_are_pinned() {
 const GOLDEN_LEN: usize = 462;
 const GOLDEN_CRC32C: u32 = 4_162_448_460;
 
-fn write_log(dir: &Path, records: &[WalRecordV1]) -> PathBuf {
+fn write_log(dir: &Path, records: &[LogRecordV1]) -> PathBuf {
     let path = dir.join(segment_name(1));
     let mut bytes = segment_header().to_vec();
     for (index, record) in records.iter().enumerate() {
@@ -119,18 +119,18 @@ fn write_log(dir: &Path, records: &[WalRecordV1]) -> PathBuf {
     path
 }
 
-/// Goal: what the journal acknowledges is read back in order, with consecutive LSNs, from
+/// Goal: what the log acknowledges is read back in order, with consecutive LSNs, from
 /// many appenders at once, across a rotation.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appended_records_are_durable_and_read_back_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(dir.path(), DurabilityMode::Wal, 1).unwrap();
+    let log_writer = LogWriter::open(dir.path(), DurabilityMode::Wal, 1).unwrap();
     let threads: Vec<_> = (0..4u8)
         .map(|thread| {
-            let journal = journal.clone();
+            let log_writer = log_writer.clone();
             std::thread::spawn(move || {
                 (0..250u8)
-                    .map(|i| journal.append(|| hold_record(thread.wrapping_mul(7) ^ i)))
+                    .map(|i| log_writer.append(|| hold_record(thread.wrapping_mul(7) ^ i)))
                     .collect::<Vec<u64>>()
             })
         })
@@ -139,14 +139,14 @@ async fn appended_records_are_durable_and_read_back_in_order() {
         .into_iter()
         .flat_map(|t| t.join().unwrap())
         .collect();
-    journal.rotate();
-    let last = journal.append(|| hold_record(9));
-    journal.wait_durable(last).await.unwrap();
-    assert!(journal.durable_lsn() >= last);
+    log_writer.rotate();
+    let last = log_writer.append(|| hold_record(9));
+    log_writer.wait_durable(last).await.unwrap();
+    assert!(log_writer.durable_lsn() >= last);
     lsns.push(last);
     lsns.sort_unstable();
     assert_eq!(lsns, (1..=1_001).collect::<Vec<u64>>());
-    journal.close();
+    log_writer.close();
     let read = read_log(dir.path(), false).unwrap();
     let read_lsns: Vec<u64> = read.records.iter().map(|(lsn, _)| *lsn).collect();
     assert_eq!(read_lsns, (1..=1_001).collect::<Vec<u64>>());
@@ -157,17 +157,17 @@ async fn appended_records_are_durable_and_read_back_in_order() {
     assert!(read.torn.is_none());
 }
 
-/// Goal: after the journal is closed, what was written stays durable and a change appended
+/// Goal: after the log is closed, what was written stays durable and a change appended
 /// afterwards is refused at once instead of waiting forever.
 #[tokio::test]
 async fn after_close_waiters_are_answered() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(dir.path(), DurabilityMode::Wal, 1).unwrap();
-    let written = journal.append(|| hold_record(1));
-    journal.close();
-    assert_eq!(journal.wait_durable(written).await, Ok(()));
-    let late = journal.append(|| hold_record(2));
-    assert_eq!(journal.wait_durable(late).await, Err(JournalFailed));
+    let log_writer = LogWriter::open(dir.path(), DurabilityMode::Wal, 1).unwrap();
+    let written = log_writer.append(|| hold_record(1));
+    log_writer.close();
+    assert_eq!(log_writer.wait_durable(written).await, Ok(()));
+    let late = log_writer.append(|| hold_record(2));
+    assert_eq!(log_writer.wait_durable(late).await, Err(LogFailed));
     assert_eq!(read_log(dir.path(), false).unwrap().last_lsn, written);
 }
 
@@ -202,11 +202,11 @@ fn corruption_before_the_tail_names_file_and_offset() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_log(dir.path(), &fixed_records());
     let mut bytes = fs::read(&path).unwrap();
-    let second_frame = WAL_HEADER_BYTES + encode_frame(1, &fixed_records()[0]).len();
+    let second_frame = LOG_HEADER_BYTES + encode_frame(1, &fixed_records()[0]).len();
     bytes[second_frame + FRAME_HEADER_BYTES + 3] ^= 0x10;
     fs::write(&path, &bytes).unwrap();
     match read_log(dir.path(), true) {
-        Err(WalError::Corrupt { file, offset, .. }) => {
+        Err(LogError::Corrupt { file, offset, .. }) => {
             assert_eq!(file, path);
             assert_eq!(offset, second_frame as u64);
         }
@@ -226,7 +226,7 @@ fn a_newer_log_version_is_refused() {
     bytes[12..16].copy_from_slice(&crc.to_le_bytes());
     fs::write(&path, &bytes).unwrap();
     let error = read_log(dir.path(), true).unwrap_err();
-    assert!(matches!(error, WalError::NewerVersion { found: 2, .. }));
+    assert!(matches!(error, LogError::NewerVersion { found: 2, .. }));
     assert!(error.to_string().contains("newer holdfast"), "{error}");
 }
 
@@ -248,7 +248,7 @@ fn replaying_a_hold_twice_is_refused_not_a_panic() {
 #[test]
 fn hold_requests_convert_both_ways() {
     for record in fixed_records() {
-        if let WalRecordV1::Hold { request, .. } = record {
+        if let LogRecordV1::Hold { request, .. } = record {
             assert_eq!(
                 HoldRequestV1::from_core(&request.to_core().unwrap()),
                 request

@@ -4,7 +4,7 @@
 //! their expiry, which every later read and check treats the same way, expired or not).
 //!
 //! One file per noun:
-//! - [`record`]: the records, version 1 ([`WalRecordV1`]), and their replay on a book;
+//! - [`record`]: the records, version 1 ([`LogRecordV1`]), and their replay on a book;
 //! - [`frame`]: one record on disk, its length, checksum and LSN;
 //! - [`segment`]: segment files, their names and headers;
 //! - [`reader`]: reading every segment back at start-up, cutting a torn tail;
@@ -22,10 +22,10 @@ pub mod writer;
 mod tests;
 
 pub use frame::{encode_frame, FRAME_HEADER_BYTES};
-pub use reader::{read_log, LogRead, WalError};
-pub use record::{HoldRequestV1, HoldTargetV1, SegmentRequestV1, WalRecordV1};
+pub use reader::{read_log, LogError, LogRead};
+pub use record::{HoldRequestV1, HoldTargetV1, LogRecordV1, SegmentRequestV1};
 pub use segment::{
-    first_lsn_of, list_segments, segment_name, WAL_FORMAT_VERSION, WAL_HEADER_BYTES, WAL_MAGIC,
-    WAL_PREFIX, WAL_SUFFIX,
+    first_lsn_of, list_segments, segment_name, LOG_FORMAT_VERSION, LOG_HEADER_BYTES, LOG_MAGIC,
+    LOG_PREFIX, LOG_SUFFIX,
 };
-pub use writer::{DurabilityMode, Journal, JournalFailed};
+pub use writer::{DurabilityMode, LogFailed, LogWriter};

@@ -4,10 +4,10 @@
 //! start-up with the file and offset, because silently dropping the records after it would lose
 //! acknowledged changes.
 
-use crate::durability::wal::frame::{read_frame, valid_frame_follows, FrameProblem};
-use crate::durability::wal::record::WalRecordV1;
-use crate::durability::wal::segment::{
-    list_segments, WAL_FORMAT_VERSION, WAL_HEADER_BYTES, WAL_MAGIC,
+use crate::durability::log::frame::{read_frame, valid_frame_follows, FrameProblem};
+use crate::durability::log::record::LogRecordV1;
+use crate::durability::log::segment::{
+    list_segments, LOG_FORMAT_VERSION, LOG_HEADER_BYTES, LOG_MAGIC,
 };
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 /// Why the log could not be read.
 #[derive(Debug, thiserror::Error)]
-pub enum WalError {
+pub enum LogError {
     #[error("write-ahead log {file}, offset {offset}: {detail}; the log is damaged before its end, so holdfast will not start (restore the file from a backup, or move it away to accept the loss)")]
     Corrupt {
         file: PathBuf,
@@ -42,7 +42,7 @@ pub enum WalError {
 #[derive(Debug, Default)]
 pub struct LogRead {
     /// Every record, in LSN order.
-    pub records: Vec<(u64, WalRecordV1)>,
+    pub records: Vec<(u64, LogRecordV1)>,
     /// The LSN of the last record (0 when the log is empty).
     pub last_lsn: u64,
     /// The first LSN of the oldest segment, if any segment holds a record.
@@ -56,8 +56,8 @@ pub struct LogRead {
 /// Reads every segment of `dir` in order, checking each frame and the LSN sequence. A torn tail
 /// of the last segment is cut off (the file is truncated and synced) when `repair` is set;
 /// anything else that does not verify is an error naming file and offset.
-pub fn read_log(dir: &Path, repair: bool) -> Result<LogRead, WalError> {
-    let segments = list_segments(dir).map_err(|source| WalError::Io {
+pub fn read_log(dir: &Path, repair: bool) -> Result<LogRead, LogError> {
+    let segments = list_segments(dir).map_err(|source| LogError::Io {
         file: dir.to_path_buf(),
         source,
     })?;
@@ -76,18 +76,18 @@ fn read_segment(
     last_segment: bool,
     repair: bool,
     read: &mut LogRead,
-) -> Result<(), WalError> {
-    let io_error = |source| WalError::Io {
+) -> Result<(), LogError> {
+    let io_error = |source| LogError::Io {
         file: path.to_path_buf(),
         source,
     };
     let bytes = fs::read(path).map_err(io_error)?;
-    let corrupt = |offset: usize, detail: String| WalError::Corrupt {
+    let corrupt = |offset: usize, detail: String| LogError::Corrupt {
         file: path.to_path_buf(),
         offset: offset as u64,
         detail,
     };
-    if bytes.len() < WAL_HEADER_BYTES {
+    if bytes.len() < LOG_HEADER_BYTES {
         // A segment is created and its header synced before any record goes in: only a crash
         // right at creation leaves it short, and then it holds nothing.
         if last_segment {
@@ -95,7 +95,7 @@ fn read_segment(
         }
         return Err(corrupt(0, "segment shorter than its header".into()));
     }
-    if bytes[..8] != WAL_MAGIC {
+    if bytes[..8] != LOG_MAGIC {
         return Err(corrupt(0, "wrong magic: not a holdfast log segment".into()));
     }
     let header_crc = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
@@ -103,14 +103,14 @@ fn read_segment(
         return Err(corrupt(0, "segment header checksum does not match".into()));
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != WAL_FORMAT_VERSION {
-        return Err(WalError::NewerVersion {
+    if version != LOG_FORMAT_VERSION {
+        return Err(LogError::NewerVersion {
             file: path.to_path_buf(),
             found: version,
-            supported: WAL_FORMAT_VERSION,
+            supported: LOG_FORMAT_VERSION,
         });
     }
-    let mut offset = WAL_HEADER_BYTES;
+    let mut offset = LOG_HEADER_BYTES;
     let mut expected_lsn = first_lsn;
     if let Some(previous_last) = read.segments.last().map(|s| s.2) {
         if previous_last != 0 && first_lsn != previous_last + 1 {

@@ -9,36 +9,36 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// First bytes of every log segment.
-pub const WAL_MAGIC: [u8; 8] = *b"HOLDWAL\0";
+pub const LOG_MAGIC: [u8; 8] = *b"HOLDWAL\0";
 /// The log format this build writes, and the newest it reads.
-pub const WAL_FORMAT_VERSION: u32 = 1;
+pub const LOG_FORMAT_VERSION: u32 = 1;
 /// Size of a segment's header, in bytes.
-pub const WAL_HEADER_BYTES: usize = 16;
+pub const LOG_HEADER_BYTES: usize = 16;
 /// Segment file names: `wal-<first LSN, 20 digits>.log`.
-pub const WAL_PREFIX: &str = "wal-";
-/// See [`WAL_PREFIX`].
-pub const WAL_SUFFIX: &str = ".log";
+pub const LOG_PREFIX: &str = "wal-";
+/// See [`LOG_PREFIX`].
+pub const LOG_SUFFIX: &str = ".log";
 
 /// The file name of the segment whose first record is `first_lsn`.
 pub fn segment_name(first_lsn: u64) -> String {
-    files::numbered_name(WAL_PREFIX, first_lsn, WAL_SUFFIX)
+    files::numbered_name(LOG_PREFIX, first_lsn, LOG_SUFFIX)
 }
 
 /// The first LSN in a segment's file name (`None` for any other file).
 pub fn first_lsn_of(name: &str) -> Option<u64> {
-    files::number_in_name(name, WAL_PREFIX, WAL_SUFFIX)
+    files::number_in_name(name, LOG_PREFIX, LOG_SUFFIX)
 }
 
 /// Log segments in `dir`, oldest first, as `(first LSN, path)`.
 pub fn list_segments(dir: &Path) -> io::Result<Vec<(u64, PathBuf)>> {
-    files::list_numbered(dir, WAL_PREFIX, WAL_SUFFIX)
+    files::list_numbered(dir, LOG_PREFIX, LOG_SUFFIX)
 }
 
 /// The header every segment starts with.
-pub(crate) fn segment_header() -> [u8; WAL_HEADER_BYTES] {
-    let mut header = [0u8; WAL_HEADER_BYTES];
-    header[0..8].copy_from_slice(&WAL_MAGIC);
-    header[8..12].copy_from_slice(&WAL_FORMAT_VERSION.to_le_bytes());
+pub(crate) fn segment_header() -> [u8; LOG_HEADER_BYTES] {
+    let mut header = [0u8; LOG_HEADER_BYTES];
+    header[0..8].copy_from_slice(&LOG_MAGIC);
+    header[8..12].copy_from_slice(&LOG_FORMAT_VERSION.to_le_bytes());
     let crc = crc32c::crc32c(&header[..12]);
     header[12..16].copy_from_slice(&crc.to_le_bytes());
     header

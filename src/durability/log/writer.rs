@@ -1,19 +1,19 @@
 //! The write-ahead log's writer: appends records and makes them durable in groups.
 //!
-//! [`Journal::append`] assigns the next LSN and copies the frame into a shared buffer under a
+//! [`LogWriter::append`] assigns the next LSN and copies the frame into a shared buffer under a
 //! mutex (microseconds; the company actor never touches the disk). One writer thread takes the
-//! whole buffer and writes it; [`limits::WAL_SYNC_THREADS`] sync threads call `fdatasync`, each
+//! whole buffer and writes it; [`limits::LOG_SYNC_THREADS`] sync threads call `fdatasync`, each
 //! covering every byte written before it started, so one sync covers every record that arrived
 //! meanwhile and a record waits for the next sync to start, not for the previous one to end. The
 //! actor answers each change with its LSN (the ticket); the `Engine` awaits
-//! [`Journal::wait_durable`] for it before it answers, so an acknowledged change is on disk. The
-//! buffer is bounded ([`limits::WAL_QUEUE_BYTES_MAX`]): when the disk falls behind, appends wait,
+//! [`LogWriter::wait_durable`] for it before it answers, so an acknowledged change is on disk. The
+//! buffer is bounded ([`limits::LOG_QUEUE_BYTES_MAX`]): when the disk falls behind, appends wait,
 //! which is the back-pressure that a slow disk must cause.
 
 use crate::durability::files;
-use crate::durability::wal::frame::{encode_frame, stamp_lsn};
-use crate::durability::wal::record::WalRecordV1;
-use crate::durability::wal::segment::{create_segment, list_segments, WAL_HEADER_BYTES};
+use crate::durability::log::frame::{encode_frame, stamp_lsn};
+use crate::durability::log::record::LogRecordV1;
+use crate::durability::log::segment::{create_segment, list_segments, LOG_HEADER_BYTES};
 use crate::limits;
 use parking_lot::{Condvar, Mutex};
 use std::fs::{self, File};
@@ -23,13 +23,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-/// How much the journal keeps.
+/// How much the log keeps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DurabilityMode {
     /// Every change is logged and synced before its answer. Named after its value on the
     /// command line, `--durability wal`, which is part of the public contract.
     Wal,
-    /// Only snapshots: changes since the last snapshot are lost in a crash. The journal still
+    /// Only snapshots: changes since the last snapshot are lost in a crash. The log still
     /// counts changes, so the snapshotter knows whether anything changed; it does not number
     /// them (no LSN is used without a record, so a later log continues without a hole).
     Snapshot,
@@ -61,9 +61,9 @@ struct Shared {
     has_room: Condvar,
     /// Signalled (under `queue`) when the writer has started a new segment, or stopped.
     segment_started: Condvar,
-    /// The last LSN handed out (moves only in WAL mode).
+    /// The last LSN handed out (moves only in wal mode).
     appended: AtomicU64,
-    /// Changes counted since the journal opened, in either mode: the snapshotter compares it.
+    /// Changes counted since the log opened, in either mode: the snapshotter compares it.
     changes: AtomicU64,
     durable: tokio::sync::watch::Sender<Durable>,
     /// The first LSN of the segment being written (snapshot mode: none, `u64::MAX`).
@@ -74,29 +74,29 @@ struct Shared {
 /// Why a change could not be made durable.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the write-ahead log failed to write or sync; changes are no longer durable")]
-pub struct JournalFailed;
+pub struct LogFailed;
 
 /// The handle every company actor and the engine share. Cheap to clone.
 #[derive(Clone)]
-pub struct Journal {
+pub struct LogWriter {
     shared: Arc<Shared>,
 }
 
-impl std::fmt::Debug for Journal {
+impl std::fmt::Debug for LogWriter {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
-            .debug_struct("Journal")
+            .debug_struct("LogWriter")
             .field("mode", &self.shared.mode)
             .field("appended_lsn", &self.appended_lsn())
             .finish()
     }
 }
 
-impl Journal {
-    /// Opens the journal in `dir`, numbering from `next_lsn`. In WAL mode a new segment is
+impl LogWriter {
+    /// Opens the log in `dir`, numbering from `next_lsn`. In wal mode a new segment is
     /// created (earlier ones are only read at start-up, never appended to) and the writer thread
     /// starts.
-    pub fn open(dir: &Path, mode: DurabilityMode, next_lsn: u64) -> io::Result<Journal> {
+    pub fn open(dir: &Path, mode: DurabilityMode, next_lsn: u64) -> io::Result<LogWriter> {
         let next_lsn = next_lsn.max(1);
         let (durable, _) = tokio::sync::watch::channel(Durable {
             lsn: next_lsn - 1,
@@ -129,15 +129,15 @@ impl Journal {
                 .spawn(move || write_loop(writer_shared, file, next_lsn))?;
             *shared.writer.lock() = Some(handle);
         }
-        Ok(Journal { shared })
+        Ok(LogWriter { shared })
     }
 
-    /// The mode the journal runs in.
+    /// The mode the log runs in.
     pub fn mode(&self) -> DurabilityMode {
         self.shared.mode
     }
 
-    /// Whether records are written (WAL mode): callers skip building records otherwise.
+    /// Whether records are written (wal mode): callers skip building records otherwise.
     pub fn logs_records(&self) -> bool {
         self.shared.mode == DurabilityMode::Wal
     }
@@ -147,12 +147,12 @@ impl Journal {
         self.shared.appended.load(Ordering::SeqCst)
     }
 
-    /// How many changes were counted since the journal opened (both modes).
+    /// How many changes were counted since the log opened (both modes).
     pub fn change_count(&self) -> u64 {
         self.shared.changes.load(Ordering::SeqCst)
     }
 
-    /// Counts a change made before the journal could see it (log records replayed at
+    /// Counts a change made before the log could see it (log records replayed at
     /// start-up), so that the next interval takes a snapshot of it.
     pub fn mark_changed(&self) {
         self.shared.changes.fetch_add(1, Ordering::SeqCst);
@@ -166,11 +166,11 @@ impl Journal {
         }
     }
 
-    /// Counts one change and, in WAL mode, numbers it and queues its record (built only then).
+    /// Counts one change and, in wal mode, numbers it and queues its record (built only then).
     /// Returns the change's LSN (snapshot mode: the last LSN, unchanged). Called by a company
     /// actor right after the change was applied to its book, so that LSN order is each
     /// company's order of changes. Waits only when the queue is full.
-    pub fn append(&self, make_record: impl FnOnce() -> WalRecordV1) -> u64 {
+    pub fn append(&self, make_record: impl FnOnce() -> LogRecordV1) -> u64 {
         self.shared.changes.fetch_add(1, Ordering::SeqCst);
         if self.shared.mode == DurabilityMode::Snapshot {
             return self.appended_lsn();
@@ -179,7 +179,7 @@ impl Journal {
         // Encoded outside the lock; the LSN is patched in once assigned.
         let mut frame = encode_frame(0, &record);
         let mut queue = self.shared.queue.lock();
-        while queue.buffer.len() >= limits::WAL_QUEUE_BYTES_MAX && !queue.closed {
+        while queue.buffer.len() >= limits::LOG_QUEUE_BYTES_MAX && !queue.closed {
             self.shared.has_room.wait(&mut queue);
         }
         let lsn = queue.next_lsn;
@@ -197,7 +197,7 @@ impl Journal {
     }
 
     /// Counts a change that has no record: only in snapshot mode, where it answers the last
-    /// LSN, unchanged (`None` in WAL mode, where every change must come with its record).
+    /// LSN, unchanged (`None` in wal mode, where every change must come with its record).
     pub fn number_change(&self) -> Option<u64> {
         match self.shared.mode {
             DurabilityMode::Snapshot => {
@@ -212,7 +212,7 @@ impl Journal {
     }
 
     /// Waits until every change numbered up to `lsn` is on disk. Immediate in snapshot mode.
-    pub async fn wait_durable(&self, lsn: u64) -> Result<(), JournalFailed> {
+    pub async fn wait_durable(&self, lsn: u64) -> Result<(), LogFailed> {
         if self.shared.mode == DurabilityMode::Snapshot {
             return Ok(());
         }
@@ -220,11 +220,11 @@ impl Journal {
         let reached = receiver
             .wait_for(|durable| durable.lsn >= lsn || durable.failed)
             .await
-            .map_err(|_| JournalFailed)?;
+            .map_err(|_| LogFailed)?;
         if reached.lsn >= lsn {
             Ok(())
         } else {
-            Err(JournalFailed)
+            Err(LogFailed)
         }
     }
 
@@ -238,7 +238,7 @@ impl Journal {
     }
 
     /// Waits until the segment being written starts after `lsn` (the rotation asked for once
-    /// `lsn` was appended has happened), or the journal stopped. Blocking: call it off the
+    /// `lsn` was appended has happened), or the log stopped. Blocking: call it off the
     /// actors' threads. Immediate in snapshot mode.
     pub fn wait_for_segment_after(&self, lsn: u64) {
         if self.shared.mode == DurabilityMode::Snapshot {
@@ -324,7 +324,7 @@ struct Syncing {
 }
 
 /// The writer thread: take the whole buffer, write it, and let a sync thread make it durable.
-/// Syncing is done by [`limits::WAL_SYNC_THREADS`] threads at once: a sync covers every byte
+/// Syncing is done by [`limits::LOG_SYNC_THREADS`] threads at once: a sync covers every byte
 /// written before it starts, and while one sync waits on the disk the next batch is written
 /// and another sync starts. On this kind of disk concurrent syncs complete several times more
 /// often than one after another, and every waiting change rides on the first sync that starts
@@ -340,7 +340,7 @@ fn write_loop(shared: Arc<Shared>, file: File, first_lsn: u64) {
         }),
         changed: Condvar::new(),
     });
-    let syncers: Vec<JoinHandle<()>> = (0..limits::WAL_SYNC_THREADS)
+    let syncers: Vec<JoinHandle<()>> = (0..limits::LOG_SYNC_THREADS)
         .filter_map(|index| {
             let shared = shared.clone();
             let syncing = syncing.clone();
@@ -381,7 +381,7 @@ fn fail(shared: &Shared, error: &str) {
 /// The writer's loop: write each batch, then tell the sync threads how far the file is written.
 fn write_batches(shared: &Shared, syncing: &Syncing) -> Result<(), String> {
     let mut spare = Vec::new();
-    let mut segment_bytes = WAL_HEADER_BYTES;
+    let mut segment_bytes = LOG_HEADER_BYTES;
     let mut file = syncing.state.lock().file.clone();
     loop {
         let (batch_last_lsn, rotate, closed) = {
@@ -406,7 +406,7 @@ fn write_batches(shared: &Shared, syncing: &Syncing) -> Result<(), String> {
         if closed {
             return sync_everything(shared, syncing, &file);
         }
-        if rotate || segment_bytes >= limits::WAL_SEGMENT_BYTES_MAX {
+        if rotate || segment_bytes >= limits::LOG_SEGMENT_BYTES_MAX {
             // Everything in the old file is made durable before anything goes into the new
             // one, so a sync of the new file never publishes an LSN the old file still owes.
             sync_everything(shared, syncing, &file)?;
@@ -416,7 +416,7 @@ fn write_batches(shared: &Shared, syncing: &Syncing) -> Result<(), String> {
             );
             syncing.state.lock().file = new_file.clone();
             file = new_file;
-            segment_bytes = WAL_HEADER_BYTES;
+            segment_bytes = LOG_HEADER_BYTES;
             shared.active_first_lsn.store(next_lsn, Ordering::SeqCst);
             // Taking the lock orders the store before any waiter's next check.
             drop(shared.queue.lock());

@@ -5,7 +5,7 @@
 //! so a record is exactly that, and replay re-runs it through the same `Book` method. These are
 //! their own versioned types, never derived on the core's, because a derive on a live type
 //! changes the format silently the day someone adds a field: changing their bytes needs a
-//! `WalRecordV2` and a format version bump (`tests/fixtures/v1/` holds records that must always
+//! `LogRecordV2` and a format version bump (`tests/fixtures/v1/` holds records that must always
 //! read).
 
 use crate::core::book::Book;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 /// One logged change: the command, the token it used and the time it ran at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum WalRecordV1 {
+pub enum LogRecordV1 {
     Hold {
         company: String,
         token: [u8; 16],
@@ -162,16 +162,16 @@ impl HoldRequestV1 {
     }
 }
 
-impl WalRecordV1 {
+impl LogRecordV1 {
     /// The company the record belongs to.
     pub fn company(&self) -> &str {
         match self {
-            WalRecordV1::Hold { company, .. }
-            | WalRecordV1::Confirm { company, .. }
-            | WalRecordV1::Extend { company, .. }
-            | WalRecordV1::Cancel { company, .. }
-            | WalRecordV1::Expire { company, .. }
-            | WalRecordV1::Housekeeping { company, .. } => company,
+            LogRecordV1::Hold { company, .. }
+            | LogRecordV1::Confirm { company, .. }
+            | LogRecordV1::Extend { company, .. }
+            | LogRecordV1::Cancel { company, .. }
+            | LogRecordV1::Expire { company, .. }
+            | LogRecordV1::Housekeeping { company, .. } => company,
         }
     }
 
@@ -180,10 +180,10 @@ impl WalRecordV1 {
     /// from a damaged log, and a damaged log must not crash start-up.
     pub fn apply(&self, book: &mut Book) -> Result<(), BookError> {
         match self {
-            WalRecordV1::Hold { token, .. } if book.contains(Uuid::from_bytes(*token)) => Err(
+            LogRecordV1::Hold { token, .. } if book.contains(Uuid::from_bytes(*token)) => Err(
                 BookError::invalid("token", "the logged hold's token is already held"),
             ),
-            WalRecordV1::Hold {
+            LogRecordV1::Hold {
                 token,
                 now_ms,
                 request,
@@ -197,7 +197,7 @@ impl WalRecordV1 {
                 book.hold(request, idempotency, Uuid::from_bytes(*token), *now_ms)
                     .map(drop)
             }
-            WalRecordV1::Confirm {
+            LogRecordV1::Confirm {
                 token,
                 now_ms,
                 appointment_id,
@@ -205,7 +205,7 @@ impl WalRecordV1 {
             } => book
                 .confirm(Uuid::from_bytes(*token), appointment_id.clone(), *now_ms)
                 .map(drop),
-            WalRecordV1::Extend {
+            LogRecordV1::Extend {
                 token,
                 now_ms,
                 ttl_seconds,
@@ -213,7 +213,7 @@ impl WalRecordV1 {
             } => book
                 .extend(Uuid::from_bytes(*token), *ttl_seconds, *now_ms)
                 .map(drop),
-            WalRecordV1::Cancel {
+            LogRecordV1::Cancel {
                 token,
                 now_ms,
                 reason,
@@ -221,12 +221,12 @@ impl WalRecordV1 {
             } => book
                 .cancel(Uuid::from_bytes(*token), reason.clone(), *now_ms)
                 .map(drop),
-            WalRecordV1::Expire { tokens, now_ms, .. } => {
+            LogRecordV1::Expire { tokens, now_ms, .. } => {
                 let tokens: Vec<Uuid> = tokens.iter().map(|t| Uuid::from_bytes(*t)).collect();
                 book.expire_due(&tokens, *now_ms);
                 Ok(())
             }
-            WalRecordV1::Housekeeping { now_ms, .. } => {
+            LogRecordV1::Housekeeping { now_ms, .. } => {
                 book.housekeeping(*now_ms);
                 Ok(())
             }

@@ -3,7 +3,7 @@
 //! Encoding, stamping the LSN once the writer assigns it, and reading one frame back with its
 //! checks (length bound, checksum, exact decode), so that nothing else knows the byte layout.
 
-use crate::durability::wal::record::WalRecordV1;
+use crate::durability::log::record::LogRecordV1;
 use crate::limits;
 
 /// Size of a frame's header (length, checksum, LSN), in bytes.
@@ -15,7 +15,7 @@ fn bincode_config() -> bincode::config::Configuration {
 }
 
 /// The bytes of one frame holding `record` at `lsn`.
-pub fn encode_frame(lsn: u64, record: &WalRecordV1) -> Vec<u8> {
+pub fn encode_frame(lsn: u64, record: &LogRecordV1) -> Vec<u8> {
     let mut frame = vec![0u8; FRAME_HEADER_BYTES];
     bincode::serde::encode_into_std_write(record, &mut frame, bincode_config())
         .expect("encoding a record into memory cannot fail");
@@ -36,7 +36,7 @@ pub(crate) fn stamp_lsn(frame: &mut [u8], lsn: u64) {
 /// One frame read back: its LSN, record, and total size in bytes.
 pub(crate) struct Frame {
     pub lsn: u64,
-    pub record: WalRecordV1,
+    pub record: LogRecordV1,
     pub bytes: usize,
 }
 
@@ -53,10 +53,10 @@ pub(crate) fn read_frame(bytes: &[u8]) -> Result<Frame, FrameProblem> {
         return Err(FrameProblem::PastEnd);
     }
     let payload_bytes = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
-    if payload_bytes == 0 || payload_bytes > limits::WAL_RECORD_BYTES_MAX {
+    if payload_bytes == 0 || payload_bytes > limits::LOG_RECORD_BYTES_MAX {
         return Err(FrameProblem::Bad(format!(
             "record length {payload_bytes} is outside 1..={}",
-            limits::WAL_RECORD_BYTES_MAX
+            limits::LOG_RECORD_BYTES_MAX
         )));
     }
     let total = FRAME_HEADER_BYTES + payload_bytes;
@@ -69,7 +69,7 @@ pub(crate) fn read_frame(bytes: &[u8]) -> Result<Frame, FrameProblem> {
     }
     let mut lsn = [0u8; 8];
     lsn.copy_from_slice(&bytes[8..16]);
-    let (record, read): (WalRecordV1, usize) =
+    let (record, read): (LogRecordV1, usize) =
         bincode::serde::decode_from_slice(&bytes[FRAME_HEADER_BYTES..total], bincode_config())
             .map_err(|e| FrameProblem::Bad(format!("record does not decode: {e}")))?;
     if read != payload_bytes {

@@ -1,4 +1,4 @@
-//! Expiry benches (issue 4). Criterion, short settings:
+//! Expiry benches. Criterion, short settings:
 //! - `schedule`: the cost of scheduling one hold's expiry, both the company actor's push into the
 //!   wheel's intake and the wheel's own insert (target: median under 100 ns);
 //! - `tick`: one tick that expires 100,000 holds spread over 1,000 companies, measured from the

@@ -1,4 +1,4 @@
-//! Snapshot write and restore of 1,000,000 reservations over 1,000 companies (issue 5 targets:
+//! Snapshot write and restore of 1,000,000 reservations over 1,000 companies (targets:
 //! each under 1 s, under 150 bytes per reservation on disk).
 //!
 //! - `snapshot_write_1m`: the real path, `Snapshots::take` on a running engine: every company

@@ -1,7 +1,7 @@
 //! Every bound of holdfast in one place: what it bounds, its unit, and why it has this value.
 //!
 //! Limits that an operator may want to move are defaults of settings (`Settings` in
-//! `core::book`); the rest are fixed here because the API contract (`shared/API.md`) names them.
+//! `core::book`); the rest are fixed here because the API contract (`docs/API.md`) names them.
 //! Nothing a caller sends may grow a map or a queue without one of these bounds.
 
 /// Length of a company or resource id, in bytes. The API fixes `[A-Za-z0-9_-]{1,64}`.
@@ -91,7 +91,7 @@ pub const BODY_BYTES_MAX: usize = 64 * 1_024;
 /// the way, bounded so a year-long request over a full calendar does not answer megabytes.
 pub const CONFLICTS_REPORTED_MAX: usize = 32;
 
-/// Default tick of the expiry wheel, in milliseconds (issue 4: 10 ms; a setting). A hold expires
+/// Default tick of the expiry wheel, in milliseconds (a setting, `--expiry-tick`). A hold expires
 /// at the first tick at or after its `expires_at`, so this is the lateness the wheel itself adds
 /// at most; smaller ticks cost more wake-ups for no visible gain (lazy expiry already hides an
 /// expired hold from every read and conflict check at once).
@@ -102,7 +102,7 @@ pub const EXPIRY_RESOLUTION_MS_DEFAULT: u64 = 10;
 /// 0.47 s to 1.5 s in the `Book` in `benches/expiry.rs`, depending on the machine's load: map
 /// and calendar removals, cache misses), so a chunk is well under a millisecond, and a hold
 /// arriving during a mass expiry of a million waits for at most one chunk rather than the whole
-/// batch (issue 4: never held up by more than 5 ms). 250 rather than 500 since 2026-12-01: the
+/// batch (the target: a hold is never held up by more than 5 ms). 250 rather than 500 because the
 /// hold round trip's p99 during a mass expiry of a million went from 0.47 to 0.64 ms down to
 /// 0.22 to 0.29 ms, and the whole expiry took no longer (0.78 to 1.02 s against 0.78 to 0.88 s).
 /// Smaller chunks cost a yield (a few microseconds) each.
@@ -157,7 +157,7 @@ pub const SNAPSHOT_EXPORTS_IN_FLIGHT_MAX: usize = 64;
 /// costs about 170 ns in a book of 100,000 (17 ms for all of them, `cargo bench --bench
 /// snapshot`), more in a book of a million (cache misses), so a turn takes 0.2 to 0.5 ms: a
 /// hold arriving during the export of a company with a million reservations waits for at most
-/// one turn, not for the whole copy (0.3 to 1.6 s measured when it was one turn; issue 3 wants
+/// one turn, not for the whole copy (0.3 to 1.6 s measured when it was one turn; the target is a
 /// p99 under 2 ms at 20,000 holds per second with the default 5 s snapshots running). A yield
 /// between turns costs a few microseconds.
 pub const SNAPSHOT_EXPORT_CHUNK_SLOTS: usize = 1_000;

@@ -1,4 +1,4 @@
-//! Expiry by the timer-wheel actor (issue 4), end to end through the `Engine`: real company
+//! Expiry by the timer-wheel actor, end to end through the `Engine`: real company
 //! actors, the real `ExpiryWheel`, and a `ManualClock` moved in steps. The wheel does not tick by
 //! itself here: each test sends `Tick` (via `Engine::expiry_tick`), which answers once every
 //! batch it sent is done, so nothing sleeps and nothing races.

@@ -29,7 +29,7 @@ fn book_error(result: Result<impl std::fmt::Debug, EngineError>) -> ErrorType {
     }
 }
 
-/// The scripted sequence: every counter of the issue moves at least once, through the engine and
+/// The scripted sequence: every counter of the contract moves at least once, through the engine and
 /// its real actors. Returns the tokens it used, for later checks.
 async fn scripted_sequence(engine: &Engine, clock: &ManualClock) {
     let c = "acme";

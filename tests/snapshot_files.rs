@@ -1,4 +1,4 @@
-//! Snapshot files and the log on disk (issue 5): what restore does with damaged files, what
+//! Snapshot files and the log on disk: what restore does with damaged files, what
 //! `holdfast snapshot inspect` answers for them, and restore through the real engine with a
 //! manual clock (log replay, expiry of holds that ran out while the server was down).
 //!

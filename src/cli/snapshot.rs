@@ -22,8 +22,7 @@ pub fn inspect(path: &Path) -> Result<String, SnapshotError> {
             }
         })?;
     }
-    let created_at = chrono::DateTime::from_timestamp_millis(header.created_at_ms)
-        .map_or_else(|| header.created_at_ms.to_string(), |t| t.to_rfc3339());
+    let created_at = crate::http::time::Instant(header.created_at_ms);
     let mut out = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(out, "file: {}", path.display());

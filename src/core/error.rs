@@ -1,4 +1,4 @@
-//! The errors of the core, one variant per error type of the API (`shared/API.md`), so that the
+//! The errors of the core, one variant per error type of the API (`docs/API.md`), so that the
 //! HTTP layer maps them one to one in a single place. Expected failures are values, never panics.
 
 use crate::core::reservation::{ConflictView, Status};

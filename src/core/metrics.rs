@@ -429,7 +429,7 @@ pub fn mask_phone(phone: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Goal: phones are masked as the issue shows, and short ones are never shown whole.
+    /// Goal: phones are masked as the contract shows, and short ones are never shown whole.
     #[test]
     fn phones_are_masked() {
         assert_eq!(mask_phone("+4915112345678"), "+49151*****678");

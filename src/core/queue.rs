@@ -5,7 +5,7 @@
 //! million entries that one push moves half a million: in a mass expiry of a million holds the
 //! chunks that crossed 131,072, 262,144 and 524,288 finished reservations took 2, 4 and 8 ms
 //! instead of 0.2 ms (`benches/expiry.rs`), and a hold queued behind such a chunk waited that
-//! long (issue 4: never more than 5 ms). Here a push that finds the last block full starts a new
+//! long (the target: never more than 5 ms). Here a push that finds the last block full starts a new
 //! block and nothing is ever moved, so every push and pop is O(1) in the worst case, not only on
 //! average. The list of blocks still grows by doubling, but it holds one pointer per
 //! [`BLOCK_ENTRIES`] entries.

@@ -1,5 +1,5 @@
 //! Every failure an HTTP caller can see, and the one place where each becomes a status code and
-//! an `application/problem+json` body (RFC 9457, the error table of `shared/API.md`).
+//! an `application/problem+json` body (RFC 9457, the error table of `docs/API.md`).
 //!
 //! Handlers return `Result<_, ApiError>`; `From` conversions bring engine and core errors in, so
 //! no handler chooses a status code for an error by itself. `type` is the API's bare word

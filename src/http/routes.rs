@@ -1,4 +1,4 @@
-//! The handlers: one per operation of `shared/API.md`, each a few lines that take checked parts
+//! The handlers: one per operation of `docs/API.md`, each a few lines that take checked parts
 //! (see `extract`), build a core command (see `dto`), await the `Engine` and answer. They hold no
 //! reservation state and choose no status code for an error: `error::ApiError` does.
 //!

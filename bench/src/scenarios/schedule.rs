@@ -1,7 +1,6 @@
 //! The calendar of a run: the instants the API reads, the 30-minute slot, where the schedule
 //! starts, and [`Rounds`], the shared sequence of windows the callers fill one after another.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(super) const MINUTE_MS: i64 = 60_000;
@@ -9,11 +8,9 @@ const DAY_MS: i64 = 24 * 60 * MINUTE_MS;
 /// Every slot of every scenario is 30 minutes long (a typical appointment).
 pub const SLOT_MS: i64 = 30 * MINUTE_MS;
 
-/// An instant in the form the API reads (whole seconds here).
+/// An instant in the form the API reads: the server's own writer.
 pub fn rfc3339(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
+    holdfast::http::time::Instant(ms).to_string()
 }
 
 /// The first slot of every scenario: midnight UTC two days after `now_ms`, so that slots are in

@@ -14,7 +14,7 @@
 //! The counting of requests the HTTP edge refuses by itself lives with the edge
 //! (`http::edge_errors`).
 
-use crate::actors::engine::{Engine, EngineError};
+use crate::actors::engine::{CompanySample, Engine, EngineError};
 use crate::core::metrics::{
     HistogramSample, MetricsSample, LATENCY_BUCKETS_MICROS, LIFETIME_BUCKETS_MS,
 };
@@ -24,7 +24,6 @@ use prometheus::proto::{
 };
 use prometheus::TextEncoder;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::SystemTime;
 
 /// The `Content-Type` of the rendered text (Prometheus text format 0.0.4).
@@ -46,7 +45,7 @@ pub struct DiskGauges {
 #[derive(Clone, Debug, PartialEq)]
 pub struct EngineMetrics {
     /// Sorted by company id.
-    pub companies: Vec<(Arc<str>, MetricsSample)>,
+    pub companies: Vec<CompanySample>,
     /// Entries in the expiry wheel and its intake.
     pub wheel_entries: usize,
     /// Schedules the wheel refused because it was full (lazy expiry covered those holds).
@@ -58,12 +57,12 @@ pub struct EngineMetrics {
 impl EngineMetrics {
     /// Live reservations (active holds and bookings) over every company.
     pub fn live_reservations(&self) -> u64 {
-        self.companies.iter().map(|(_, s)| s.report.live).sum()
+        self.companies.iter().map(|c| c.sample.report.live).sum()
     }
 
     /// Active holds over every company.
     pub fn active_holds(&self) -> u64 {
-        self.companies.iter().map(|(_, s)| s.report.active).sum()
+        self.companies.iter().map(|c| c.sample.report.active).sum()
     }
 }
 
@@ -202,7 +201,7 @@ fn per_company(
     let all = metrics
         .companies
         .iter()
-        .flat_map(|(company, sample)| each(company, sample))
+        .flat_map(|c| each(&c.company, &c.sample))
         .collect();
     family(name, help, kind, all)
 }

@@ -12,8 +12,9 @@
 //! any caller was told) -> the log writes what is queued and stops.
 
 use crate::actors::engine::{Engine, EngineConfig};
-use crate::actors::snapshotter::{SnapshotFailed, SnapshotInfo, Snapshots, Snapshotter};
+use crate::actors::snapshotter::{SnapshotFailed, Snapshots, Snapshotter};
 use crate::durability::log::LogWriter;
+use crate::durability::snapshot::SnapshotInfo;
 use crate::durability::{self, DurabilityConfig, RestoreReport, StartupError};
 use crate::http::{self, HttpOptions};
 use actix::prelude::*;

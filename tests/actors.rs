@@ -236,7 +236,7 @@ fn first_requests_racing_start_one_actor_per_company() {
         }
         let companies = engine.companies().await.expect("companies");
         assert_eq!(companies.len(), 50);
-        assert!(companies.iter().all(|(_, counts)| counts.live == 1));
+        assert!(companies.iter().all(|c| c.counts.live == 1));
     });
     system.stop();
 }

@@ -106,7 +106,7 @@ async fn expires_exactly_at_the_first_tick_at_or_after_expires_at() {
         );
         assert_eq!(expired_and_active(&engine, "acme").await, (1, 0));
         let counts = engine.companies().await.expect("counts");
-        assert_eq!((counts[0].1.active, counts[0].1.live), (0, 0));
+        assert_eq!((counts[0].counts.active, counts[0].counts.live), (0, 0));
         let view = engine.get("acme", token).await.expect("get");
         assert_eq!(view.status, Status::Expired);
         assert_eq!(view.expired_at_ms, Some(expires_at_ms));

@@ -248,7 +248,7 @@ async fn histogram_samples_count_what_the_report_counts() {
     let engine = Engine::start(engine_config(&clock, settings_with_live_limit(3)), None);
     scripted_sequence(&engine, &clock).await;
     let samples = engine.metrics_samples().await.unwrap();
-    let (company, sample) = &samples[0];
+    let (company, sample) = (&samples[0].company, &samples[0].sample);
     assert_eq!(company.as_ref(), "acme");
     assert_eq!(sample.report, engine.metrics("acme").await.unwrap());
     // Nine creates reach the company's actor; the script's tenth (no time to live) cannot be
@@ -304,7 +304,7 @@ fn counters_and_histograms_survive_a_restart() {
                 .shutdown()
                 .await
                 .expect("final snapshot");
-            samples.into_iter().next().unwrap().1
+            samples.into_iter().next().unwrap().sample
         })
     };
     let after: MetricsSample = {
@@ -319,7 +319,7 @@ fn counters_and_histograms_survive_a_restart() {
             })
             .expect("restarts");
             let samples = durable.engine().metrics_samples().await.unwrap();
-            samples.into_iter().next().unwrap().1
+            samples.into_iter().next().unwrap().sample
         })
     };
     assert_scripted_counts(&after.report);

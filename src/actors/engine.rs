@@ -10,9 +10,9 @@ use crate::actors::company::{
 use crate::actors::expiry::{
     ExpireBatch, ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport,
 };
-use crate::actors::registry::Registry;
+use crate::actors::registry::{CompanyAddress, Registry};
 use crate::clock::{SharedClock, SystemClock};
-use crate::core::book::{CompanyCounts, HoldOutcome, ResourceSlots, Settings};
+use crate::core::book::{CompanyCountsOf, HoldOutcome, ResourceSlots, Settings};
 use crate::core::command::{validate_id, AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::error::ErrorType;
@@ -56,6 +56,13 @@ pub enum EngineError {
     /// snapshot could not be written: the server cannot keep its promise and says so.
     #[error("durability: {0}")]
     Durability(String),
+}
+
+/// One company's metrics sample (`Engine::metrics_samples`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompanySample {
+    pub company: Arc<str>,
+    pub sample: MetricsSample,
 }
 
 /// How to start an engine.
@@ -282,33 +289,39 @@ impl Engine {
 
     /// Every started company's metrics with its histograms as buckets, sorted by id, asking at
     /// most `limits::METRICS_SAMPLES_IN_FLIGHT_MAX` companies at once.
-    pub async fn metrics_samples(&self) -> Result<Vec<(Arc<str>, MetricsSample)>, EngineError> {
+    pub async fn metrics_samples(&self) -> Result<Vec<CompanySample>, EngineError> {
         use futures::StreamExt;
         let answers: Vec<_> = futures::stream::iter(self.registry.companies())
-            .map(|(company, address)| async move { (company, address.send(SampleMetrics).await) })
+            .map(|CompanyAddress { company, address }| async move {
+                (company, address.send(SampleMetrics).await)
+            })
             .buffer_unordered(crate::limits::METRICS_SAMPLES_IN_FLIGHT_MAX)
             .collect()
             .await;
         let mut samples = Vec::with_capacity(answers.len());
         for (company, answer) in answers {
-            samples.push((company, answer?));
+            samples.push(CompanySample {
+                company,
+                sample: answer?,
+            });
         }
-        samples.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        samples.sort_unstable_by(|a, b| a.company.cmp(&b.company));
         Ok(samples)
     }
 
     /// Every started company with its counts, sorted by id.
-    pub async fn companies(&self) -> Result<Vec<(Arc<str>, CompanyCounts)>, EngineError> {
+    pub async fn companies(&self) -> Result<Vec<CompanyCountsOf>, EngineError> {
         let mut answers = Vec::new();
-        for (company, address) in self.registry.companies() {
-            answers.push((company, address.send(CountReservations).await?));
+        for CompanyAddress { company, address } in self.registry.companies() {
+            let counts = address.send(CountReservations).await?;
+            answers.push(CompanyCountsOf { company, counts });
         }
         Ok(answers)
     }
 
     /// Checks every started company's invariants (tests and simulations).
     pub async fn check_invariants(&self) -> Result<(), String> {
-        for (company, address) in self.registry.companies() {
+        for CompanyAddress { company, address } in self.registry.companies() {
             address
                 .send(CheckInvariants)
                 .await

@@ -20,6 +20,13 @@ use dashmap::DashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
+/// A started company and its actor's address.
+#[derive(Clone)]
+pub struct CompanyAddress {
+    pub company: Arc<str>,
+    pub address: Addr<CompanyActor>,
+}
+
 /// Company id -> actor address, and the arbiters they run on.
 pub struct Registry {
     companies: DashMap<Arc<str>, Addr<CompanyActor>>,
@@ -108,14 +115,17 @@ impl Registry {
         Ok(entry.value().clone())
     }
 
-    /// Every company started so far, with its address.
-    pub fn companies(&self) -> Vec<(Arc<str>, Addr<CompanyActor>)> {
+    /// Every company started so far, with its address, sorted by id.
+    pub fn companies(&self) -> Vec<CompanyAddress> {
         let mut all: Vec<_> = self
             .companies
             .iter()
-            .map(|entry| (entry.key().clone(), entry.value().clone()))
+            .map(|entry| CompanyAddress {
+                company: entry.key().clone(),
+                address: entry.value().clone(),
+            })
             .collect();
-        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all.sort_by(|a, b| a.company.cmp(&b.company));
         all
     }
 

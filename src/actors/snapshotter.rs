@@ -16,10 +16,10 @@
 //! something changed. Starting them (after restore) is the server's job (`crate::server`).
 
 use crate::actors::company::ExportSnapshot;
-use crate::actors::registry::Registry;
+use crate::actors::registry::{CompanyAddress, Registry};
 use crate::clock::SharedClock;
 use crate::durability::log::LogWriter;
-use crate::durability::snapshot::{self, EncodedCompany};
+use crate::durability::snapshot::{self, EncodedCompany, SnapshotInfo};
 use crate::durability::{DirectoryLock, DurabilityConfig, RestoredSnapshot};
 use crate::limits;
 use actix::prelude::*;
@@ -28,20 +28,6 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// What one snapshot wrote (the answer of `POST /v1/admin/snapshot`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SnapshotInfo {
-    pub file: PathBuf,
-    pub bytes: u64,
-    pub sequence: u64,
-    pub companies: usize,
-    pub reservations: usize,
-    pub covered_lsn: u64,
-    pub created_at_ms: i64,
-    /// From the first export asked to the directory synced.
-    pub took: Duration,
-}
 
 /// Why a snapshot was not written.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -192,7 +178,9 @@ impl Snapshots {
     async fn export_all(&self) -> Result<Vec<EncodedCompany>, SnapshotFailed> {
         let companies = self.inner.registry.companies();
         let answers: Vec<_> = futures::stream::iter(companies)
-            .map(|(company, address)| async move { (company, address.send(ExportSnapshot).await) })
+            .map(|CompanyAddress { company, address }| async move {
+                (company, address.send(ExportSnapshot).await)
+            })
             .buffer_unordered(limits::SNAPSHOT_EXPORTS_IN_FLIGHT_MAX)
             .collect()
             .await;

@@ -90,6 +90,13 @@ pub struct CompanyCounts {
     pub total: usize,
 }
 
+/// A company's counts under its id (the admin listing of every company).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompanyCountsOf {
+    pub company: Arc<str>,
+    pub counts: CompanyCounts,
+}
+
 /// One company's calendars and reservations.
 #[derive(Debug)]
 pub struct Book {

@@ -7,6 +7,7 @@ use crate::durability::files;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Name of a snapshot file: `snapshot-<sequence, 20 digits>.bin`, so names sort by sequence.
 pub const SNAPSHOT_PREFIX: &str = "snapshot-";
@@ -95,4 +96,18 @@ pub fn remove_temporaries(dir: &Path) -> io::Result<Vec<String>> {
         }
     }
     Ok(removed)
+}
+
+/// What one snapshot wrote (the answer of `POST /v1/admin/snapshot`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub file: PathBuf,
+    pub bytes: u64,
+    pub sequence: u64,
+    pub companies: usize,
+    pub reservations: usize,
+    pub covered_lsn: u64,
+    pub created_at_ms: i64,
+    /// From the first export asked to the directory synced.
+    pub took: Duration,
 }

@@ -45,7 +45,7 @@ pub use body::{decode, decode_company, encode_file, verify, EncodedCompany, Veri
 pub use export::{export_company, export_encoded, CompanyExport};
 pub use file::{
     file_name, highest_sequence, list, prune, quarantine, remove_temporaries, sequence_of,
-    write_file, CORRUPT_SUFFIX, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX, TEMPORARY_SUFFIX,
+    write_file, SnapshotInfo, CORRUPT_SUFFIX, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX, TEMPORARY_SUFFIX,
 };
 pub use header::{
     decode_header, SnapshotHeader, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_HEADER_BYTES, SNAPSHOT_MAGIC,

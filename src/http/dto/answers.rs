@@ -2,7 +2,7 @@
 //! company listing, a written snapshot and health. They borrow nothing and copy little: they
 //! take the view's shared strings and write instants straight into the output.
 
-use crate::core::book::{CompanyCounts, ResourceSlots};
+use crate::core::book::{CompanyCountsOf, ResourceSlots};
 use crate::core::metrics::{Criterion, DurationSummary, MetricsReport};
 use crate::core::reservation::{ReservationView, SegmentView, Status};
 use crate::http::time::Instant;
@@ -314,12 +314,12 @@ pub struct CompaniesDto {
     pub companies: Vec<CompanyCountsDto>,
 }
 
-impl From<Vec<(Arc<str>, CompanyCounts)>> for CompaniesDto {
-    fn from(companies: Vec<(Arc<str>, CompanyCounts)>) -> CompaniesDto {
+impl From<Vec<CompanyCountsOf>> for CompaniesDto {
+    fn from(companies: Vec<CompanyCountsOf>) -> CompaniesDto {
         CompaniesDto {
             companies: companies
                 .into_iter()
-                .map(|(company, counts)| CompanyCountsDto {
+                .map(|CompanyCountsOf { company, counts }| CompanyCountsDto {
                     company,
                     active: counts.active,
                     live: counts.live,
@@ -346,8 +346,8 @@ pub struct SnapshotDto {
     pub took_ms: f64,
 }
 
-impl From<crate::actors::snapshotter::SnapshotInfo> for SnapshotDto {
-    fn from(info: crate::actors::snapshotter::SnapshotInfo) -> SnapshotDto {
+impl From<crate::durability::snapshot::SnapshotInfo> for SnapshotDto {
+    fn from(info: crate::durability::snapshot::SnapshotInfo) -> SnapshotDto {
         SnapshotDto {
             file: info.file.display().to_string(),
             bytes: info.bytes,

@@ -5,7 +5,7 @@
 
 use crate::core::book::{Book, Settings};
 use crate::core::reservation::Status;
-use crate::durability::log::{self, LogError, LogRecordV1};
+use crate::durability::log::{self, LogError, LogRecordV1, TornTail};
 use crate::durability::snapshot::{self, SnapshotError};
 use crate::durability::StartupError;
 use crate::limits;
@@ -34,8 +34,8 @@ pub struct RestoreReport {
     pub replayed: usize,
     /// Log records the book refused on replay (0 unless something is wrong; each is logged).
     pub replay_refused: usize,
-    /// A torn tail cut off the log: file, offset, bytes.
-    pub torn_tail: Option<(PathBuf, u64, u64)>,
+    /// A torn tail cut off the log.
+    pub torn_tail: Option<TornTail>,
     /// Holds that expired while the server was down, expired during restore.
     pub expired_on_restore: usize,
     /// Temporary files of an interrupted snapshot write, removed.
@@ -91,8 +91,8 @@ pub fn restore(dir: &Path, settings: &Settings, now_ms: i64) -> Result<Restored,
         None => (BTreeMap::new(), 0),
     };
     let log_read = log::read_log(dir, true)?;
-    if let Some((file, offset, bytes)) = &log_read.torn {
-        tracing::warn!(file = %file.display(), offset, bytes, "cut a torn record off the end of the write-ahead log");
+    if let Some(torn) = &log_read.torn {
+        tracing::warn!(file = %torn.file.display(), offset = torn.offset_bytes, bytes = torn.cut_bytes, "cut a torn record off the end of the write-ahead log");
     }
     report.torn_tail = log_read.torn.clone();
     if let Some(first_lsn) = log_read.first_lsn {

@@ -22,7 +22,7 @@ pub mod writer;
 mod tests;
 
 pub use frame::{encode_frame, FRAME_HEADER_BYTES};
-pub use reader::{read_log, LogError, LogRead};
+pub use reader::{read_log, LogError, LogRead, TornTail};
 pub use record::{HoldRequestV1, HoldTargetV1, LogRecordV1, SegmentRequestV1};
 pub use segment::{
     first_lsn_of, list_segments, segment_name, LOG_FORMAT_VERSION, LOG_HEADER_BYTES, LOG_MAGIC,

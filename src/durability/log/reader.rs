@@ -47,10 +47,20 @@ pub struct LogRead {
     pub last_lsn: u64,
     /// The first LSN of the oldest segment, if any segment holds a record.
     pub first_lsn: Option<u64>,
-    /// A torn tail that was cut off: file, offset, bytes removed.
-    pub torn: Option<(PathBuf, u64, u64)>,
+    /// A torn tail that was cut off.
+    pub torn: Option<TornTail>,
     /// The segments read, oldest first, with the LSN of their last record.
     pub segments: Vec<(u64, PathBuf, u64)>,
+}
+
+/// A torn record cut off the end of the log: the write a crash interrupted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TornTail {
+    pub file: PathBuf,
+    /// Where the cut was made: the file's new length.
+    pub offset_bytes: u64,
+    /// How many bytes were removed.
+    pub cut_bytes: u64,
 }
 
 /// Reads every segment of `dir` in order, checking each frame and the LSN sequence. A torn tail
@@ -159,7 +169,11 @@ fn read_segment(
 
 /// Cuts a torn tail off the last segment: truncate at `offset`, sync.
 fn cut(path: &Path, offset: usize, len: usize, repair: bool, read: &mut LogRead) -> io::Result<()> {
-    read.torn = Some((path.to_path_buf(), offset as u64, (len - offset) as u64));
+    read.torn = Some(TornTail {
+        file: path.to_path_buf(),
+        offset_bytes: offset as u64,
+        cut_bytes: (len - offset) as u64,
+    });
     if repair {
         let file = OpenOptions::new().write(true).open(path)?;
         file.set_len(offset as u64)?;

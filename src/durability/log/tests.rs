@@ -184,7 +184,7 @@ fn a_torn_last_record_is_cut_off() {
     let read = read_log(dir.path(), true).unwrap();
     assert_eq!(read.records.len(), 7);
     assert_eq!(read.last_lsn, 7);
-    assert_eq!(read.torn.as_ref().map(|t| t.1), Some(whole));
+    assert_eq!(read.torn.as_ref().map(|t| t.offset_bytes), Some(whole));
     assert_eq!(fs::metadata(&path).unwrap().len(), whole, "truncated");
     // Zeros where a batch was never written (file extended, data lost) are a torn tail too.
     let mut file = OpenOptions::new().append(true).open(&path).unwrap();

@@ -76,8 +76,8 @@ mod tests {
         )
     }
 
-    /// Every option set, under `key`.
-    fn options(key: &str) -> HoldOptions {
+    /// Every option set but the key.
+    fn options_without_key() -> HoldOptions {
         HoldOptions::default()
             .with_ttl_seconds(120)
             .unwrap()
@@ -88,8 +88,11 @@ mod tests {
             .with_service_id("haircut")
             .unwrap()
             .replacing_call_holds(true)
-            .with_idempotency_key(key)
-            .unwrap()
+    }
+
+    /// Every option set, under `key`.
+    fn options(key: &str) -> HoldOptions {
+        options_without_key().with_idempotency_key(key).unwrap()
     }
 
     /// Goal: the fingerprint of fixed requests, every field set, is pinned. If this fails, the
@@ -113,19 +116,7 @@ mod tests {
             .target()
             .clone();
         assert_eq!(request_fingerprint(&base), request_fingerprint(&other_key));
-        let without_key = HoldRequest::with_options(
-            no_key,
-            HoldOptions::default()
-                .with_ttl_seconds(120)
-                .unwrap()
-                .with_call_id("call-1")
-                .unwrap()
-                .with_customer_phone("+4915112345678")
-                .unwrap()
-                .with_service_id("haircut")
-                .unwrap()
-                .replacing_call_holds(true),
-        );
+        let without_key = HoldRequest::with_options(no_key, options_without_key());
         assert_eq!(
             request_fingerprint(&base),
             request_fingerprint(&without_key)

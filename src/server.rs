@@ -13,14 +13,17 @@
 
 use crate::actors::engine::{Engine, EngineConfig};
 use crate::actors::snapshotter::{SnapshotFailed, Snapshots, Snapshotter};
+use crate::core::book::Book;
 use crate::durability::log::LogWriter;
 use crate::durability::snapshot::SnapshotInfo;
-use crate::durability::{self, DurabilityConfig, RestoreReport, StartupError};
+use crate::durability::{self, DurabilityConfig, ExpiredOnRestore, RestoreReport, StartupError};
 use crate::http::{self, HttpOptions};
 use actix::prelude::*;
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{SocketAddr, TcpListener};
 use std::thread::JoinHandle;
+use uuid::Uuid;
 
 /// How to start a server.
 #[derive(Clone, Debug)]
@@ -74,20 +77,7 @@ impl Server {
         )
         .map_err(io_error)?;
         let mut books = restored.books;
-        // The holds expired during restore are logged, so that a second crash replays the same
-        // state.
-        for expired in &restored.expired {
-            let Some(book) = books
-                .iter_mut()
-                .find(|book| book.company().as_ref() == expired.company)
-            else {
-                continue;
-            };
-            for record in durability::expiry_records(book.company(), &expired.tokens, now_ms) {
-                let lsn = log_writer.append(|| record);
-                book.set_log_position(lsn);
-            }
-        }
+        log_restore_expiries(&mut books, &restored.expired, &log_writer, now_ms);
         if restored.report.replayed > 0 {
             // Replayed records are in memory only until a snapshot holds them: take one soon.
             log_writer.mark_changed();
@@ -170,6 +160,28 @@ impl Server {
     /// what is queued and stops.
     pub async fn shut_down(self) -> Result<SnapshotInfo, SnapshotFailed> {
         self.snapshots.shutdown().await
+    }
+}
+
+/// Logs the holds expired during restore, so that a second crash replays the same state.
+fn log_restore_expiries(
+    books: &mut [Book],
+    expired: &[ExpiredOnRestore],
+    log_writer: &LogWriter,
+    now_ms: i64,
+) {
+    let expired: HashMap<&str, &[Uuid]> = expired
+        .iter()
+        .map(|e| (e.company.as_str(), e.tokens.as_slice()))
+        .collect();
+    for book in books {
+        let Some(tokens) = expired.get(book.company().as_ref()) else {
+            continue;
+        };
+        for record in durability::expiry_records(book.company(), tokens, now_ms) {
+            let lsn = log_writer.append(|| record);
+            book.set_log_position(lsn);
+        }
     }
 }
 

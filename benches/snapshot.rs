@@ -27,6 +27,7 @@ use holdfast::actors::company::ExportSnapshot;
 use holdfast::actors::engine::{Engine, EngineConfig};
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
+use holdfast::durability::disk::Disk;
 use holdfast::durability::log::DurabilityMode;
 use holdfast::durability::snapshot::{self, export_encoded, CompanyExport};
 use holdfast::durability::{restore, DurabilityConfig};
@@ -94,7 +95,7 @@ fn write_fixture(dir: &Path, now_ms: i64) -> u64 {
         .map(|company| export_encoded(&book(company, now_ms), 0))
         .collect();
     let bytes = snapshot::encode_file(0, &companies, now_ms, 1);
-    snapshot::write_file(dir, 1, &bytes).expect("write");
+    snapshot::write_file(&Disk::real(), dir, 1, &bytes, || Ok(())).expect("write");
     bytes.len() as u64
 }
 
@@ -131,6 +132,7 @@ fn benches(c: &mut Criterion) {
                 mode: DurabilityMode::Snapshot,
                 snapshot_interval: Duration::from_secs(3_600),
                 keep_snapshots: 2,
+                disk: Disk::real(),
             },
             http: HttpOptions::default(),
         })

@@ -194,6 +194,7 @@ impl ServeArgs {
             mode: self.durability.into(),
             snapshot_interval: self.snapshot_interval,
             keep_snapshots: self.keep_snapshots as usize,
+            disk: crate::durability::disk::Disk::real(),
         }
     }
 

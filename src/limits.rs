@@ -138,6 +138,15 @@ pub const LOG_EXPIRE_TOKENS_PER_RECORD_MAX: usize = 10_000;
 /// it is on disk anyway).
 pub const LOG_QUEUE_BYTES_MAX: usize = 32 << 20;
 
+/// Failed log epochs whose last durable LSN is remembered, so that a change still waiting from
+/// before a failure learns whether it was kept. A waiter outlives at most one or two recoveries
+/// (each takes at least a rebuild from disk); 64 leaves room for a disk that flaps.
+pub const LOG_EPOCHS_REMEMBERED_MAX: usize = 64;
+
+/// How often a server that refuses changes tries the disk again, in milliseconds. Short, so that
+/// service returns within a second of space being freed; each try is one small write and sync.
+pub const DURABILITY_RETRY_INTERVAL_MS: u64 = 250;
+
 /// Size at which the log writer starts a new segment, in bytes. Segments are removed whole once
 /// a snapshot covers them, so this bounds the disk a busy log holds between snapshots beyond
 /// what the snapshot interval already bounds.

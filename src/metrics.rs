@@ -52,6 +52,19 @@ pub struct EngineMetrics {
     pub wheel_refused: u64,
     /// `None` for an engine without a data directory (tests, benches).
     pub disk: Option<DiskGauges>,
+    /// `None` for an engine without a log.
+    pub durability: Option<DurabilityGauges>,
+}
+
+/// Whether the server keeps its promise now, and how often it could not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DurabilityGauges {
+    /// Changes are refused now because they cannot be made durable.
+    pub refusing: bool,
+    /// Times changes started being refused since the server started.
+    pub failures: u64,
+    /// Times the log was brought back after a failure since the server started.
+    pub recoveries: u64,
 }
 
 impl EngineMetrics {
@@ -79,6 +92,11 @@ pub async fn gather(
         wheel_entries: engine.expiry().handle().entries(),
         wheel_refused: engine.expiry().handle().refused(),
         disk,
+        durability: engine.log_writer().map(|log_writer| DurabilityGauges {
+            refusing: log_writer.is_refusing(),
+            failures: log_writer.failure_count(),
+            recoveries: log_writer.recovery_count(),
+        }),
     })
 }
 
@@ -384,6 +402,26 @@ pub fn families(metrics: &EngineMetrics) -> Vec<MetricFamily> {
             vec![counter(&[], metrics.wheel_refused)],
         ),
     ];
+    if let Some(durability) = &metrics.durability {
+        all.push(family(
+            "holdfast_durability_refusing",
+            "1 while changes are refused because the disk does not take them (see /healthz), else 0.",
+            GAUGE,
+            vec![gauge(&[], if durability.refusing { 1.0 } else { 0.0 })],
+        ));
+        all.push(family(
+            "holdfast_durability_failures_total",
+            "Times the server started refusing changes because the log or the snapshot could not be written.",
+            COUNTER,
+            vec![counter(&[], durability.failures)],
+        ));
+        all.push(family(
+            "holdfast_durability_recoveries_total",
+            "Times the write-ahead log was brought back after a failure.",
+            COUNTER,
+            vec![counter(&[], durability.recoveries)],
+        ));
+    }
     if let Some(disk) = &metrics.disk {
         if let Some(age) = disk.snapshot_age_seconds {
             all.push(family(

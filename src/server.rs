@@ -7,11 +7,16 @@
 //! real snapshot writer, exactly like production. [`Server::start`] returns only once every
 //! company is restored, so a server that answers `/healthz` serves restored state.
 //!
+//! While it runs, the server also watches its log: when the disk fails, changes are refused and
+//! the recovery (`crate::actors::recovery`) rebuilds the books from the disk and reopens the log
+//! once the disk takes writes again.
+//!
 //! Shutdown, in order: the shutdown future resolves -> `/healthz` answers 503 -> the listener
 //! closes and in-flight requests finish -> the final snapshot is written (it holds everything
 //! any caller was told) -> the log writes what is queued and stops.
 
 use crate::actors::engine::{Engine, EngineConfig};
+use crate::actors::recovery::Recovery;
 use crate::actors::snapshotter::{SnapshotFailed, Snapshots, Snapshotter};
 use crate::core::book::Book;
 use crate::durability::log::LogWriter;
@@ -48,6 +53,8 @@ pub struct Server {
     snapshots: Snapshots,
     /// Kept so the periodic snapshots run as long as the server lives.
     _snapshotter: Addr<Snapshotter>,
+    /// Brings the log back after it failed; stopped at shutdown.
+    recovery: actix_rt::task::JoinHandle<()>,
     report: RestoreReport,
     http: HttpOptions,
 }
@@ -74,6 +81,7 @@ impl Server {
             &durability_config.data_dir,
             durability_config.mode,
             restored.next_lsn,
+            durability_config.disk.clone(),
         )
         .map_err(io_error)?;
         let mut books = restored.books;
@@ -102,6 +110,12 @@ impl Server {
         .map_err(io_error)?;
         let snapshotter =
             Snapshotter::new(snapshots.clone(), durability_config.snapshot_interval).start();
+        let recovery = Recovery {
+            registry: engine.registry_handle(),
+            clock: engine.clock().clone(),
+            snapshots: snapshots.clone(),
+        };
+        let recovery = actix_rt::spawn(recovery.run());
         tracing::info!(
             data_dir = %durability_config.data_dir.display(),
             mode = ?durability_config.mode,
@@ -118,6 +132,7 @@ impl Server {
             engine,
             snapshots,
             _snapshotter: snapshotter,
+            recovery,
             report,
             http,
         })
@@ -159,6 +174,7 @@ impl Server {
     /// The graceful end without serving (or after it): a final snapshot, then the log writes
     /// what is queued and stops.
     pub async fn shut_down(self) -> Result<SnapshotInfo, SnapshotFailed> {
+        self.recovery.abort();
         self.snapshots.shutdown().await
     }
 }
@@ -179,8 +195,10 @@ fn log_restore_expiries(
             continue;
         };
         for record in durability::expiry_records(book.company(), tokens, now_ms) {
-            let lsn = log_writer.append(|| record);
-            book.set_log_position(lsn);
+            // `None`: the log already failed; the recovery rebuilds this book from the disk.
+            if let Some(lsn) = log_writer.append(|| record) {
+                book.set_log_position(lsn);
+            }
         }
     }
 }

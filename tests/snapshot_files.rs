@@ -12,6 +12,7 @@ use holdfast::clock::{ManualClock, SharedClock};
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::reservation::Status;
+use holdfast::durability::disk::Disk;
 use holdfast::durability::log::DurabilityMode;
 use holdfast::durability::snapshot::{self, export_company, SnapshotV1};
 use holdfast::durability::{restore, DurabilityConfig, StartupError};
@@ -60,14 +61,16 @@ fn body_with(holds: u128) -> SnapshotV1 {
 /// `damage`. Returns the path of snapshot 2.
 fn two_snapshots(dir: &Path, damage: impl FnOnce(&mut Vec<u8>)) -> PathBuf {
     snapshot::write_file(
+        &Disk::real(),
         dir,
         1,
         &snapshot::reference_encode_file(&body_with(1), BASE_MS, 1),
+        || Ok(()),
     )
     .unwrap();
     let mut newer = snapshot::reference_encode_file(&body_with(2), BASE_MS + 1_000, 2);
     damage(&mut newer);
-    snapshot::write_file(dir, 2, &newer).unwrap()
+    snapshot::write_file(&Disk::real(), dir, 2, &newer, || Ok(())).unwrap()
 }
 
 fn inspect(path: &Path) -> (bool, String) {
@@ -202,9 +205,11 @@ fn a_newer_format_version_stops_start_up_untouched() {
 fn an_interrupted_snapshot_write_is_ignored() {
     let dir = tempfile::tempdir().unwrap();
     snapshot::write_file(
+        &Disk::real(),
         dir.path(),
         1,
         &snapshot::reference_encode_file(&body_with(3), BASE_MS, 1),
+        || Ok(()),
     )
     .unwrap();
     let partial = snapshot::reference_encode_file(&body_with(5), BASE_MS, 2);
@@ -238,6 +243,7 @@ fn durability(dir: &Path, mode: DurabilityMode) -> DurabilityConfig {
         // Long: these tests take snapshots themselves, when they choose.
         snapshot_interval: Duration::from_secs(3_600),
         keep_snapshots: 2,
+        disk: Disk::real(),
     }
 }
 

@@ -39,6 +39,7 @@ impl LocalServer {
                 mode: durability.into(),
                 snapshot_interval,
                 keep_snapshots: holdfast::limits::KEEP_SNAPSHOTS_DEFAULT,
+                disk: holdfast::durability::disk::Disk::real(),
             },
             http: HttpOptions::default(),
         };

@@ -15,7 +15,7 @@ use crate::core::error::ErrorType;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::{ReservationView, Status};
 use crate::durability::fingerprint::idempotency_of;
-use crate::durability::log::{HoldRequestV1, LogRecordV1, LogWriter};
+use crate::durability::log::{HoldRequestV1, LogFailed, LogRecordV1, LogWriter, Ticket};
 use crate::durability::snapshot::{CompanyExport, EncodedCompany};
 use crate::limits;
 use actix::prelude::*;
@@ -36,6 +36,9 @@ pub struct CompanyActor {
     log_writer: Option<LogWriter>,
     /// Counts the exports begun; an export job whose number is not the latest was abandoned.
     export_generation: u64,
+    /// Set when a change was applied but the log refused its record (it failed meanwhile): the
+    /// change must not be acknowledged, and the recovery replaces this book with the durable one.
+    unkept_change: bool,
 }
 
 impl CompanyActor {
@@ -47,6 +50,7 @@ impl CompanyActor {
             expiry: None,
             log_writer: None,
             export_generation: 0,
+            unkept_change: false,
         }
     }
 
@@ -63,8 +67,36 @@ impl CompanyActor {
     fn log(&mut self, make_record: impl FnOnce(String) -> LogRecordV1) {
         if let Some(log_writer) = &self.log_writer {
             let company = self.book.company();
-            let lsn = log_writer.append(|| make_record(company.to_string()));
-            self.book.set_log_position(lsn);
+            match log_writer.append(|| make_record(company.to_string())) {
+                Some(lsn) => self.book.set_log_position(lsn),
+                None => self.unkept_change = true,
+            }
+        }
+    }
+
+    /// Why changes are refused now (the log cannot make them durable), if they are.
+    fn refusal(&self) -> Option<String> {
+        self.log_writer.as_ref().and_then(LogWriter::refusal)
+    }
+
+    /// The ticket the engine waits on before answering a change handled now.
+    fn ticket(&self) -> Ticket {
+        let lsn = self.book.log_position();
+        match &self.log_writer {
+            Some(log_writer) => log_writer.ticket(lsn),
+            None => Ticket { epoch: 0, lsn },
+        }
+    }
+
+    /// Schedules every active hold of the book on the expiry wheel (a book restored or rebuilt
+    /// from disk comes with active holds the wheel does not know).
+    fn schedule_all_active(&self) {
+        if let Some(expiry) = &self.expiry {
+            let active = self
+                .book
+                .reservations()
+                .filter(|r| r.status == Status::Active);
+            expiry.schedule_all(active.map(|r| (r.token, r.expires_at_ms)));
         }
     }
 
@@ -111,14 +143,7 @@ impl Actor for CompanyActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(limits::COMPANY_MAILBOX_CAPACITY);
-        // A book restored from disk comes with active holds: the wheel must know them too.
-        if let Some(expiry) = &self.expiry {
-            let active = self
-                .book
-                .reservations()
-                .filter(|r| r.status == Status::Active);
-            expiry.schedule_all(active.map(|r| (r.token, r.expires_at_ms)));
-        }
+        self.schedule_all_active();
         ctx.run_interval(HOUSEKEEPING_INTERVAL, |actor, _| {
             let now_ms = actor.clock.now_ms();
             if actor.book.housekeeping(now_ms) > 0 {
@@ -498,21 +523,47 @@ impl CompanyActor {
     }
 }
 
-/// A change, answered together with the company's log position once it was applied: the ticket
-/// the engine waits on (until the log is synced that far) before it answers the caller. For a
-/// change that logged nothing (an idempotent replay, a refusal), the position is that of an
+/// Replace the book with `book`: the company as the disk holds it, rebuilt after the log failed,
+/// so that nothing applied but refused stays in memory. Any export under way is abandoned (it
+/// copies the old book).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ReplaceBook {
+    pub book: Book,
+}
+
+impl Handler<ReplaceBook> for CompanyActor {
+    type Result = ();
+
+    fn handle(&mut self, message: ReplaceBook, _: &mut Context<Self>) {
+        self.book = message.book;
+        self.export_generation += 1;
+        self.unkept_change = false;
+        self.schedule_all_active();
+    }
+}
+
+/// A change, answered together with the ticket of the company's log position once it was
+/// applied: the engine waits until the log is synced that far before it answers the caller. For
+/// a change that logged nothing (an idempotent replay, a refusal), the position is that of an
 /// earlier record, which the answer may depend on and which is then waited for too.
 pub struct Logged<M>(pub M);
 
-/// The answer to a [`Logged`] change and the company's log position after it.
+/// The answer to a [`Logged`] change.
 #[derive(Debug)]
-pub struct LoggedAnswer<T> {
-    pub answer: Result<T, BookError>,
-    /// Wait until the log is durable up to here before answering the caller.
-    pub lsn: u64,
+pub enum LoggedAnswer<T> {
+    /// The change ran: answer once the log is durable up to `ticket`.
+    Ran {
+        answer: Result<T, BookError>,
+        ticket: Ticket,
+    },
+    /// The change was not kept: changes are refused (the log cannot make them durable), or the
+    /// log failed while this one ran. Nothing of it is acknowledged, and nothing of it stays.
+    Refused { reason: String },
 }
 
-/// `Logged<M>` for each change the engine answers after the log sync.
+/// `Logged<M>` for each change the engine answers after the log sync. The refusal is checked
+/// before the book is touched, so that while the log is failed no change is applied at all.
 macro_rules! logged {
     ($message:ty, $answer:ty) => {
         impl Message for Logged<$message> {
@@ -527,10 +578,20 @@ macro_rules! logged {
                 message: Logged<$message>,
                 ctx: &mut Context<Self>,
             ) -> Self::Result {
+                if let Some(reason) = self.refusal() {
+                    return MessageResult(LoggedAnswer::Refused { reason });
+                }
+                // An expiry applied while changes were refused left the flag set; only this
+                // change's own record counts.
+                self.unkept_change = false;
                 let answer = <Self as Handler<$message>>::handle(self, message.0, ctx);
-                MessageResult(LoggedAnswer {
+                if std::mem::take(&mut self.unkept_change) {
+                    let reason = LogFailed.to_string();
+                    return MessageResult(LoggedAnswer::Refused { reason });
+                }
+                MessageResult(LoggedAnswer::Ran {
                     answer,
-                    lsn: self.book.log_position(),
+                    ticket: self.ticket(),
                 })
             }
         }

@@ -18,7 +18,7 @@ use crate::core::error::BookError;
 use crate::core::error::ErrorType;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::ReservationView;
-use crate::durability::log::LogWriter;
+use crate::durability::log::{LogWriter, Ticket};
 use actix::prelude::*;
 use std::sync::Arc;
 use uuid::Uuid;
@@ -124,12 +124,12 @@ impl Engine {
         self.registry.clone()
     }
 
-    /// Waits until the log is on disk up to `lsn`, the ticket a company actor answered a change
+    /// Waits until the log is on disk up to `ticket`, what a company actor answered a change
     /// with (see [`Logged`]).
-    async fn durable(&self, lsn: u64) -> Result<(), EngineError> {
+    async fn durable(&self, ticket: Ticket) -> Result<(), EngineError> {
         match &self.log_writer {
             Some(log_writer) => log_writer
-                .wait_durable(lsn)
+                .wait_durable(ticket)
                 .await
                 .map_err(|e| EngineError::Durability(e.to_string())),
             None => Ok(()),
@@ -178,10 +178,14 @@ impl Engine {
         Logged<M>: Message<Result = LoggedAnswer<T>> + Send,
         CompanyActor: Handler<Logged<M>>,
     {
-        let logged = self.company(company)?.send(Logged(message)).await?;
-        let answer = logged.answer?;
-        self.durable(logged.lsn).await?;
-        Ok(answer)
+        match self.company(company)?.send(Logged(message)).await? {
+            LoggedAnswer::Ran { answer, ticket } => {
+                let answer = answer?;
+                self.durable(ticket).await?;
+                Ok(answer)
+            }
+            LoggedAnswer::Refused { reason } => Err(EngineError::Durability(reason)),
+        }
     }
 
     /// Creates a hold.

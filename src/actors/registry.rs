@@ -129,6 +129,11 @@ impl Registry {
         all
     }
 
+    /// The settings every new company's book starts with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// Number of arbiters.
     pub fn arbiter_count(&self) -> usize {
         self.arbiters.len()

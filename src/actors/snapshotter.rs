@@ -18,14 +18,17 @@
 use crate::actors::company::ExportSnapshot;
 use crate::actors::registry::{CompanyAddress, Registry};
 use crate::clock::SharedClock;
-use crate::durability::log::LogWriter;
+use crate::durability::disk::Disk;
+use crate::durability::log::{DurabilityMode, LogWriter};
 use crate::durability::snapshot::{self, EncodedCompany, SnapshotInfo};
 use crate::durability::{DirectoryLock, DurabilityConfig, RestoredSnapshot};
 use crate::limits;
 use actix::prelude::*;
 use futures::StreamExt;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -52,6 +55,9 @@ struct SnapshotsInner {
     dir: PathBuf,
     keep: usize,
     state: tokio::sync::Mutex<WriterState>,
+    disk: Disk,
+    /// Snapshots that failed since the server started.
+    failures: AtomicU64,
     /// Held for the life of the writer: no second server on this directory.
     _lock: DirectoryLock,
 }
@@ -96,6 +102,8 @@ impl Snapshots {
                 dir: config.data_dir.clone(),
                 keep: config.keep_snapshots.max(1),
                 state: tokio::sync::Mutex::new(state),
+                disk: config.disk.clone(),
+                failures: AtomicU64::new(0),
                 _lock: lock,
             }),
         })
@@ -123,8 +131,53 @@ impl Snapshots {
     /// synced and renamed into place; old snapshots are pruned and covered log segments removed.
     pub async fn take(&self) -> Result<SnapshotInfo, SnapshotFailed> {
         let mut state = self.inner.state.lock().await;
+        let result = self.write_snapshot(&mut state).await;
+        let log_writer = &self.inner.log_writer;
+        match &result {
+            Ok(_) if log_writer.mode() == DurabilityMode::Snapshot => log_writer.take_changes(),
+            Ok(_) => {}
+            Err(error) => {
+                self.inner.failures.fetch_add(1, Ordering::Relaxed);
+                // In snapshot mode the snapshot is the only promise the server keeps: while it
+                // cannot be written, changes are refused, as the log's failure refuses them.
+                if log_writer.mode() == DurabilityMode::Snapshot {
+                    log_writer.refuse_changes(&format!(
+                        "the snapshot cannot be written ({}); changes are refused until it can",
+                        error.0
+                    ));
+                }
+            }
+        }
+        result
+    }
+
+    /// How many snapshots failed since the server started.
+    pub fn failure_count(&self) -> u64 {
+        self.inner.failures.load(Ordering::Relaxed)
+    }
+
+    /// Holds the snapshot writer's lock while `work` runs: no snapshot is written meanwhile (the
+    /// recovery rebuilds the books from the directory under it).
+    pub async fn exclusive<T>(&self, work: impl Future<Output = T>) -> T {
+        let _state = self.inner.state.lock().await;
+        work.await
+    }
+
+    /// The snapshot itself, under the writer's lock.
+    async fn write_snapshot(
+        &self,
+        state: &mut WriterState,
+    ) -> Result<SnapshotInfo, SnapshotFailed> {
         let started = Instant::now();
         let log_writer = &self.inner.log_writer;
+        let wal = log_writer.mode() == DurabilityMode::Wal;
+        if wal {
+            // While the log is failed the books may hold changes that were refused: they are
+            // rebuilt from the disk before any snapshot may copy them.
+            if let Some(reason) = log_writer.refusal() {
+                return Err(SnapshotFailed(reason));
+            }
+        }
         let started_changes = log_writer.change_count();
         let started_lsn = log_writer.appended_lsn();
         // New changes go to a new segment, so the ones up to here can go once this is durable.
@@ -132,15 +185,30 @@ impl Snapshots {
         let companies = self.export_all().await?;
         // Every record up to `started_lsn` was applied before its company exported.
         let covered_lsn = started_lsn;
+        // Every change the export holds was numbered before this ticket: the snapshot goes into
+        // place only once the log holds all of them, so it never keeps a change that was refused.
+        let exported_ticket = log_writer.last_ticket();
+        if wal && log_writer.wait_durable(exported_ticket).await.is_err() {
+            return Err(SnapshotFailed(
+                "the write-ahead log failed before the changes the snapshot holds were durable"
+                    .into(),
+            ));
+        }
         let sequence = state.next_sequence;
         let created_at_ms = self.inner.clock.now_ms();
         let reservations = companies.iter().map(|c| c.reservations).sum();
         let company_count = companies.len();
         let dir = self.inner.dir.clone();
+        let disk = self.inner.disk.clone();
+        let rename_log = log_writer.clone();
         let (file, bytes) = tokio::task::spawn_blocking(move || {
             let bytes = snapshot::encode_file(covered_lsn, &companies, created_at_ms, sequence);
             drop(companies);
-            let path = snapshot::write_file(&dir, sequence, &bytes)?;
+            let may_rename = || match rename_log.refusal() {
+                Some(reason) if wal => Err(std::io::Error::other(reason)),
+                _ => Ok(()),
+            };
+            let path = snapshot::write_file(&disk, &dir, sequence, &bytes, may_rename)?;
             Ok::<_, std::io::Error>((path, bytes.len() as u64))
         })
         .await
@@ -251,7 +319,9 @@ impl Actor for Snapshotter {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.run_interval(self.interval, |actor, ctx| {
-            if !actor.snapshots.changed() {
+            // While the log refuses changes the books may hold refused ones: no snapshot until
+            // the recovery rebuilt them (in snapshot mode the retry below takes over).
+            if !actor.snapshots.changed() || actor.snapshots.log_writer().is_refusing() {
                 return;
             }
             let snapshots = actor.snapshots.clone();
@@ -259,6 +329,24 @@ impl Actor for Snapshotter {
                 async move {
                     if let Err(error) = snapshots.take().await {
                         tracing::error!(%error, "periodic snapshot failed");
+                    }
+                }
+                .into_actor(actor),
+            );
+        });
+        // In snapshot mode a failed snapshot refuses changes until one is written: try again
+        // soon, so that the server returns to service shortly after the disk does.
+        let retry = Duration::from_millis(limits::DURABILITY_RETRY_INTERVAL_MS);
+        ctx.run_interval(retry, |actor, ctx| {
+            let log_writer = actor.snapshots.log_writer();
+            if log_writer.mode() != DurabilityMode::Snapshot || !log_writer.is_refusing() {
+                return;
+            }
+            let snapshots = actor.snapshots.clone();
+            ctx.spawn(
+                async move {
+                    if snapshots.take().await.is_ok() {
+                        tracing::info!("a snapshot was written again: changes are taken again");
                     }
                 }
                 .into_actor(actor),

@@ -6,9 +6,10 @@
 //! They live here, below both users, so that neither imports the other's helpers: what a
 //! snapshot or a segment holds is their own business; how a file reaches the disk is this one's.
 
+use crate::durability::disk::Disk;
 use crate::durability::StartupError;
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// Name of the lock file that keeps two servers off one data directory.
@@ -77,23 +78,32 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Writes `bytes` as `dir/name`: first as `name` + `temporary_suffix`, synced, then renamed into
-/// place and the directory synced. A crash at any point leaves either no file named `name` or a
-/// complete one. Returns the final path.
+/// Writes `bytes` as `dir/name`: first as `name` + `temporary_suffix`, synced, then, if
+/// `may_rename` agrees, renamed into place and the directory synced. A crash at any point leaves
+/// either no file named `name` or a complete one; a refusal of `may_rename` (or a failure) removes
+/// the temporary file. Returns the final path.
 pub fn write_atomically(
+    disk: &Disk,
     dir: &Path,
     name: &str,
     temporary_suffix: &str,
     bytes: &[u8],
+    may_rename: impl FnOnce() -> io::Result<()>,
 ) -> io::Result<PathBuf> {
     let path = dir.join(name);
     let temporary = dir.join(format!("{name}{temporary_suffix}"));
-    {
-        let mut file = File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
+    let written = (|| {
+        let file = File::create(&temporary)?;
+        disk.write_all(&file, bytes)?;
+        disk.sync_all(&file)?;
+        may_rename()?;
+        disk.rename(&temporary, &path)
+    })();
+    if let Err(error) = written {
+        // Best effort: a temporary file left behind is removed at the next start-up anyway.
+        let _ = fs::remove_file(&temporary);
+        return Err(error);
     }
-    fs::rename(&temporary, &path)?;
-    sync_dir(dir)?;
+    disk.sync_dir(dir)?;
     Ok(path)
 }

@@ -23,6 +23,7 @@
 //!   falling back to the oldest kept snapshot still finds the log after it;
 //! - a file that does not verify is never deleted, and never silently half-read.
 
+pub mod disk;
 pub mod files;
 pub mod fingerprint;
 pub mod log;
@@ -31,8 +32,8 @@ pub mod snapshot;
 
 pub use files::{lock_directory, DirectoryLock, LOCK_FILE_NAME};
 pub use restore::{
-    expiry_records, load_snapshot, restore, restore_companies, ExpiredOnRestore, Quarantined,
-    RestoreReport, Restored, RestoredSnapshot,
+    expiry_records, load_snapshot, rebuild_durable, restore, restore_companies, ExpiredOnRestore,
+    Quarantined, RestoreReport, Restored, RestoredSnapshot,
 };
 
 use crate::durability::log::{DurabilityMode, LogError};
@@ -50,6 +51,8 @@ pub struct DurabilityConfig {
     pub snapshot_interval: Duration,
     /// How many verified snapshots to keep (at least 1).
     pub keep_snapshots: usize,
+    /// How the log and the snapshot writer reach the disk (the real one; tests inject faults).
+    pub disk: disk::Disk,
 }
 
 /// Why the server must not start on this data directory.

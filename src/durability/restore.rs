@@ -105,10 +105,83 @@ pub fn restore(dir: &Path, settings: &Settings, now_ms: i64) -> Result<Restored,
         }
     }
     replay(&mut books, log_read.records, settings, &mut report);
-    let mut next_lsn = covered_lsn.max(log_read.last_lsn);
+    let next_lsn = books
+        .values()
+        .map(Book::log_position)
+        .fold(covered_lsn.max(log_read.last_lsn), u64::max);
+    let expired = expire_due(&mut books, now_ms, &mut report);
+    report.companies = books.len();
+    report.reservations = books.values().map(Book::len).sum();
+    Ok(Restored {
+        books: books.into_values().collect(),
+        next_lsn: next_lsn + 1,
+        expired,
+        report,
+    })
+}
+
+/// Rebuilds every company as the disk holds it up to `durable_lsn`, without changing the
+/// directory: the newest snapshot that verifies and covers no more than `durable_lsn`, then the
+/// log records after it up to `durable_lsn`, then expiry (in memory) of what ran out by `now_ms`.
+/// The recovery after a log failure replaces the books with this, so that changes which were
+/// applied but never became durable (their callers were refused) do not stay. A snapshot that
+/// does not verify is skipped here and quarantined by the next start-up.
+pub fn rebuild_durable(
+    dir: &Path,
+    settings: &Settings,
+    now_ms: i64,
+    durable_lsn: u64,
+) -> Result<Vec<Book>, StartupError> {
+    let candidates = snapshot::list(dir).map_err(|source| StartupError::Io {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
+    let mut start = None;
+    for (_, path) in candidates {
+        match load_snapshot(&path, settings) {
+            Ok((covered_lsn, books)) if covered_lsn <= durable_lsn => {
+                start = Some((books, covered_lsn));
+                break;
+            }
+            Ok((covered_lsn, _)) => {
+                tracing::error!(file = %path.display(), covered_lsn, durable_lsn, "a snapshot covers more than the log holds: skipped");
+            }
+            Err(error) => {
+                tracing::error!(file = %path.display(), %error, "a snapshot does not load: skipped");
+            }
+        }
+    }
+    let (mut books, covered_lsn) = start.unwrap_or_default();
+    let log_read = log::read_log(dir, false)?;
+    let records: Vec<_> = log_read
+        .records
+        .into_iter()
+        .filter(|(lsn, _)| *lsn <= durable_lsn)
+        .collect();
+    if let Some((first_lsn, _)) = records.first() {
+        if *first_lsn > covered_lsn + 1 {
+            return Err(LogError::Gap {
+                from: covered_lsn + 1,
+                to: first_lsn - 1,
+            }
+            .into());
+        }
+    }
+    let mut report = RestoreReport::default();
+    replay(&mut books, records, settings, &mut report);
+    expire_due(&mut books, now_ms, &mut report);
+    Ok(books.into_values().collect())
+}
+
+/// Expires every active hold whose time ran out by `now_ms`, counting them; answers them per
+/// company, for the log.
+fn expire_due(
+    books: &mut BTreeMap<String, Book>,
+    now_ms: i64,
+    report: &mut RestoreReport,
+) -> Vec<ExpiredOnRestore> {
     let mut expired = Vec::new();
     for book in books.values_mut() {
-        next_lsn = next_lsn.max(book.log_position());
         let due: Vec<Uuid> = book
             .reservations()
             .filter(|r| r.status == Status::Active && now_ms >= r.expires_at_ms)
@@ -122,14 +195,7 @@ pub fn restore(dir: &Path, settings: &Settings, now_ms: i64) -> Result<Restored,
             });
         }
     }
-    report.companies = books.len();
-    report.reservations = books.values().map(Book::len).sum();
-    Ok(Restored {
-        books: books.into_values().collect(),
-        next_lsn: next_lsn + 1,
-        expired,
-        report,
-    })
+    expired
 }
 
 /// Books by company, as restored from one snapshot, and the snapshot's covered LSN.

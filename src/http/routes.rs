@@ -383,19 +383,23 @@ pub async fn prometheus_metrics(
         .body(text))
 }
 
-/// 200 once restored and serving; 503 before, and while draining at shutdown. Needs no key.
+/// 200 once restored and serving; 503 before, while draining at shutdown, and while changes
+/// are refused because they cannot be made durable (the detail says why). Needs no key.
 #[utoipa::path(
     get,
     path = "/healthz",
     tag = "service",
     responses(
         (status = 200, body = HealthDto),
-        (status = 503, description = "unavailable: starting or draining", body = Problem),
+        (status = 503, description = "unavailable: starting, draining, or refusing changes because the disk does not take them (the detail says why)", body = Problem),
     )
 )]
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if !state.ready.is_ready() {
         return Err(ApiError::NotReady);
+    }
+    if let Some(reason) = state.snapshots.log_writer().refusal() {
+        return Err(ApiError::Unavailable(reason));
     }
     Ok(HttpResponse::Ok().json(HealthDto { status: "ok" }))
 }

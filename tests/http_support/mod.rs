@@ -62,6 +62,7 @@ impl TestServer {
                 // Long enough that no periodic snapshot runs inside a test.
                 snapshot_interval: Duration::from_secs(3_600),
                 keep_snapshots: 2,
+                disk: holdfast::durability::disk::Disk::real(),
             },
             http: HttpOptions {
                 keys,

@@ -77,5 +77,6 @@ pub fn durability(dir: &Path) -> DurabilityConfig {
         mode: DurabilityMode::Wal,
         snapshot_interval: Duration::from_secs(3_600),
         keep_snapshots: 2,
+        disk: holdfast::durability::disk::Disk::real(),
     }
 }

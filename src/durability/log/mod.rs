@@ -28,4 +28,4 @@ pub use segment::{
     first_lsn_of, list_segments, segment_name, LOG_FORMAT_VERSION, LOG_HEADER_BYTES, LOG_MAGIC,
     LOG_PREFIX, LOG_SUFFIX,
 };
-pub use writer::{DurabilityMode, LogFailed, LogWriter};
+pub use writer::{DurabilityMode, LogFailed, LogWriter, Ticket};

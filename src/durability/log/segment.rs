@@ -3,9 +3,10 @@
 //! and creating a new one. A segment is created with its header synced before any record goes
 //! in, so a crash at creation leaves at worst an empty segment.
 
+use crate::durability::disk::Disk;
 use crate::durability::files;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// First bytes of every log segment.
@@ -46,15 +47,15 @@ pub(crate) fn segment_header() -> [u8; LOG_HEADER_BYTES] {
 
 /// Creates the segment whose first record will be `first_lsn`, its header synced and the
 /// directory synced, ready for appending.
-pub(crate) fn create_segment(dir: &Path, first_lsn: u64) -> io::Result<File> {
+pub(crate) fn create_segment(disk: &Disk, dir: &Path, first_lsn: u64) -> io::Result<File> {
     let path = dir.join(segment_name(first_lsn));
-    let mut file = OpenOptions::new()
+    let file = OpenOptions::new()
         .create(true)
         .write(true)
         .truncate(true)
         .open(&path)?;
-    file.write_all(&segment_header())?;
-    file.sync_all()?;
-    files::sync_dir(dir)?;
+    disk.write_all(&file, &segment_header())?;
+    disk.sync_all(&file)?;
+    disk.sync_dir(dir)?;
     Ok(file)
 }

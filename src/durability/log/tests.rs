@@ -3,6 +3,7 @@
 
 use crate::core::book::Book;
 use crate::core::error::BookError;
+use crate::durability::disk::Disk;
 use crate::durability::log::frame::{encode_frame, FRAME_HEADER_BYTES};
 use crate::durability::log::reader::{read_log, LogError};
 use crate::durability::log::record::{HoldRequestV1, HoldTargetV1, LogRecordV1, SegmentRequestV1};
@@ -124,14 +125,15 @@ fn write_log(dir: &Path, records: &[LogRecordV1]) -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn appended_records_are_durable_and_read_back_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let log_writer = LogWriter::open(dir.path(), DurabilityMode::Wal, 1).unwrap();
+    let log_writer = LogWriter::open(dir.path(), DurabilityMode::Wal, 1, Disk::real()).unwrap();
     let threads: Vec<_> = (0..4u8)
         .map(|thread| {
             let log_writer = log_writer.clone();
             std::thread::spawn(move || {
                 (0..250u8)
                     .map(|i| log_writer.append(|| hold_record(thread.wrapping_mul(7) ^ i)))
-                    .collect::<Vec<u64>>()
+                    .collect::<Option<Vec<u64>>>()
+                    .expect("the log is open")
             })
         })
         .collect();
@@ -140,8 +142,11 @@ async fn appended_records_are_durable_and_read_back_in_order() {
         .flat_map(|t| t.join().unwrap())
         .collect();
     log_writer.rotate();
-    let last = log_writer.append(|| hold_record(9));
-    log_writer.wait_durable(last).await.unwrap();
+    let last = log_writer.append(|| hold_record(9)).unwrap();
+    log_writer
+        .wait_durable(log_writer.ticket(last))
+        .await
+        .unwrap();
     assert!(log_writer.durable_lsn() >= last);
     lsns.push(last);
     lsns.sort_unstable();
@@ -158,15 +163,17 @@ async fn appended_records_are_durable_and_read_back_in_order() {
 }
 
 /// Goal: after the log is closed, what was written stays durable and a change appended
-/// afterwards is refused at once instead of waiting forever.
+/// afterwards is refused at once (no LSN handed out) instead of waiting forever.
 #[tokio::test]
 async fn after_close_waiters_are_answered() {
     let dir = tempfile::tempdir().unwrap();
-    let log_writer = LogWriter::open(dir.path(), DurabilityMode::Wal, 1).unwrap();
-    let written = log_writer.append(|| hold_record(1));
+    let log_writer = LogWriter::open(dir.path(), DurabilityMode::Wal, 1, Disk::real()).unwrap();
+    let written = log_writer.append(|| hold_record(1)).unwrap();
+    let ticket = log_writer.ticket(written);
     log_writer.close();
-    assert_eq!(log_writer.wait_durable(written).await, Ok(()));
-    let late = log_writer.append(|| hold_record(2));
+    assert_eq!(log_writer.wait_durable(ticket).await, Ok(()));
+    assert_eq!(log_writer.append(|| hold_record(2)), None);
+    let late = log_writer.ticket(written + 1);
     assert_eq!(log_writer.wait_durable(late).await, Err(LogFailed));
     assert_eq!(read_log(dir.path(), false).unwrap().last_lsn, written);
 }

@@ -10,16 +10,17 @@
 //! buffer is bounded ([`limits::LOG_QUEUE_BYTES_MAX`]): when the disk falls behind, appends wait,
 //! which is the back-pressure that a slow disk must cause.
 
-use crate::durability::files;
-use crate::durability::log::frame::{encode_frame, stamp_lsn};
+use crate::durability::disk::Disk;
+use crate::durability::log::frame::{encode_frame, read_frame, stamp_lsn};
 use crate::durability::log::record::LogRecordV1;
 use crate::durability::log::segment::{create_segment, list_segments, LOG_HEADER_BYTES};
 use crate::limits;
 use parking_lot::{Condvar, Mutex};
-use std::fs::{self, File};
-use std::io::{self, Write};
+use std::collections::VecDeque;
+use std::fs::{self, File, OpenOptions};
+use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
@@ -40,6 +41,16 @@ pub enum DurabilityMode {
 struct Durable {
     lsn: u64,
     failed: bool,
+    /// Counts the times the log was reopened after a failure. LSNs after the last durable one
+    /// of a failed epoch are handed out again in the next, so a ticket names its epoch.
+    epoch: u64,
+}
+
+/// A change's place in the log: wait for it with [`LogWriter::wait_durable`] before answering.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    pub epoch: u64,
+    pub lsn: u64,
 }
 
 /// The buffer the company actors append to and the writer drains.
@@ -66,14 +77,27 @@ struct Shared {
     /// Changes counted since the log opened, in either mode: the snapshotter compares it.
     changes: AtomicU64,
     durable: tokio::sync::watch::Sender<Durable>,
+    /// The last durable LSN of each ended epoch, newest last (at most
+    /// [`limits::LOG_EPOCHS_REMEMBERED_MAX`]): a waiter whose epoch ended is durable only up to it.
+    ended_epochs: Mutex<VecDeque<(u64, u64)>>,
     /// The first LSN of the segment being written (snapshot mode: none, `u64::MAX`).
     active_first_lsn: AtomicU64,
     writer: Mutex<Option<JoinHandle<()>>>,
+    disk: Disk,
+    /// Set while changes cannot be made durable: company actors refuse every change before
+    /// applying it. Read on every change, so an atomic beside the reason's watch.
+    refusing: AtomicBool,
+    /// Why changes are refused (`None` while they are taken), for `/healthz` and the recovery.
+    refusal: tokio::sync::watch::Sender<Option<String>>,
+    /// Set by [`LogWriter::close`]: a log closed at shutdown is never reopened.
+    shut_down: AtomicBool,
+    /// Times the log (or in snapshot mode, the snapshot writer) failed and changes were refused.
+    failures: AtomicU64,
 }
 
 /// Why a change could not be made durable.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("the write-ahead log failed to write or sync; changes are no longer durable")]
+#[error("the write-ahead log failed to write or sync: the change was not kept, and changes are refused until the disk accepts writes again")]
 pub struct LogFailed;
 
 /// The handle every company actor and the engine share. Cheap to clone.
@@ -96,12 +120,19 @@ impl LogWriter {
     /// Opens the log in `dir`, numbering from `next_lsn`. In wal mode a new segment is
     /// created (earlier ones are only read at start-up, never appended to) and the writer thread
     /// starts.
-    pub fn open(dir: &Path, mode: DurabilityMode, next_lsn: u64) -> io::Result<LogWriter> {
+    pub fn open(
+        dir: &Path,
+        mode: DurabilityMode,
+        next_lsn: u64,
+        disk: Disk,
+    ) -> io::Result<LogWriter> {
         let next_lsn = next_lsn.max(1);
         let (durable, _) = tokio::sync::watch::channel(Durable {
             lsn: next_lsn - 1,
             failed: false,
+            epoch: 0,
         });
+        let (refusal, _) = tokio::sync::watch::channel(None);
         let shared = Arc::new(Shared {
             mode,
             dir: dir.to_path_buf(),
@@ -117,17 +148,19 @@ impl LogWriter {
             appended: AtomicU64::new(next_lsn - 1),
             changes: AtomicU64::new(0),
             durable,
+            ended_epochs: Mutex::new(VecDeque::new()),
             active_first_lsn: AtomicU64::new(u64::MAX),
             writer: Mutex::new(None),
+            disk,
+            refusing: AtomicBool::new(false),
+            refusal,
+            failures: AtomicU64::new(0),
+            shut_down: AtomicBool::new(false),
         });
         if mode == DurabilityMode::Wal {
-            let file = create_segment(dir, next_lsn)?;
+            let file = create_segment(&shared.disk, dir, next_lsn)?;
             shared.active_first_lsn.store(next_lsn, Ordering::SeqCst);
-            let writer_shared = shared.clone();
-            let handle = std::thread::Builder::new()
-                .name("holdfast-wal".into())
-                .spawn(move || write_loop(writer_shared, file, next_lsn))?;
-            *shared.writer.lock() = Some(handle);
+            spawn_writer(&shared, file, next_lsn)?;
         }
         Ok(LogWriter { shared })
     }
@@ -167,13 +200,15 @@ impl LogWriter {
     }
 
     /// Counts one change and, in wal mode, numbers it and queues its record (built only then).
-    /// Returns the change's LSN (snapshot mode: the last LSN, unchanged). Called by a company
-    /// actor right after the change was applied to its book, so that LSN order is each
-    /// company's order of changes. Waits only when the queue is full.
-    pub fn append(&self, make_record: impl FnOnce() -> LogRecordV1) -> u64 {
+    /// Returns the change's LSN (snapshot mode: the last LSN, unchanged), or `None` when the log
+    /// is closed (failed, or shut down): then the record is not numbered and never written, and
+    /// the change must not be acknowledged. Called by a company actor right after the change was
+    /// applied to its book, so that LSN order is each company's order of changes. Waits only
+    /// when the queue is full.
+    pub fn append(&self, make_record: impl FnOnce() -> LogRecordV1) -> Option<u64> {
         self.shared.changes.fetch_add(1, Ordering::SeqCst);
         if self.shared.mode == DurabilityMode::Snapshot {
-            return self.appended_lsn();
+            return Some(self.appended_lsn());
         }
         let record = make_record();
         // Encoded outside the lock; the LSN is patched in once assigned.
@@ -182,18 +217,20 @@ impl LogWriter {
         while queue.buffer.len() >= limits::LOG_QUEUE_BYTES_MAX && !queue.closed {
             self.shared.has_room.wait(&mut queue);
         }
+        // Once closed (shutdown, or the disk failed) nothing is written any more. No number is
+        // handed out either: after a failure the numbers after the last durable record are
+        // used again, and a book must never claim a position the log does not hold.
+        if queue.closed {
+            return None;
+        }
         let lsn = queue.next_lsn;
         queue.next_lsn += 1;
         stamp_lsn(&mut frame, lsn);
-        // Once closed (shutdown, or the disk failed) nothing is written any more; waiters learn
-        // of a failure from `wait_durable`.
-        if !queue.closed {
-            queue.buffer.extend_from_slice(&frame);
-        }
+        queue.buffer.extend_from_slice(&frame);
         self.shared.appended.store(lsn, Ordering::SeqCst);
         drop(queue);
         self.shared.has_work.notify_one();
-        lsn
+        Some(lsn)
     }
 
     /// Counts a change that has no record: only in snapshot mode, where it answers the last
@@ -211,21 +248,160 @@ impl LogWriter {
         }
     }
 
-    /// Waits until every change numbered up to `lsn` is on disk. Immediate in snapshot mode.
-    pub async fn wait_durable(&self, lsn: u64) -> Result<(), LogFailed> {
+    /// The ticket of a change whose book is at log position `lsn` now: the current epoch's.
+    pub fn ticket(&self, lsn: u64) -> Ticket {
+        Ticket {
+            epoch: self.shared.durable.borrow().epoch,
+            lsn,
+        }
+    }
+
+    /// The ticket of the last change numbered so far: once it is durable, every change applied to
+    /// any book before this call is.
+    pub fn last_ticket(&self) -> Ticket {
+        // Under the queue's lock: a reopen changes the epoch and the numbering together.
+        let queue = self.shared.queue.lock();
+        let ticket = self.ticket(queue.next_lsn - 1);
+        drop(queue);
+        ticket
+    }
+
+    /// Waits until the change of `ticket` is on disk; an error when the log failed first (the
+    /// change is then not kept). Immediate in snapshot mode.
+    pub async fn wait_durable(&self, ticket: Ticket) -> Result<(), LogFailed> {
         if self.shared.mode == DurabilityMode::Snapshot {
             return Ok(());
         }
         let mut receiver = self.shared.durable.subscribe();
-        let reached = receiver
-            .wait_for(|durable| durable.lsn >= lsn || durable.failed)
+        let reached = *receiver
+            .wait_for(|durable| {
+                durable.epoch != ticket.epoch || durable.lsn >= ticket.lsn || durable.failed
+            })
             .await
             .map_err(|_| LogFailed)?;
-        if reached.lsn >= lsn {
+        let durable_lsn = if reached.epoch == ticket.epoch {
+            reached.lsn
+        } else {
+            // The ticket's epoch ended in a failure: only what was durable then is kept.
+            let ended = self.shared.ended_epochs.lock();
+            let last = ended.iter().find(|(epoch, _)| *epoch == ticket.epoch);
+            last.map_or(0, |(_, lsn)| *lsn)
+        };
+        if durable_lsn >= ticket.lsn {
             Ok(())
         } else {
             Err(LogFailed)
         }
+    }
+
+    /// Why changes are refused now, or `None` while they are taken.
+    pub fn refusal(&self) -> Option<String> {
+        if !self.shared.refusing.load(Ordering::SeqCst) {
+            return None;
+        }
+        self.shared.refusal.borrow().clone()
+    }
+
+    /// Whether changes are refused now (one atomic load: the company actors ask on every change).
+    pub fn is_refusing(&self) -> bool {
+        self.shared.refusing.load(Ordering::SeqCst)
+    }
+
+    /// Refuses every change from now on, for `reason`, until [`LogWriter::take_changes`] (the
+    /// snapshot writer's failure in snapshot mode; the log's own failure calls it in wal mode).
+    pub fn refuse_changes(&self, reason: &str) {
+        refuse(&self.shared, reason);
+    }
+
+    /// Takes changes again (the snapshot writer wrote a snapshot again, in snapshot mode).
+    pub fn take_changes(&self) {
+        self.shared.refusing.store(false, Ordering::SeqCst);
+        self.shared.refusal.send_replace(None);
+    }
+
+    /// Waits until changes are refused.
+    pub async fn refusing(&self) {
+        let mut receiver = self.shared.refusal.subscribe();
+        let _ = receiver.wait_for(Option::is_some).await;
+    }
+
+    /// How many times changes started being refused since the log opened.
+    pub fn failure_count(&self) -> u64 {
+        self.shared.failures.load(Ordering::SeqCst)
+    }
+
+    /// How many times the log was brought back after a failure since it opened.
+    pub fn recovery_count(&self) -> u64 {
+        self.shared.durable.borrow().epoch
+    }
+
+    /// Whether the log was closed at shutdown.
+    pub fn is_shut_down(&self) -> bool {
+        self.shared.shut_down.load(Ordering::SeqCst)
+    }
+
+    /// The last LSN that reached the disk in this epoch (frozen once the log failed).
+    pub fn last_durable_lsn(&self) -> u64 {
+        self.shared.durable.borrow().lsn
+    }
+
+    /// Waits for the writer thread to end (it ends when the log failed or closed). Blocking.
+    pub fn join_writer(&self) {
+        let handle = self.shared.writer.lock().take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+    }
+
+    /// Brings a failed log back: removes every record after the last durable one from the disk
+    /// (they were refused), starts a new segment after it, and takes changes again in a new
+    /// epoch. Call it once the writer thread has ended ([`LogWriter::join_writer`]) and the books
+    /// hold exactly the durable state; an error (the disk still refuses) changes nothing, and
+    /// the call can be repeated.
+    pub fn reopen(&self) -> io::Result<()> {
+        let durable = *self.shared.durable.borrow();
+        if self.shared.mode == DurabilityMode::Snapshot || !durable.failed || self.is_shut_down() {
+            return Ok(());
+        }
+        cut_after(&self.shared.disk, &self.shared.dir, durable.lsn)?;
+        let next_lsn = durable.lsn + 1;
+        // The new segment exists before anything is numbered in the new epoch, so that no LSN
+        // is ever handed out that a file cannot take.
+        let file = create_segment(&self.shared.disk, &self.shared.dir, next_lsn)?;
+        {
+            let mut ended = self.shared.ended_epochs.lock();
+            ended.push_back((durable.epoch, durable.lsn));
+            while ended.len() > limits::LOG_EPOCHS_REMEMBERED_MAX {
+                ended.pop_front();
+            }
+        }
+        {
+            let mut queue = self.shared.queue.lock();
+            queue.buffer.clear();
+            queue.next_lsn = next_lsn;
+            queue.closed = false;
+            queue.rotate = false;
+            self.shared.appended.store(durable.lsn, Ordering::SeqCst);
+            self.shared
+                .active_first_lsn
+                .store(next_lsn, Ordering::SeqCst);
+            self.shared.durable.send_replace(Durable {
+                lsn: durable.lsn,
+                failed: false,
+                epoch: durable.epoch + 1,
+            });
+        }
+        if let Err(error) = spawn_writer(&self.shared, file, next_lsn) {
+            fail(
+                &self.shared,
+                &format!("the writer thread did not start: {error}"),
+            );
+            return Err(error);
+        }
+        // The state the books now hold is what a snapshot should keep next.
+        self.mark_changed();
+        self.take_changes();
+        Ok(())
     }
 
     /// Asks the writer to start a new segment, so that the records up to now can be removed
@@ -275,7 +451,7 @@ impl LogWriter {
             }
         }
         if !removed.is_empty() {
-            files::sync_dir(&self.shared.dir)?;
+            self.shared.disk.sync_dir(&self.shared.dir)?;
         }
         Ok(removed)
     }
@@ -284,6 +460,7 @@ impl LogWriter {
     /// after this are numbered but not written, so call it only once nothing changes any more
     /// (after the final snapshot at shutdown).
     pub fn close(&self) {
+        self.shared.shut_down.store(true, Ordering::SeqCst);
         {
             let mut queue = self.shared.queue.lock();
             queue.closed = true;
@@ -291,9 +468,7 @@ impl LogWriter {
         self.shared.has_work.notify_all();
         self.shared.has_room.notify_all();
         self.shared.segment_started.notify_all();
-        if let Some(handle) = self.shared.writer.lock().take() {
-            let _ = handle.join();
-        }
+        self.join_writer();
         // Whatever is appended from now on is never written: a waiter for it must not wait
         // forever. Everything written so far stays durable (`wait_durable` checks that first).
         self.shared
@@ -368,14 +543,77 @@ fn write_loop(shared: Arc<Shared>, file: File, first_lsn: u64) {
     }
 }
 
-/// The disk failed: publish it, and stop queueing so appenders never wait on a full buffer
-/// that nobody drains. Nothing written after this is acknowledged.
+/// Starts the writer thread on `file`, the segment starting at `first_lsn`.
+fn spawn_writer(shared: &Arc<Shared>, file: File, first_lsn: u64) -> io::Result<()> {
+    let writer_shared = shared.clone();
+    let handle = std::thread::Builder::new()
+        .name("holdfast-wal".into())
+        .spawn(move || write_loop(writer_shared, file, first_lsn))?;
+    *shared.writer.lock() = Some(handle);
+    Ok(())
+}
+
+/// Refuses changes for `reason`, counting the failure once per outage.
+fn refuse(shared: &Shared, reason: &str) {
+    if !shared.refusing.swap(true, Ordering::SeqCst) {
+        shared.failures.fetch_add(1, Ordering::SeqCst);
+    }
+    shared.refusal.send_replace(Some(reason.to_string()));
+}
+
+/// The disk failed: refuse changes before anything else (so no actor applies one more), then
+/// publish the failure and stop queueing, so appenders never wait on a full buffer that nobody
+/// drains. Nothing written after the last durable LSN is acknowledged, or kept: the recovery
+/// cuts it off the disk and rebuilds the books from what is durable.
 fn fail(shared: &Shared, error: &str) {
-    tracing::error!(%error, "write-ahead log failed: changes are refused from now on");
-    shared.durable.send_modify(|durable| durable.failed = true);
+    tracing::error!(%error, "write-ahead log failed: changes are refused until the disk accepts writes again");
+    refuse(
+        shared,
+        &format!("the write-ahead log cannot write to the disk ({error}); changes are refused until it can"),
+    );
     shared.queue.lock().closed = true;
+    shared.durable.send_modify(|durable| durable.failed = true);
     shared.has_room.notify_all();
     shared.segment_started.notify_all();
+}
+
+/// Removes from the disk every record after `durable_lsn`: segments that start after it are
+/// deleted, and the segment holding it is cut right after it (a record that reached the file but
+/// not a completed sync was refused to its caller, so it must not come back on a restart).
+pub(crate) fn cut_after(disk: &Disk, dir: &Path, durable_lsn: u64) -> io::Result<()> {
+    let mut segments = list_segments(dir)?;
+    let mut removed_any = false;
+    while let Some((first_lsn, path)) = segments.last() {
+        if *first_lsn <= durable_lsn {
+            break;
+        }
+        fs::remove_file(path)?;
+        removed_any = true;
+        segments.pop();
+    }
+    if let Some((first_lsn, path)) = segments.last() {
+        let bytes = fs::read(path)?;
+        let mut offset = LOG_HEADER_BYTES.min(bytes.len());
+        let mut expected_lsn = *first_lsn;
+        while expected_lsn <= durable_lsn {
+            match read_frame(&bytes[offset..]) {
+                Ok(frame) if frame.lsn == expected_lsn => {
+                    offset += frame.bytes;
+                    expected_lsn += 1;
+                }
+                _ => break,
+            }
+        }
+        if offset < bytes.len() {
+            let file = OpenOptions::new().write(true).open(path)?;
+            disk.set_len(&file, offset as u64)?;
+            disk.sync_all(&file)?;
+        }
+    }
+    if removed_any {
+        disk.sync_dir(dir)?;
+    }
+    Ok(())
 }
 
 /// The writer's loop: write each batch, then tell the sync threads how far the file is written.
@@ -395,8 +633,9 @@ fn write_batches(shared: &Shared, syncing: &Syncing) -> Result<(), String> {
         };
         shared.has_room.notify_all();
         if !spare.is_empty() {
-            (&*file)
-                .write_all(&spare)
+            shared
+                .disk
+                .write_all(&file, &spare)
                 .map_err(|e| format!("write: {e}"))?;
             segment_bytes += spare.len();
             spare.clear();
@@ -412,7 +651,8 @@ fn write_batches(shared: &Shared, syncing: &Syncing) -> Result<(), String> {
             sync_everything(shared, syncing, &file)?;
             let next_lsn = syncing.state.lock().written_lsn + 1;
             let new_file = Arc::new(
-                create_segment(&shared.dir, next_lsn).map_err(|e| format!("new segment: {e}"))?,
+                create_segment(&shared.disk, &shared.dir, next_lsn)
+                    .map_err(|e| format!("new segment: {e}"))?,
             );
             syncing.state.lock().file = new_file.clone();
             file = new_file;
@@ -435,7 +675,10 @@ fn sync_everything(shared: &Shared, syncing: &Syncing, file: &File) -> Result<()
         state.started_lsn = state.written_lsn;
         state.written_lsn
     };
-    file.sync_data().map_err(|e| format!("sync: {e}"))?;
+    shared
+        .disk
+        .sync_data(file)
+        .map_err(|e| format!("sync: {e}"))?;
     publish(shared, written_lsn);
     Ok(())
 }
@@ -467,7 +710,7 @@ fn sync_loop(shared: &Shared, syncing: &Syncing) {
             state.in_flight += 1;
             (state.file.clone(), state.written_lsn)
         };
-        let result = file.sync_data();
+        let result = shared.disk.sync_data(&file);
         {
             let mut state = syncing.state.lock();
             state.in_flight -= 1;

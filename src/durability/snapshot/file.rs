@@ -3,6 +3,7 @@
 //! `*.corrupt` (kept for a human, never deleted), pruning old ones and removing the temporary
 //! files of an interrupted write.
 
+use crate::durability::disk::Disk;
 use crate::durability::files;
 use std::fs;
 use std::io;
@@ -53,11 +54,24 @@ pub fn highest_sequence(dir: &Path) -> io::Result<u64> {
     Ok(highest)
 }
 
-/// Writes `bytes` as snapshot `sequence` in `dir`: temporary file, sync, rename, sync the
-/// directory. Returns the final path. A crash at any point leaves either no new snapshot or a
-/// complete one.
-pub fn write_file(dir: &Path, sequence: u64, bytes: &[u8]) -> io::Result<PathBuf> {
-    files::write_atomically(dir, &file_name(sequence), TEMPORARY_SUFFIX, bytes)
+/// Writes `bytes` as snapshot `sequence` in `dir`: temporary file, sync, then, if `may_rename`
+/// agrees, rename and sync the directory. Returns the final path. A crash at any point leaves
+/// either no new snapshot or a complete one.
+pub fn write_file(
+    disk: &Disk,
+    dir: &Path,
+    sequence: u64,
+    bytes: &[u8],
+    may_rename: impl FnOnce() -> io::Result<()>,
+) -> io::Result<PathBuf> {
+    files::write_atomically(
+        disk,
+        dir,
+        &file_name(sequence),
+        TEMPORARY_SUFFIX,
+        bytes,
+        may_rename,
+    )
 }
 
 /// Renames a snapshot that did not verify to `<name>.corrupt`, keeping it for a human.

@@ -41,6 +41,10 @@ pub enum DurabilityMode {
 struct Durable {
     lsn: u64,
     failed: bool,
+    /// Set once a failed log's writer has stopped and tried to cut the records after `lsn` off
+    /// the disk: only then are the waiters of those records answered, so that a change answered
+    /// with an error is, as far as the disk allows, already gone from it.
+    settled: bool,
     /// Counts the times the log was reopened after a failure. LSNs after the last durable one
     /// of a failed epoch are handed out again in the next, so a ticket names its epoch.
     epoch: u64,
@@ -130,6 +134,7 @@ impl LogWriter {
         let (durable, _) = tokio::sync::watch::channel(Durable {
             lsn: next_lsn - 1,
             failed: false,
+            settled: false,
             epoch: 0,
         });
         let (refusal, _) = tokio::sync::watch::channel(None);
@@ -275,7 +280,9 @@ impl LogWriter {
         let mut receiver = self.shared.durable.subscribe();
         let reached = *receiver
             .wait_for(|durable| {
-                durable.epoch != ticket.epoch || durable.lsn >= ticket.lsn || durable.failed
+                durable.epoch != ticket.epoch
+                    || durable.lsn >= ticket.lsn
+                    || (durable.failed && durable.settled)
             })
             .await
             .map_err(|_| LogFailed)?;
@@ -388,6 +395,7 @@ impl LogWriter {
             self.shared.durable.send_replace(Durable {
                 lsn: durable.lsn,
                 failed: false,
+                settled: false,
                 epoch: durable.epoch + 1,
             });
         }
@@ -396,6 +404,7 @@ impl LogWriter {
                 &self.shared,
                 &format!("the writer thread did not start: {error}"),
             );
+            settle(&self.shared);
             return Err(error);
         }
         // The state the books now hold is what a snapshot should keep next.
@@ -471,9 +480,10 @@ impl LogWriter {
         self.join_writer();
         // Whatever is appended from now on is never written: a waiter for it must not wait
         // forever. Everything written so far stays durable (`wait_durable` checks that first).
-        self.shared
-            .durable
-            .send_modify(|durable| durable.failed = true);
+        self.shared.durable.send_modify(|durable| {
+            durable.failed = true;
+            durable.settled = true;
+        });
     }
 }
 
@@ -541,6 +551,22 @@ fn write_loop(shared: Arc<Shared>, file: File, first_lsn: u64) {
     if let Err(error) = outcome {
         fail(&shared, &error);
     }
+    settle(&shared);
+}
+
+/// After the writer and its sync threads stopped: if the log failed, cuts the records after the
+/// last durable one off the disk (a record whose write or sync failed may still be in the file,
+/// and its caller is about to be refused), then lets the waiters have their answer. A cut the
+/// disk refuses is tried again by the recovery before the log reopens.
+fn settle(shared: &Shared) {
+    let durable = *shared.durable.borrow();
+    if !durable.failed || durable.settled {
+        return;
+    }
+    if let Err(error) = cut_after(&shared.disk, &shared.dir, durable.lsn) {
+        tracing::error!(%error, durable_lsn = durable.lsn, "cannot cut the refused records off the log yet: a crash before the disk takes the cut can bring them back");
+    }
+    shared.durable.send_modify(|durable| durable.settled = true);
 }
 
 /// Starts the writer thread on `file`, the segment starting at `first_lsn`.
@@ -573,6 +599,8 @@ fn fail(shared: &Shared, error: &str) {
     );
     shared.queue.lock().closed = true;
     shared.durable.send_modify(|durable| durable.failed = true);
+    // The writer may wait for work: it must wake to stop, and settle the failure.
+    shared.has_work.notify_all();
     shared.has_room.notify_all();
     shared.segment_started.notify_all();
 }

@@ -7,6 +7,7 @@
 //! Also here, because they are settings with a safety rule: the log output, and the refusal to
 //! serve an open (keyless) API beyond loopback.
 
+use crate::actors::budget::total_live_limit_default;
 use crate::actors::engine::EngineConfig;
 use crate::actors::expiry::ExpiryConfig;
 use crate::core::book::Settings;
@@ -103,6 +104,11 @@ pub struct ServeArgs {
     #[arg(long, env = "HOLDFAST_LIVE_LIMIT", default_value_t = limits::LIVE_RESERVATIONS_MAX_DEFAULT)]
     pub live_limit: usize,
 
+    /// Live reservations (holds and bookings) over every company at once; past it holds are
+    /// refused with 429. Default: half the machine's memory at 512 bytes each.
+    #[arg(long, env = "HOLDFAST_TOTAL_LIVE_LIMIT", default_value_t = total_live_limit_default())]
+    pub total_live_limit: u64,
+
     /// How far past `reserved_at` an extension may push a hold's expiry (`1h`).
     #[arg(long, env = "HOLDFAST_EXTEND_CAP", default_value = "1h", value_parser = parse_duration)]
     pub extend_cap: Duration,
@@ -180,6 +186,7 @@ impl ServeArgs {
                     resolution: self.expiry_tick,
                     ..ExpiryConfig::default()
                 },
+                total_live_limit: self.total_live_limit()?,
                 ..EngineConfig::default()
             },
             durability: self.durability_config(),
@@ -219,6 +226,19 @@ impl ServeArgs {
                 limits::RETENTION_SECONDS_MAX,
             )?,
         })
+    }
+
+    /// The engine-wide live limit, checked: 0 would refuse every hold, and more than
+    /// `limits::TOTAL_LIVE_RESERVATIONS_MAX_SETTING` is no bound on any machine.
+    pub fn total_live_limit(&self) -> Result<u64, ConfigError> {
+        let allowed = 1..=limits::TOTAL_LIVE_RESERVATIONS_MAX_SETTING;
+        if !allowed.contains(&self.total_live_limit) {
+            return Err(ConfigError::Range {
+                flag: "total-live-limit",
+                rule: format!("1 to {}", limits::TOTAL_LIVE_RESERVATIONS_MAX_SETTING),
+            });
+        }
+        Ok(self.total_live_limit)
     }
 
     /// The keys: read from `--keys`, or none.
@@ -307,6 +327,39 @@ mod tests {
         assert_eq!(args.keep_snapshots, 3);
         assert_eq!(args.log_format, LogFormat::Text);
         assert_eq!(args.engine_settings().unwrap(), Settings::default());
+        assert_eq!(args.total_live_limit, total_live_limit_default());
+        assert_eq!(
+            args.server_config().unwrap().engine.total_live_limit,
+            total_live_limit_default()
+        );
+    }
+
+    /// Goal: `--total-live-limit` reaches the engine's settings, and 0, a value past the
+    /// setting's bound or one that is not a number stop start-up with an error naming the flag.
+    #[test]
+    fn total_live_limit() {
+        let args = parse(&["--total-live-limit", "10"]).unwrap();
+        assert_eq!(args.server_config().unwrap().engine.total_live_limit, 10);
+        let largest = limits::TOTAL_LIVE_RESERVATIONS_MAX_SETTING.to_string();
+        let args = parse(&["--total-live-limit", &largest]).unwrap();
+        assert!(args.total_live_limit().is_ok());
+        let too_large = (limits::TOTAL_LIVE_RESERVATIONS_MAX_SETTING + 1).to_string();
+        for refused in ["0", too_large.as_str()] {
+            let args = parse(&["--total-live-limit", refused]).unwrap();
+            let Err(error) = args.server_config() else {
+                panic!("--total-live-limit {refused} was taken");
+            };
+            let error = error.to_string();
+            assert!(
+                error.starts_with("--total-live-limit must be 1 to"),
+                "{error}"
+            );
+        }
+        for malformed in ["-1", "lots", "1e9"] {
+            let flag = format!("--total-live-limit={malformed}");
+            let error = parse(&[flag.as_str()]).expect_err("refused").to_string();
+            assert!(error.contains("--total-live-limit"), "{error}");
+        }
     }
 
     /// Goal: durations in humantime, enums by name, and out-of-range values refused.

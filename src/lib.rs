@@ -13,8 +13,8 @@
 //! - [`cli`]: the operator's subcommands (`holdfast snapshot inspect`, `holdfast metrics`);
 //! - [`metrics`]: every company's counters and the engine's gauges for Prometheus
 //!   (`GET /metrics`);
-//! - [`actors`]: actix shells: the company actor, the registry, the expiry wheel, the
-//!   snapshotter, the `Engine` facade;
+//! - [`actors`]: actix shells: the company actor, the registry, the engine-wide live budget,
+//!   the expiry wheel, the snapshotter, the `Engine` facade;
 //! - [`durability`]: snapshot files and the write-ahead log (the log), their versioned on-disk
 //!   types, restore at start-up, the request fingerprint of idempotency keys;
 //! - [`core`]: plain Rust: calendars, the per-company `Book`, validated commands, errors,

@@ -199,6 +199,28 @@ pub const WORKERS_MAX: usize = 256;
 /// million is tens of GiB, the memory of a large machine.
 pub const LIVE_RESERVATIONS_MAX_SETTING: usize = 100_000_000;
 
+/// Memory budgeted per live reservation (active hold or booking) when the engine-wide
+/// `--total-live-limit` is derived from the machine's memory, in bytes. A hold with every text
+/// field set measured 373 bytes of heap at a million (`BENCHMARKS.md`); 512 leaves room for the
+/// allocator's rounding, its expiry wheel entry (32 bytes), the calendar's growth and the
+/// copies a snapshot makes of what changes while it runs.
+pub const LIVE_RESERVATION_BYTES_BUDGETED: u64 = 512;
+
+/// Share of the machine's memory, in percent, that the default `--total-live-limit` gives to
+/// live reservations. Half: the rest is for what the live limit does not count (finished
+/// reservations kept for `--retention`, idempotency keys, a snapshot assembled in memory
+/// before it is written, the log's queue, HTTP buffers) and for the rest of the machine.
+pub const MEMORY_PERCENT_FOR_LIVE_RESERVATIONS: u64 = 50;
+
+/// Memory assumed when `/proc/meminfo` cannot be read (another OS, a sandbox), in bytes: 4 GiB,
+/// a small server, so that the default limit errs on the side of staying alive.
+pub const MEMORY_BYTES_ASSUMED: u64 = 4 << 30;
+
+/// Largest `--total-live-limit`: a billion live reservations are about 512 GB at
+/// [`LIVE_RESERVATION_BYTES_BUDGETED`], beyond the memory of the largest common machines; a
+/// larger value is a typo, not a plan.
+pub const TOTAL_LIVE_RESERVATIONS_MAX_SETTING: u64 = 1_000_000_000;
+
 /// Largest `--extend-cap`, in seconds: one day; a "hold" longer than that is a booking.
 pub const EXTEND_CAP_SECONDS_MAX: i64 = 24 * 3_600;
 

@@ -3,8 +3,8 @@
 //!
 //! The counters themselves live in each company's `Book` (`core::metrics`), written only by the
 //! company's actor, so nothing here is shared or locked: a scrape asks every company for a
-//! [`MetricsSample`] (a bounded number at a time), reads the expiry wheel's size and the data
-//! directory, and renders. Nothing is kept between scrapes, so there is no second copy of a
+//! [`MetricsSample`] (a bounded number at a time), reads the expiry wheel's size, the engine's
+//! live limit and edge counters, and the data directory, and renders. Nothing is kept between scrapes, so there is no second copy of a
 //! counter to drift from the JSON of `GET /v1/companies/{company}/metrics`: both are computed
 //! from the same `Metrics` by the same actor.
 //!
@@ -12,9 +12,12 @@
 //! `holdfast_hold_latency_seconds` here), `_total` for counters.
 //!
 //! The counting of requests the HTTP edge refuses by itself lives with the edge
-//! (`http::edge_errors`).
+//! (`http::edge_errors`): into the company's book when its actor runs, otherwise into the
+//! engine's edge counters (a refusal starts no actor), rendered here as
+//! `holdfast_edge_rejected_total`.
 
 use crate::actors::engine::{CompanySample, Engine, EngineError};
+use crate::core::error::ErrorType;
 use crate::core::metrics::{
     HistogramSample, MetricsSample, LATENCY_BUCKETS_MICROS, LIFETIME_BUCKETS_MS,
 };
@@ -50,6 +53,10 @@ pub struct EngineMetrics {
     pub wheel_entries: usize,
     /// Schedules the wheel refused because it was full (lazy expiry covered those holds).
     pub wheel_refused: u64,
+    /// The engine-wide live limit (`--total-live-limit`).
+    pub live_reservations_limit: u64,
+    /// Requests the edge refused for companies not started, by error type (every type).
+    pub edge_rejected: Vec<(ErrorType, u64)>,
     /// `None` for an engine without a data directory (tests, benches).
     pub disk: Option<DiskGauges>,
     /// `None` for an engine without a log.
@@ -91,6 +98,8 @@ pub async fn gather(
         companies,
         wheel_entries: engine.expiry().handle().entries(),
         wheel_refused: engine.expiry().handle().refused(),
+        live_reservations_limit: engine.live_budget().limit(),
+        edge_rejected: engine.edge_rejected(),
         disk,
         durability: engine.log_writer().map(|log_writer| DurabilityGauges {
             refusing: log_writer.is_refusing(),
@@ -382,6 +391,22 @@ pub fn families(metrics: &EngineMetrics) -> Vec<MetricFamily> {
             "Active holds and bookings over every company.",
             GAUGE,
             vec![gauge(&[], metrics.live_reservations() as f64)],
+        ),
+        family(
+            "holdfast_live_reservations_limit",
+            "Active holds and bookings over every company past which holds are refused with 429 (--total-live-limit).",
+            GAUGE,
+            vec![gauge(&[], metrics.live_reservations_limit as f64)],
+        ),
+        family(
+            "holdfast_edge_rejected_total",
+            "Requests the HTTP edge refused for a company not started, by the API's error type (a refusal starts no company; a started company counts them in holdfast_errors_total).",
+            COUNTER,
+            metrics
+                .edge_rejected
+                .iter()
+                .map(|(kind, count)| counter(&[("type", kind.as_str())], *count))
+                .collect(),
         ),
         family(
             "holdfast_active_holds",

@@ -196,6 +196,13 @@ async fn prometheus_text_parses_and_matches_the_json() {
     }
     assert_eq!(parsed.get("holdfast_companies", &[]), 2.0);
     assert_eq!(parsed.get("holdfast_live_reservations", &[]), live_total);
+    let limit = holdfast::actors::budget::total_live_limit_default() as f64;
+    assert_eq!(parsed.get("holdfast_live_reservations_limit", &[]), limit);
+    for error_type in holdfast::core::error::ErrorType::ALL {
+        let labels = [("type", error_type.as_str())];
+        let value = parsed.get("holdfast_edge_rejected_total", &labels);
+        assert_eq!(value, 0.0, "every refusal was of a started company");
+    }
     assert!(parsed.get("holdfast_expiry_wheel_entries", &[]) >= 0.0);
     assert!(
         !parsed

@@ -6,6 +6,7 @@
 //! bounded (`limits::COMPANY_MAILBOX_CAPACITY`): senders await `send`, which waits for room,
 //! rather than `do_send`, which would ignore the bound.
 
+use crate::actors::budget::LiveBudget;
 use crate::actors::expiry::{CompanyExpiry, ExpireBatch};
 use crate::clock::SharedClock;
 use crate::core::book::{Book, CompanyCounts, HoldOutcome, ResourceSlots};
@@ -39,6 +40,13 @@ pub struct CompanyActor {
     /// Set when a change was applied but the log refused its record (it failed meanwhile): the
     /// change must not be acknowledged, and the recovery replaces this book with the durable one.
     unkept_change: bool,
+    /// The engine-wide count of live reservations, shared with every company (unbounded: a
+    /// bare actor in tests).
+    budget: LiveBudget,
+    /// What this actor has added to `budget`: its book's live count when it last synced, plus
+    /// the place taken for a hold while the hold runs. Between messages it equals
+    /// `book.live_count()` (checked by `CheckInvariants`).
+    live_counted: usize,
 }
 
 impl CompanyActor {
@@ -51,7 +59,51 @@ impl CompanyActor {
             log_writer: None,
             export_generation: 0,
             unkept_change: false,
+            budget: LiveBudget::unbounded(),
+            live_counted: 0,
         }
+    }
+
+    /// The same actor, counting its live reservations into `budget` and refusing holds when it
+    /// is full.
+    pub fn with_budget(mut self, budget: LiveBudget) -> CompanyActor {
+        self.budget = budget;
+        self
+    }
+
+    /// Brings the engine-wide live count in step with this book: adds the change of
+    /// `book.live_count()` since the last call. Every path that may change the book calls it
+    /// right after (holds, confirms, extends, cancels, expiry by the wheel or by a read,
+    /// housekeeping, a replaced book, the book the actor starts with), so the count is the sum
+    /// of every book's live count between messages.
+    fn sync_live_budget(&mut self) {
+        let live = self.book.live_count();
+        if live != self.live_counted {
+            self.budget.change(live as i64 - self.live_counted as i64);
+            self.live_counted = live;
+        }
+    }
+
+    /// Takes the engine-wide place a new hold needs before the book sees the request, or the
+    /// refusal. The place is taken atomically against every other company, so the limit is
+    /// exact. A keyed retry the book answers from memory needs no place: it adds nothing.
+    fn take_live_place(&mut self, request: &HoldRequest, now_ms: i64) -> Result<(), BookError> {
+        if self.budget.try_take() {
+            self.live_counted += 1;
+            return Ok(());
+        }
+        let replayed = request
+            .idempotency_key()
+            .is_some_and(|key| self.book.answers_key_from_memory(key.as_str(), now_ms));
+        if replayed {
+            return Ok(());
+        }
+        Err(BookError::LimitReached {
+            detail: format!(
+                "the server holds its maximum of {} live reservations across all companies",
+                self.budget.limit()
+            ),
+        })
     }
 
     /// The same actor, logging every change to `log_writer`.
@@ -144,12 +196,21 @@ impl Actor for CompanyActor {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(limits::COMPANY_MAILBOX_CAPACITY);
         self.schedule_all_active();
+        // A restored book's live reservations count from the moment its actor runs.
+        self.sync_live_budget();
         ctx.run_interval(HOUSEKEEPING_INTERVAL, |actor, _| {
             let now_ms = actor.clock.now_ms();
             if actor.book.housekeeping(now_ms) > 0 {
+                actor.sync_live_budget();
                 actor.log(|company| LogRecordV1::Housekeeping { company, now_ms });
             }
         });
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        // A stopped company holds nothing any more: its reservations leave the engine's count.
+        self.budget.change(-(self.live_counted as i64));
+        self.live_counted = 0;
     }
 }
 
@@ -166,6 +227,11 @@ impl Handler<Hold> for CompanyActor {
     fn handle(&mut self, message: Hold, _: &mut Context<Self>) -> Self::Result {
         let started = Instant::now();
         let now_ms = self.clock.now_ms();
+        if let Err(refusal) = self.take_live_place(&message.request, now_ms) {
+            // Counted like the book's own refusals; the book itself is not touched.
+            self.book.record_rejected(refusal.error_type(), None);
+            return Err(refusal);
+        }
         let token = Uuid::new_v4();
         // Copied before the book consumes the request, only when it will be logged.
         let logged = self
@@ -174,6 +240,9 @@ impl Handler<Hold> for CompanyActor {
         // Only a keyed request is fingerprinted: it costs an encoding of the request.
         let idempotency = idempotency_of(&message.request);
         let result = self.book.hold(message.request, idempotency, token, now_ms);
+        // Counts what the hold changed: its reservation fills the place taken above (given back
+        // if it made nothing), less the holds it expired or replaced on its way.
+        self.sync_live_budget();
         if result.as_ref().is_ok_and(|outcome| !outcome.replayed) {
             // `logged` is `Some` whenever the closure runs: it runs only in wal mode.
             if let Some(request) = logged {
@@ -215,6 +284,7 @@ impl Handler<Confirm> for CompanyActor {
         let token = message.token;
         let appointment_id = message.appointment_id;
         let result = self.book.confirm(token, appointment_id.clone(), now_ms);
+        self.sync_live_budget();
         if result.is_ok() {
             self.log(|company| LogRecordV1::Confirm {
                 company,
@@ -241,6 +311,7 @@ impl Handler<Extend> for CompanyActor {
     fn handle(&mut self, message: Extend, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
         let result = self.book.extend(message.token, message.ttl_seconds, now_ms);
+        self.sync_live_budget();
         if result.is_ok() {
             self.log(|company| LogRecordV1::Extend {
                 company,
@@ -273,6 +344,7 @@ impl Handler<Cancel> for CompanyActor {
         let token = message.token;
         let reason = message.reason;
         let result = self.book.cancel(token, reason.clone(), now_ms);
+        self.sync_live_budget();
         if result.is_ok() {
             self.log(|company| LogRecordV1::Cancel {
                 company,
@@ -299,6 +371,7 @@ impl Handler<ReadReservation> for CompanyActor {
         let now_ms = self.clock.now_ms();
         let active_before = self.book.active_count();
         let result = self.book.get(message.token, now_ms);
+        self.sync_live_budget();
         if self.book.active_count() < active_before {
             // The read found the hold past its expiry and expired it: a change, logged.
             self.log_expired(&[message.token], now_ms);
@@ -431,6 +504,7 @@ impl CompanyActor {
         let end = (job.next + limits::EXPIRY_CHUNK_TOKENS).min(job.tokens.len());
         let now_ms = self.clock.now_ms();
         let expired = self.book.expire_due(&job.tokens[job.next..end], now_ms);
+        self.sync_live_budget();
         if expired > 0 {
             self.log_expired(&job.tokens[job.next..end], now_ms);
         }
@@ -455,6 +529,13 @@ impl Handler<CheckInvariants> for CompanyActor {
 
     fn handle(&mut self, _: CheckInvariants, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
+        if self.live_counted != self.book.live_count() {
+            return Err(format!(
+                "the engine-wide count holds {} of this company's live reservations, the book {}",
+                self.live_counted,
+                self.book.live_count()
+            ));
+        }
         self.book.check_invariants(now_ms)
     }
 }
@@ -537,6 +618,7 @@ impl Handler<ReplaceBook> for CompanyActor {
 
     fn handle(&mut self, message: ReplaceBook, _: &mut Context<Self>) {
         self.book = message.book;
+        self.sync_live_budget();
         self.export_generation += 1;
         self.unkept_change = false;
         self.schedule_all_active();

@@ -1,7 +1,9 @@
 //! `Engine`: the small async facade that the HTTP shim, the CLI and tests call. It validates the
 //! company id, finds (or starts) the company's actor and awaits `send`, which respects the
-//! bounded mailbox. It holds no reservation state of its own.
+//! bounded mailbox. It holds no reservation state of its own: only the engine-wide live budget
+//! the company actors share, and the count of edge refusals for companies not started.
 
+use crate::actors::budget::{total_live_limit_default, LiveBudget};
 use crate::actors::company::{
     Cancel, CheckInvariants, CompanyActor, Confirm, CountReservations, Extend, FindAvailability,
     Hold, ListReservations, Logged, LoggedAnswer, ReadMetrics, ReadReservation, RecordRejected,
@@ -20,6 +22,7 @@ use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::ReservationView;
 use crate::durability::log::{LogWriter, Ticket};
 use actix::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -74,6 +77,9 @@ pub struct EngineConfig {
     pub arbiters: usize,
     /// The expiry wheel's tick (default 10 ms) and whether it ticks by itself (tests: no).
     pub expiry: ExpiryConfig,
+    /// Live reservations over every company past which holds are refused; by default derived
+    /// from the machine's memory (`budget::total_live_limit_default`).
+    pub total_live_limit: u64,
 }
 
 impl Default for EngineConfig {
@@ -83,8 +89,19 @@ impl Default for EngineConfig {
             clock: Arc::new(SystemClock),
             arbiters: num_cpus::get(),
             expiry: ExpiryConfig::default(),
+            total_live_limit: total_live_limit_default(),
         }
     }
+}
+
+/// Requests the HTTP edge refused for a company whose actor is not running, by error type.
+/// Counting them in the company's book would start its actor, and a caller sending malformed
+/// requests for invented companies would then start actors for nothing; these counters are
+/// fixed in size whatever the callers send.
+#[derive(Debug, Default)]
+struct EdgeRejected {
+    /// Indexed by `ErrorType::index`.
+    by_type: [AtomicU64; ErrorType::ALL.len()],
 }
 
 /// The engine: a registry of company actors and the clock they share. Cheap to clone.
@@ -96,6 +113,8 @@ pub struct Engine {
     /// Where changes are logged; a change is answered only once its record is durable (none:
     /// an engine without a data directory, in tests of the actors).
     log_writer: Option<LogWriter>,
+    /// Edge refusals for companies not started (see [`Engine::record_rejected`]).
+    edge_rejected: Arc<EdgeRejected>,
 }
 
 impl Engine {
@@ -105,13 +124,32 @@ impl Engine {
         let expiry = ExpiryService::start(config.clock.clone(), config.expiry);
         let registry = Registry::new(config.arbiters, config.clock.clone(), config.settings)
             .with_expiry(expiry.handle().clone())
-            .with_log_writer(log_writer.clone());
+            .with_log_writer(log_writer.clone())
+            .with_live_budget(LiveBudget::new(config.total_live_limit));
         Engine {
             registry: Arc::new(registry),
             clock: config.clock,
             expiry,
             log_writer,
+            edge_rejected: Arc::default(),
         }
+    }
+
+    /// The engine-wide live count and its limit.
+    pub fn live_budget(&self) -> &LiveBudget {
+        self.registry.live_budget()
+    }
+
+    /// The edge's refusals for companies that were not started when refused, by error type, in
+    /// the order of `ErrorType::ALL`.
+    pub fn edge_rejected(&self) -> Vec<(ErrorType, u64)> {
+        ErrorType::ALL
+            .iter()
+            .map(|&error_type| {
+                let count = &self.edge_rejected.by_type[error_type.index()];
+                (error_type, count.load(Ordering::Relaxed))
+            })
+            .collect()
     }
 
     /// The write-ahead log every change is appended to, if the engine has one.
@@ -277,9 +315,10 @@ impl Engine {
         Ok(self.company(company)?.send(ExpireBatch { tokens }).await?)
     }
 
-    /// Counts a request of `company` that the HTTP edge refused before it reached the engine
-    /// (see `Book::record_rejected`). An invalid company id is refused here and starts no actor;
-    /// a valid one starts the company's actor like any first request would.
+    /// Counts a request of `company` that the HTTP edge refused before it reached the engine.
+    /// A refusal starts no actor: if the company's actor runs, its book counts the request (see
+    /// `Book::record_rejected`); otherwise the engine-wide edge counter does
+    /// ([`Engine::edge_rejected`]). An invalid company id is refused here and counted nowhere.
     pub async fn record_rejected(
         &self,
         company: &str,
@@ -287,8 +326,13 @@ impl Engine {
         token: Option<Uuid>,
     ) -> Result<(), EngineError> {
         validate_id("company", company)?;
-        let address = self.registry.get_or_start(company)?;
-        Ok(address.send(RecordRejected { error_type, token }).await?)
+        match self.registry.get(company) {
+            Some(address) => Ok(address.send(RecordRejected { error_type, token }).await?),
+            None => {
+                self.edge_rejected.by_type[error_type.index()].fetch_add(1, Ordering::Relaxed);
+                Ok(())
+            }
+        }
     }
 
     /// Every started company's metrics with its histograms as buckets, sorted by id, asking at

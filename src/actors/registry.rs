@@ -6,7 +6,11 @@
 //! started, so however many first requests for a company arrive at once, exactly one actor is
 //! started for it. Starting an actor only posts it to its arbiter: the lock is held for
 //! microseconds.
+//!
+//! The registry also holds the engine-wide live budget (`budget`) and hands it to every actor it
+//! starts, so that all companies together stay under `--total-live-limit`.
 
+use crate::actors::budget::LiveBudget;
 use crate::actors::company::CompanyActor;
 use crate::actors::expiry::ExpiryHandle;
 use crate::clock::SharedClock;
@@ -39,6 +43,8 @@ pub struct Registry {
     expiry: Option<ExpiryHandle>,
     /// The durability log, handed to every company actor (none: nothing is logged).
     log_writer: Option<LogWriter>,
+    /// The engine-wide live count and limit, shared by every company actor.
+    live_budget: LiveBudget,
 }
 
 impl Registry {
@@ -54,7 +60,19 @@ impl Registry {
             settings,
             expiry: None,
             log_writer: None,
+            live_budget: LiveBudget::unbounded(),
         }
+    }
+
+    /// The same registry, sharing `live_budget` with every company actor it starts.
+    pub fn with_live_budget(mut self, live_budget: LiveBudget) -> Registry {
+        self.live_budget = live_budget;
+        self
+    }
+
+    /// The engine-wide live count and limit every company actor shares.
+    pub fn live_budget(&self) -> &LiveBudget {
+        &self.live_budget
     }
 
     /// The same registry, handing `log_writer` to every company actor it starts.
@@ -102,10 +120,13 @@ impl Registry {
         let clock = self.clock.clone();
         let expiry = self.expiry.clone();
         let log_writer = self.log_writer.clone();
+        let live_budget = self.live_budget.clone();
         let entry = self.companies.entry(company.into()).or_insert_with(|| {
             let book = make_book();
             CompanyActor::start_in_arbiter(arbiter, move |ctx| {
-                let actor = CompanyActor::new(book, clock).with_log_writer(log_writer);
+                let actor = CompanyActor::new(book, clock)
+                    .with_log_writer(log_writer)
+                    .with_budget(live_budget);
                 match expiry {
                     Some(expiry) => actor.with_expiry(expiry.register(ctx.address().recipient())),
                     None => actor,

@@ -27,7 +27,8 @@ pub enum BookError {
     /// Confirm or extend of a hold whose time to live has run out.
     #[error("the hold has expired")]
     Expired,
-    /// The company holds its maximum of live reservations (or resources).
+    /// The company holds its maximum of live reservations (or resources), or the server its
+    /// maximum of live reservations over every company, or of companies.
     #[error("{detail}")]
     LimitReached { detail: String },
     /// The `Idempotency-Key` was used before with a different request.

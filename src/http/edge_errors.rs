@@ -1,10 +1,13 @@
 //! The counting of the requests this layer refuses on its own. A request refused by the HTTP
 //! layer itself (a malformed body, an unknown field, a token that is not a UUID) never reaches the book that counts requests. [`count_edge_errors`]
 //! wraps the company routes, notices such an answer (an API error of a type the metrics count,
-//! from a request that never reached the engine), and awaits one `RecordRejected` message to the
-//! company's actor before the answer leaves, so the caller reading its metrics next sees it
-//! counted. The company id is validated first: an invalid id (400 on the `company` field) is not
-//! counted anywhere and starts no actor. Answers about keys (401, 403), sizes and media types
+//! from a request that never reached the engine), and counts it before the answer leaves, so the
+//! caller reading its metrics next sees it counted: if the company's actor runs, by awaiting one
+//! `RecordRejected` message to it; otherwise in the engine's edge counters
+//! (`holdfast_edge_rejected_total`), because a refused request must not start a company (a
+//! caller sending malformed bodies for invented companies would start actors for nothing). The
+//! company id is validated first: an invalid id (400 on the `company` field) is not counted
+//! anywhere and starts no actor. Answers about keys (401, 403), sizes and media types
 //! (413, 415) and methods (405) are not counted: they are not among the API's `errors_by_type`,
 //! and 401s come from callers who are not the company's.
 
@@ -18,8 +21,8 @@ use actix_web::middleware::Next;
 use actix_web::web;
 use uuid::Uuid;
 
-/// Middleware on the company routes (see the module doc): counts into the company's metrics an
-/// API error the edge answered without reaching the engine.
+/// Middleware on the company routes (see the module doc): counts an API error the edge answered
+/// without reaching the engine, into the company's metrics if it runs, else engine-wide.
 pub async fn count_edge_errors(
     request: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -57,7 +60,7 @@ pub async fn count_edge_errors(
         .record_rejected(company, error_type, token)
         .await
     {
-        // Only at the company limit or during shutdown; the caller's answer stands regardless.
+        // Only during shutdown (the actor is gone); the caller's answer stands regardless.
         tracing::debug!(%error, company, "an edge refusal was not counted");
     }
     Ok(response)

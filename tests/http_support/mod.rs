@@ -46,16 +46,36 @@ impl TestServer {
 
     /// A server with these settings and keys.
     pub fn start_with(settings: Settings, keys: Keys) -> TestServer {
+        TestServer::start_configured(settings, keys, |_| {})
+    }
+
+    /// An open server with the default settings and at most `total_live_limit` live
+    /// reservations over every company.
+    pub fn start_with_total_live_limit(total_live_limit: u64) -> TestServer {
+        TestServer::start_configured(Settings::default(), Keys::open(), |engine| {
+            engine.total_live_limit = total_live_limit
+        })
+    }
+
+    /// A server with these settings and keys, its engine's configuration then changed by
+    /// `configure`.
+    pub fn start_configured(
+        settings: Settings,
+        keys: Keys,
+        configure: impl FnOnce(&mut EngineConfig),
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
         let clock = ManualClock::new(NOW_MS);
+        let mut engine = EngineConfig {
+            settings,
+            clock: clock.clone(),
+            arbiters: 2,
+            ..EngineConfig::default()
+        };
+        configure(&mut engine);
         let config = ServerConfig {
-            engine: EngineConfig {
-                settings,
-                clock: clock.clone(),
-                arbiters: 2,
-                ..EngineConfig::default()
-            },
+            engine,
             durability: DurabilityConfig {
                 data_dir: data_dir.path().to_path_buf(),
                 mode: DurabilityMode::Wal,

@@ -57,6 +57,7 @@ pub fn engine_config(clock: &Arc<ManualClock>, settings: Settings) -> EngineConf
             resolution: Duration::from_millis(limits::EXPIRY_RESOLUTION_MS_DEFAULT),
             ticks_itself: false,
         },
+        ..EngineConfig::default()
     }
 }
 

@@ -36,6 +36,16 @@ impl Book {
         })
     }
 
+    /// Whether a create under `key` at `now_ms` is answered from memory (the first answer
+    /// replayed, or a mismatch refused) and so makes no new reservation: the key is remembered
+    /// and the reservation it names is still kept. The engine-wide live limit lets such a retry
+    /// through, since it adds nothing.
+    pub fn answers_key_from_memory(&self, key: &str, now_ms: i64) -> bool {
+        self.idempotency.get(key).is_some_and(|record| {
+            !record.is_forgotten_at(now_ms) && self.reservations.contains_key(&record.token)
+        })
+    }
+
     /// Re-remembers an idempotency key (restore).
     pub fn restore_idempotency(&mut self, key: &str, record: IdempotencyRecord) {
         self.remember(key, record.fingerprint, record.token, record.created_at_ms);

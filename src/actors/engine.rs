@@ -55,8 +55,9 @@ pub enum EngineError {
     /// The company's actor could not be reached (stopped during shutdown).
     #[error("the company's actor is not available: {0}")]
     Unavailable(#[from] MailboxError),
-    /// The change was made but could not be made durable (the log's disk failed), or a
-    /// snapshot could not be written: the server cannot keep its promise and says so.
+    /// The change was not kept: changes are refused while the disk does not take them (or the
+    /// log failed before this one was durable), or a snapshot could not be written. The
+    /// server cannot keep its promise and says so.
     #[error("durability: {0}")]
     Durability(String),
 }

@@ -14,10 +14,13 @@
 //! `HOLDFAST_FULL_DISK_HOLDS=40000` sends that many holds instead of stopping shortly after the
 //! first refusal (the run the operations notes quote).
 
+mod crash_support;
+
+use crash_support::Server;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// Set in the environment of the run inside the namespace.
@@ -28,7 +31,7 @@ const DAY_START_SECONDS: i64 = 1_798_761_600;
 const RESOURCES: usize = 100;
 /// Holds sent after the first refusal, when no count is given.
 const HOLDS_AFTER_REFUSAL: usize = 200;
-/// Longest wait for the server to start, to rebuild, or to come back.
+/// Longest wait for the server to rebuild, or to come back.
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Goal: on a filesystem that fills up, refused holds are not kept (in memory, in snapshots,
@@ -83,59 +86,6 @@ fn mount_tmpfs(at: &Path, size: &str, remount: bool) {
         .status()
         .expect("mount runs");
     assert!(status.success(), "mount -o {options} {}", at.display());
-}
-
-struct RunningServer {
-    child: Child,
-    base: String,
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the binary on the data directory and waits for `/healthz` 200.
-async fn start(data: &Path, logs: &Path, client: &reqwest::Client) -> RunningServer {
-    let log_path = logs.join(format!("server-{}.log", rand::random::<u32>()));
-    let log = std::fs::File::create(&log_path).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
-        .args(["--durability", "wal", "--snapshot-interval", "1s"])
-        .arg("--data-dir")
-        .arg(data)
-        .env_remove("HOLDFAST_BIND")
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("the binary starts");
-    let mut server = RunningServer {
-        child,
-        base: String::new(),
-    };
-    let started = Instant::now();
-    loop {
-        let text = std::fs::read_to_string(&log_path).unwrap_or_default();
-        assert!(started.elapsed() < WAIT, "the server did not start: {text}");
-        if let Some(status) = server.child.try_wait().unwrap() {
-            panic!("the server exited with {status}: {text}");
-        }
-        if server.base.is_empty() {
-            let line = text.lines().find(|l| l.contains("holdfast starting"));
-            let bind = line
-                .and_then(|l| serde_json::from_str::<Value>(l).ok())
-                .and_then(|v| v["fields"]["bind"].as_str().map(str::to_string));
-            if let Some(bind) = bind {
-                server.base = format!("http://{bind}");
-            }
-        }
-        if !server.base.is_empty() && health(client, &server.base).await.0 == StatusCode::OK {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn health(client: &reqwest::Client, base: &str) -> (StatusCode, Value) {
@@ -200,12 +150,13 @@ async fn gauge(client: &reqwest::Client, base: &str, name: &str) -> f64 {
 }
 
 async fn fill_refuse_and_recover() {
-    let mount = tempfile::tempdir().unwrap();
-    let logs = tempfile::tempdir().unwrap();
-    mount_tmpfs(mount.path(), "3m", false);
-    let data = mount.path().join("data");
+    // The server's logs go to `dir`, its data directory is `dir/data`: the tmpfs.
+    let dir = tempfile::tempdir().unwrap();
+    let mount = dir.path().join("data");
+    std::fs::create_dir(&mount).unwrap();
+    mount_tmpfs(&mount, "3m", false);
     let client = reqwest::Client::new();
-    let server = start(&data, logs.path(), &client).await;
+    let server = Server::start(dir.path(), "wal", "1s", &client).await;
     let holds_url = format!("{}/v1/companies/acme/holds", server.base);
     let wanted: Option<usize> = std::env::var("HOLDFAST_FULL_DISK_HOLDS")
         .ok()
@@ -277,7 +228,7 @@ async fn fill_refuse_and_recover() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // Space again: the server comes back by itself.
-    mount_tmpfs(mount.path(), "64m", true);
+    mount_tmpfs(&mount, "64m", true);
     let freed = Instant::now();
     while health(&client, &server.base).await.0 != StatusCode::OK {
         assert!(freed.elapsed() < WAIT, "the server did not come back");
@@ -299,8 +250,8 @@ async fn fill_refuse_and_recover() {
     let retried: Value = retried.json().await.unwrap();
     acknowledged.push(retried["token"].as_str().unwrap().to_string());
     // A crash, and a restart on the same directory.
-    drop(server);
-    let server = start(&data, logs.path(), &client).await;
+    server.kill();
+    let server = Server::start(dir.path(), "wal", "1s", &client).await;
     let live = active(&client, &server.base).await;
     assert_eq!(live, acknowledged.len() as u64, "live after the restart");
     for token in &acknowledged {
@@ -326,6 +277,6 @@ async fn fill_refuse_and_recover() {
         refused.len(),
         back_after.as_millis()
     );
-    drop(server);
-    let _ = Command::new("umount").arg(mount.path()).status();
+    server.kill();
+    let _ = Command::new("umount").arg(&mount).status();
 }

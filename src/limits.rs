@@ -29,6 +29,28 @@ pub const TTL_SECONDS_MIN: i64 = 1;
 /// Longest hold time to live, in seconds (API.md: one hour).
 pub const TTL_SECONDS_MAX: i64 = 3_600;
 
+/// Length of a voice agent's hold when it names none, in minutes (API.md 1.1: a company
+/// setting, default 30).
+pub const DEFAULT_DURATION_MINUTES: u32 = 30;
+
+/// Longest `default_duration_minutes` a company may set: one day (API.md 1.1).
+pub const DEFAULT_DURATION_MINUTES_MAX: u32 = 1_440;
+
+/// Opening intervals per weekday of one resource. A day of half-hour intervals has 48; more is a
+/// mistake, and each interval is tried on every hold of the resource.
+pub const OPENING_INTERVALS_PER_DAY_MAX: usize = 48;
+
+/// Closures per resource: every hold of the resource checks them (a sorted scan stopping at the
+/// first closure that starts after the hold ends). Years of holidays fit.
+pub const CLOSURES_PER_RESOURCE_MAX: usize = 1_000;
+
+/// Longest resource label, in characters (a name a person reads, such as "Dr. Meier").
+pub const RESOURCE_LABEL_CHARS_MAX: usize = 200;
+
+/// Largest capacity of one resource (API.md 1.1): a capacity check walks the reservations that
+/// overlap the requested time, at most this many deep at any instant.
+pub const RESOURCE_CAPACITY_MAX: u32 = 1_000;
+
 /// Default cap on extensions, in seconds after `reserved_at` (API.md: one hour; a setting).
 pub const EXTEND_CAP_SECONDS_DEFAULT: i64 = 3_600;
 

@@ -5,6 +5,8 @@
 //! - [`book`]: one company, every operation of the API;
 //! - [`command`]: validated commands and their rules;
 //! - [`reservation`]: the reservation, its status and its views;
+//! - [`schedule`]: company settings (time zone, defaults) and resource configuration (capacity,
+//!   opening hours on the company's wall clock, closures);
 //! - [`error`]: typed errors, one per API error type;
 //! - [`metrics`]: per-company counters and histograms;
 //! - [`queue`]: the retention queues' block queue, whose pushes never move entries;
@@ -18,5 +20,6 @@ pub mod error;
 pub mod metrics;
 pub mod queue;
 pub mod reservation;
+pub mod schedule;
 pub mod store;
 pub mod wheel;

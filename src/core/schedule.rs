@@ -1,0 +1,753 @@
+//! A company's settings and its resources' configuration: the time zone its wall clock runs on,
+//! its defaults, and per resource a label, a capacity, weekly opening hours on that wall clock
+//! and closures. Plain data with its rules: every value is validated once, where it is built,
+//! with an error naming the field; the book then asks [`ResourceConfig::admits`] whether an
+//! interval may be held.
+//!
+//! Opening hours are judged on the wall clock of the company's zone, across daylight-saving
+//! changes: the instants of a reservation are turned into local times, and every local time it
+//! covers must lie in one opening interval of the weekday it starts on. A local time skipped by a
+//! change (02:30 in Berlin on 2026-03-29) is never covered; one repeated by a change (02:30 on
+//! 2026-10-25) is open when either instance is, because both read 02:30 on the wall.
+
+use crate::core::error::BookError;
+use crate::limits;
+use chrono::{DateTime, Datelike, NaiveDateTime, Offset, TimeZone};
+use chrono_tz::Tz;
+
+const MINUTE_MS: i64 = 60_000;
+const DAY_MINUTES: u16 = 24 * 60;
+const DAY_MS: i64 = DAY_MINUTES as i64 * MINUTE_MS;
+/// The longest day on a wall clock (a day with a fall-back change): no reservation longer than
+/// this can lie in one day's opening interval.
+const LONGEST_DAY_MS: i64 = 25 * 60 * MINUTE_MS;
+
+/// The weekdays as the API names them, Monday first (chrono's `num_days_from_monday` order).
+pub const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn invalid(field: impl Into<String>, detail: impl Into<String>) -> BookError {
+    BookError::InvalidRequest {
+        field: field.into(),
+        detail: detail.into(),
+    }
+}
+
+/// The language of spoken answers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Locale {
+    #[default]
+    En,
+    De,
+}
+
+impl Locale {
+    /// Parses the API's name (`en`, `de`).
+    pub fn parse(name: &str) -> Result<Locale, BookError> {
+        match name {
+            "en" => Ok(Locale::En),
+            "de" => Ok(Locale::De),
+            _ => Err(invalid("locale", "must be \"en\" or \"de\"")),
+        }
+    }
+
+    /// The API's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::De => "de",
+        }
+    }
+}
+
+/// A company's settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompanySettings {
+    time_zone: Tz,
+    locale: Locale,
+    default_duration_minutes: u32,
+    default_ttl_seconds: i64,
+}
+
+impl Default for CompanySettings {
+    fn default() -> CompanySettings {
+        CompanySettings {
+            time_zone: Tz::UTC,
+            locale: Locale::En,
+            default_duration_minutes: limits::DEFAULT_DURATION_MINUTES,
+            default_ttl_seconds: limits::TTL_SECONDS_DEFAULT,
+        }
+    }
+}
+
+impl CompanySettings {
+    /// Settings from their parts, each checked (the error names the field).
+    pub fn new(
+        time_zone: &str,
+        locale: &str,
+        default_duration_minutes: i64,
+        default_ttl_seconds: i64,
+    ) -> Result<CompanySettings, BookError> {
+        let time_zone = parse_time_zone(time_zone)?;
+        let locale = Locale::parse(locale)?;
+        if !(1..=i64::from(limits::DEFAULT_DURATION_MINUTES_MAX))
+            .contains(&default_duration_minutes)
+        {
+            return Err(invalid(
+                "default_duration_minutes",
+                format!("must be 1 to {}", limits::DEFAULT_DURATION_MINUTES_MAX),
+            ));
+        }
+        if !(limits::TTL_SECONDS_MIN..=limits::TTL_SECONDS_MAX).contains(&default_ttl_seconds) {
+            return Err(invalid(
+                "default_ttl_seconds",
+                format!(
+                    "must be {} to {}",
+                    limits::TTL_SECONDS_MIN,
+                    limits::TTL_SECONDS_MAX
+                ),
+            ));
+        }
+        Ok(CompanySettings {
+            time_zone,
+            locale,
+            default_duration_minutes: default_duration_minutes as u32,
+            default_ttl_seconds,
+        })
+    }
+
+    pub fn time_zone(&self) -> Tz {
+        self.time_zone
+    }
+
+    pub fn locale(&self) -> Locale {
+        self.locale
+    }
+
+    pub fn default_duration_minutes(&self) -> u32 {
+        self.default_duration_minutes
+    }
+
+    pub fn default_ttl_seconds(&self) -> i64 {
+        self.default_ttl_seconds
+    }
+}
+
+/// Parses an IANA time zone name (`Europe/Berlin`, `UTC`).
+pub fn parse_time_zone(name: &str) -> Result<Tz, BookError> {
+    name.parse::<Tz>().map_err(|_| {
+        invalid(
+            "time_zone",
+            format!("{name:?} is not an IANA time zone name"),
+        )
+    })
+}
+
+/// One opening interval of a day, in minutes after local midnight: `[open, close)`, `close` at
+/// most 24:00.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OpeningInterval {
+    open_minute: u16,
+    close_minute: u16,
+}
+
+impl OpeningInterval {
+    /// Parses `["HH:MM", "HH:MM"]`; `field` names it in an error.
+    pub fn parse(open: &str, close: &str, field: &str) -> Result<OpeningInterval, BookError> {
+        let open_minute = parse_clock(open, false).ok_or_else(|| {
+            invalid(
+                field,
+                format!("{open:?} is not a time HH:MM from 00:00 to 23:59"),
+            )
+        })?;
+        let close_minute = parse_clock(close, true).ok_or_else(|| {
+            invalid(
+                field,
+                format!("{close:?} is not a time HH:MM from 00:00 to 24:00"),
+            )
+        })?;
+        if close_minute <= open_minute {
+            return Err(invalid(
+                field,
+                format!("closes ({close}) before it opens ({open})"),
+            ));
+        }
+        Ok(OpeningInterval {
+            open_minute,
+            close_minute,
+        })
+    }
+
+    /// The interval as the API writes it.
+    pub fn to_strings(self) -> (String, String) {
+        (
+            format_clock(self.open_minute),
+            format_clock(self.close_minute),
+        )
+    }
+
+    /// Minutes after local midnight it opens and closes at.
+    pub fn minutes(self) -> (u16, u16) {
+        (self.open_minute, self.close_minute)
+    }
+}
+
+/// `HH:MM` as minutes after midnight; `24:00` only where `allow_end_of_day`.
+fn parse_clock(text: &str, allow_end_of_day: bool) -> Option<u16> {
+    let (hours, minutes) = text.split_once(':')?;
+    if hours.len() != 2 || minutes.len() != 2 {
+        return None;
+    }
+    let hours: u16 = hours.parse().ok()?;
+    let minutes: u16 = minutes.parse().ok()?;
+    let total = hours.checked_mul(60)?.checked_add(minutes)?;
+    let valid = (hours < 24 && minutes < 60) || (allow_end_of_day && total == DAY_MINUTES);
+    valid.then_some(total)
+}
+
+fn format_clock(minute: u16) -> String {
+    format!("{:02}:{:02}", minute / 60, minute % 60)
+}
+
+/// Opening intervals per weekday, Monday first; a weekday without intervals is closed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WeeklyHours {
+    days: [Vec<OpeningInterval>; 7],
+}
+
+impl WeeklyHours {
+    /// Builds the week from `(weekday, intervals)` pairs; each day's intervals must be sorted and
+    /// must not overlap (touching is allowed), and no weekday may come twice.
+    pub fn new(
+        days: impl IntoIterator<Item = (String, Vec<(String, String)>)>,
+    ) -> Result<WeeklyHours, BookError> {
+        let mut week = WeeklyHours::default();
+        let mut seen = [false; 7];
+        for (name, intervals) in days {
+            let Some(index) = WEEKDAYS.iter().position(|d| *d == name) else {
+                return Err(invalid(
+                    format!("hours.{name}"),
+                    "is not a weekday (mon, tue, wed, thu, fri, sat, sun)",
+                ));
+            };
+            if std::mem::replace(&mut seen[index], true) {
+                return Err(invalid(format!("hours.{name}"), "is given twice"));
+            }
+            if intervals.len() > limits::OPENING_INTERVALS_PER_DAY_MAX {
+                return Err(invalid(
+                    format!("hours.{name}"),
+                    format!(
+                        "has more than {} intervals",
+                        limits::OPENING_INTERVALS_PER_DAY_MAX
+                    ),
+                ));
+            }
+            let mut day = Vec::with_capacity(intervals.len());
+            for (position, (open, close)) in intervals.iter().enumerate() {
+                let field = format!("hours.{name}[{position}]");
+                let interval = OpeningInterval::parse(open, close, &field)?;
+                if let Some(previous) = day.last() {
+                    let previous: &OpeningInterval = previous;
+                    if interval.open_minute < previous.close_minute {
+                        return Err(invalid(
+                            field,
+                            "overlaps or comes before the interval before it (intervals are sorted and do not overlap)",
+                        ));
+                    }
+                }
+                day.push(interval);
+            }
+            week.days[index] = day;
+        }
+        Ok(week)
+    }
+
+    /// The intervals of a weekday (0 is Monday).
+    pub fn day(&self, weekday: usize) -> &[OpeningInterval] {
+        &self.days[weekday]
+    }
+
+    /// Every weekday with its intervals, Monday first, closed days left out.
+    pub fn open_days(&self) -> impl Iterator<Item = (&'static str, &[OpeningInterval])> {
+        WEEKDAYS
+            .iter()
+            .zip(self.days.iter())
+            .filter(|(_, intervals)| !intervals.is_empty())
+            .map(|(name, intervals)| (*name, intervals.as_slice()))
+    }
+}
+
+/// An absolute range when a resource is closed: `[start_ms, end_ms)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Closure {
+    start_ms: i64,
+    end_ms: i64,
+}
+
+impl Closure {
+    /// A closure; `field` names it in an error.
+    pub fn new(start_ms: i64, end_ms: i64, field: &str) -> Result<Closure, BookError> {
+        if end_ms <= start_ms {
+            return Err(invalid(format!("{field}.end"), "is not after its start"));
+        }
+        Ok(Closure { start_ms, end_ms })
+    }
+
+    pub fn start_ms(self) -> i64 {
+        self.start_ms
+    }
+
+    pub fn end_ms(self) -> i64 {
+        self.end_ms
+    }
+}
+
+/// How one resource is configured. A resource never configured is open around the clock with
+/// capacity 1 (`ResourceConfig::default()`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceConfig {
+    label: Option<String>,
+    capacity: u32,
+    /// `None`: open around the clock.
+    hours: Option<WeeklyHours>,
+    /// Sorted by start.
+    closed: Vec<Closure>,
+}
+
+impl Default for ResourceConfig {
+    fn default() -> ResourceConfig {
+        ResourceConfig {
+            label: None,
+            capacity: 1,
+            hours: None,
+            closed: Vec::new(),
+        }
+    }
+}
+
+impl ResourceConfig {
+    /// A configuration from its parts, each checked (the error names the field).
+    pub fn new(
+        label: Option<String>,
+        capacity: i64,
+        hours: Option<WeeklyHours>,
+        closed: Vec<Closure>,
+    ) -> Result<ResourceConfig, BookError> {
+        if let Some(label) = &label {
+            if label.chars().count() > limits::RESOURCE_LABEL_CHARS_MAX
+                || label.chars().any(char::is_control)
+            {
+                return Err(invalid(
+                    "label",
+                    format!(
+                        "must be at most {} characters, without control characters",
+                        limits::RESOURCE_LABEL_CHARS_MAX
+                    ),
+                ));
+            }
+        }
+        if !(1..=i64::from(limits::RESOURCE_CAPACITY_MAX)).contains(&capacity) {
+            return Err(invalid(
+                "capacity",
+                format!("must be 1 to {}", limits::RESOURCE_CAPACITY_MAX),
+            ));
+        }
+        if closed.len() > limits::CLOSURES_PER_RESOURCE_MAX {
+            return Err(invalid(
+                "closed",
+                format!("has more than {} ranges", limits::CLOSURES_PER_RESOURCE_MAX),
+            ));
+        }
+        let mut closed = closed;
+        closed.sort_by_key(|c| (c.start_ms, c.end_ms));
+        Ok(ResourceConfig {
+            label,
+            capacity: capacity as u32,
+            hours,
+            closed,
+        })
+    }
+
+    pub fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    pub fn hours(&self) -> Option<&WeeklyHours> {
+        self.hours.as_ref()
+    }
+
+    pub fn closed(&self) -> &[Closure] {
+        &self.closed
+    }
+
+    /// Whether `[start_ms, end_ms)` may be held: inside one opening interval on the wall clock
+    /// of `zone` (when hours are set) and outside every closure.
+    pub fn admits(&self, zone: Tz, start_ms: i64, end_ms: i64) -> bool {
+        if self
+            .closed
+            .iter()
+            .take_while(|c| c.start_ms < end_ms)
+            .any(|c| start_ms < c.end_ms)
+        {
+            return false;
+        }
+        match &self.hours {
+            None => true,
+            Some(hours) => within_hours(hours, zone, start_ms, end_ms),
+        }
+    }
+}
+
+/// The wall-clock time of `ms` in `zone`, and the zone's offset from UTC then (seconds).
+fn wall(zone: Tz, ms: i64) -> Option<(NaiveDateTime, i32)> {
+    let utc = DateTime::from_timestamp_millis(ms)?;
+    let local = zone.from_utc_datetime(&utc.naive_utc());
+    Some((local.naive_local(), local.offset().fix().local_minus_utc()))
+}
+
+fn offset_at(zone: Tz, ms: i64) -> Option<i32> {
+    wall(zone, ms).map(|(_, offset)| offset)
+}
+
+/// Whether every wall-clock time `[start_ms, end_ms)` covers lies in one opening interval of the
+/// weekday it starts on. The interval is cut where the zone's offset changes (at most once: a
+/// reservation that fits one day is shorter than the time between two changes), and the wall
+/// times of both pieces must fit.
+fn within_hours(hours: &WeeklyHours, zone: Tz, start_ms: i64, end_ms: i64) -> bool {
+    if end_ms <= start_ms || end_ms - start_ms > LONGEST_DAY_MS {
+        return false;
+    }
+    let Some((start_wall, start_offset)) = wall(zone, start_ms) else {
+        return false;
+    };
+    let Some(end_offset) = offset_at(zone, end_ms - 1) else {
+        return false;
+    };
+    let day = start_wall.date();
+    let midnight = day
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists on the naive calendar");
+    let since_midnight = |wall: NaiveDateTime| (wall - midnight).num_milliseconds();
+    // The exclusive end of a piece `[from, to)` read on the wall clock of the offset it runs at.
+    let wall_end = |to_ms: i64, offset: i32| {
+        DateTime::from_timestamp_millis(to_ms)
+            .map(|utc| utc.naive_utc() + chrono::Duration::seconds(i64::from(offset)))
+    };
+    let (low, high) = if start_offset == end_offset {
+        let Some(end_wall) = wall_end(end_ms, start_offset) else {
+            return false;
+        };
+        (since_midnight(start_wall), since_midnight(end_wall))
+    } else {
+        // Find the first instant at the new offset: a binary search over milliseconds.
+        let (mut before, mut after) = (start_ms, end_ms - 1);
+        while after - before > 1 {
+            let middle = before + (after - before) / 2;
+            if offset_at(zone, middle) == Some(start_offset) {
+                before = middle;
+            } else {
+                after = middle;
+            }
+        }
+        let (Some(first_end), Some((second_start, _)), Some(second_end)) = (
+            wall_end(after, start_offset),
+            wall(zone, after),
+            wall_end(end_ms, end_offset),
+        ) else {
+            return false;
+        };
+        let starts = [since_midnight(start_wall), since_midnight(second_start)];
+        let ends = [since_midnight(first_end), since_midnight(second_end)];
+        (
+            starts.into_iter().min().unwrap_or(0),
+            ends.into_iter().max().unwrap_or(DAY_MS),
+        )
+    };
+    if low < 0 || high > DAY_MS {
+        return false;
+    }
+    let weekday = day.weekday().num_days_from_monday() as usize;
+    hours.day(weekday).iter().any(|interval| {
+        i64::from(interval.open_minute) * MINUTE_MS <= low
+            && high <= i64::from(interval.close_minute) * MINUTE_MS
+    })
+}
+
+/// A local date and time in `zone` as an instant: `None` when a daylight-saving change skips it;
+/// the earlier instance when one repeats it.
+pub fn local_to_utc_ms(zone: Tz, local: NaiveDateTime) -> Option<i64> {
+    zone.from_local_datetime(&local)
+        .earliest()
+        .map(|time| time.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn berlin() -> Tz {
+        parse_time_zone("Europe/Berlin").unwrap()
+    }
+
+    fn at(zone: Tz, date: (i32, u32, u32), time: (u32, u32)) -> i64 {
+        let local = NaiveDate::from_ymd_opt(date.0, date.1, date.2)
+            .unwrap()
+            .and_hms_opt(time.0, time.1, 0)
+            .unwrap();
+        local_to_utc_ms(zone, local).expect("the local time exists")
+    }
+
+    fn week(days: &[(&str, &[(&str, &str)])]) -> WeeklyHours {
+        WeeklyHours::new(days.iter().map(|(day, intervals)| {
+            (
+                day.to_string(),
+                intervals
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
+            )
+        }))
+        .unwrap()
+    }
+
+    fn with_hours(hours: WeeklyHours) -> ResourceConfig {
+        ResourceConfig::new(None, 1, Some(hours), Vec::new()).unwrap()
+    }
+
+    fn field_of(error: BookError) -> String {
+        match error {
+            BookError::InvalidRequest { field, .. } => field,
+            other => panic!("not a 400: {other:?}"),
+        }
+    }
+
+    /// Goal: an interval inside opening hours on the wall clock is admitted; one touching the
+    /// edges is too; one crossing a break or the closing time is not; a weekday left out is
+    /// closed.
+    #[test]
+    fn hours_on_the_wall_clock() {
+        let zone = berlin();
+        // 2026-12-01 is a Tuesday.
+        let config = with_hours(week(&[
+            ("tue", &[("09:00", "12:00"), ("13:00", "17:00")]),
+            ("wed", &[("00:00", "24:00")]),
+        ]));
+        let tue = (2026, 12, 1);
+        assert!(config.admits(zone, at(zone, tue, (9, 0)), at(zone, tue, (9, 30))));
+        assert!(config.admits(zone, at(zone, tue, (11, 30)), at(zone, tue, (12, 0))));
+        assert!(!config.admits(zone, at(zone, tue, (11, 30)), at(zone, tue, (13, 30))));
+        assert!(!config.admits(zone, at(zone, tue, (16, 45)), at(zone, tue, (17, 15))));
+        assert!(!config.admits(zone, at(zone, tue, (8, 45)), at(zone, tue, (9, 15))));
+        // 08:30 UTC is 09:30 in Berlin: the zone, not UTC, decides.
+        let utc_nine_thirty = at(Tz::UTC, tue, (8, 30));
+        assert!(config.admits(zone, utc_nine_thirty, utc_nine_thirty + 30 * MINUTE_MS));
+        assert!(!config.admits(Tz::UTC, at(Tz::UTC, tue, (8, 30)), at(Tz::UTC, tue, (9, 0))));
+        // A whole day, up to midnight.
+        let wed = (2026, 12, 2);
+        assert!(config.admits(
+            zone,
+            at(zone, wed, (23, 0)),
+            at(zone, (2026, 12, 3), (0, 0))
+        ));
+        // Across midnight into a closed Thursday.
+        assert!(!config.admits(
+            zone,
+            at(zone, wed, (23, 30)),
+            at(zone, (2026, 12, 3), (0, 30))
+        ));
+        // Monday is left out: closed.
+        assert!(!config.admits(
+            zone,
+            at(zone, (2026, 11, 30), (10, 0)),
+            at(zone, (2026, 11, 30), (10, 30))
+        ));
+    }
+
+    /// Goal: on 2026-03-29 in Berlin the wall clock jumps from 02:00 to 03:00: 02:30 does not
+    /// exist, an hour from 01:30 ends at 03:30 on the wall, and a reservation across the jump
+    /// needs one interval covering both sides.
+    #[test]
+    fn the_spring_change_in_berlin() {
+        let zone = berlin();
+        let day = NaiveDate::from_ymd_opt(2026, 3, 29).unwrap();
+        assert_eq!(
+            local_to_utc_ms(zone, day.and_hms_opt(2, 30, 0).unwrap()),
+            None,
+            "02:30 does not exist"
+        );
+        let one_thirty = at(zone, (2026, 3, 29), (1, 30));
+        let hour = 60 * MINUTE_MS;
+        // Sunday 01:00-04:00: the hour from 01:30 (to 03:30 on the wall) fits.
+        let long = with_hours(week(&[("sun", &[("01:00", "04:00")])]));
+        assert!(long.admits(zone, one_thirty, one_thirty + hour));
+        // Two intervals around the skipped hour: the same hour lies in neither alone.
+        let split = with_hours(week(&[("sun", &[("01:00", "02:00"), ("03:00", "04:00")])]));
+        assert!(!split.admits(zone, one_thirty, one_thirty + hour));
+        assert!(split.admits(zone, one_thirty, one_thirty + 30 * MINUTE_MS));
+        // 03:00 to 03:30 CEST is the second interval.
+        let three = at(zone, (2026, 3, 29), (3, 0));
+        assert!(split.admits(zone, three, three + 30 * MINUTE_MS));
+        // Hours of 02:00-03:00 never open that day: no instant reads 02:xx.
+        let skipped = with_hours(week(&[("sun", &[("02:00", "03:00")])]));
+        let two_utc = at(zone, (2026, 3, 29), (1, 0)) + hour; // 01:00 UTC = 03:00 CEST
+        assert!(!skipped.admits(zone, two_utc, two_utc + 30 * MINUTE_MS));
+    }
+
+    /// Goal: on 2026-10-25 in Berlin the wall clock goes back from 03:00 to 02:00: 02:30
+    /// exists twice and is open at either instance; a reservation across the change covers the
+    /// repeated hour on the wall, both times.
+    #[test]
+    fn the_autumn_change_in_berlin() {
+        let zone = berlin();
+        let day = NaiveDate::from_ymd_opt(2026, 10, 25).unwrap();
+        let first = local_to_utc_ms(zone, day.and_hms_opt(2, 30, 0).unwrap()).unwrap();
+        let hour = 60 * MINUTE_MS;
+        let second = first + hour;
+        assert_eq!(
+            wall(zone, second).unwrap().0,
+            day.and_hms_opt(2, 30, 0).unwrap()
+        );
+        let config = with_hours(week(&[("sun", &[("02:00", "03:00")])]));
+        let half = 30 * MINUTE_MS;
+        assert!(config.admits(zone, first, first + half), "the first 02:30");
+        assert!(
+            config.admits(zone, second, second + half),
+            "the second 02:30"
+        );
+        // From the first 02:30 to the second: 02:30-03:00 CEST and 02:00-02:30 CET, all inside.
+        assert!(config.admits(zone, first, second));
+        // From the first 02:15 (CEST) to 02:15 CET: it passes 02:15-03:00 and 02:00-02:15.
+        let narrow = with_hours(week(&[("sun", &[("01:00", "02:30")])]));
+        let quarter_past = first - 15 * MINUTE_MS;
+        assert!(narrow.admits(zone, quarter_past, quarter_past + 10 * MINUTE_MS));
+        assert!(
+            !narrow.admits(zone, quarter_past, quarter_past + hour),
+            "the wall passes 02:30-03:00 CEST, outside the interval"
+        );
+    }
+
+    /// Goal: a closure refuses every interval overlapping it and nothing else.
+    #[test]
+    fn closures() {
+        let zone = berlin();
+        let start = at(zone, (2026, 12, 24), (0, 0));
+        let end = at(zone, (2026, 12, 27), (0, 0));
+        let config = ResourceConfig::new(
+            Some("Dr. Meier".into()),
+            1,
+            None,
+            vec![Closure::new(start, end, "closed[0]").unwrap()],
+        )
+        .unwrap();
+        let hour = 60 * MINUTE_MS;
+        assert!(config.admits(zone, start - hour, start));
+        assert!(!config.admits(zone, start - hour, start + 1));
+        assert!(!config.admits(zone, start + 5 * hour, start + 6 * hour));
+        assert!(config.admits(zone, end, end + hour));
+    }
+
+    /// Goal: every bad input is refused with the field it is in.
+    #[test]
+    fn bad_input_names_its_field() {
+        assert_eq!(
+            field_of(parse_time_zone("Mars/Olympus").unwrap_err()),
+            "time_zone"
+        );
+        assert_eq!(
+            field_of(CompanySettings::new("UTC", "fr", 30, 300).unwrap_err()),
+            "locale"
+        );
+        assert_eq!(
+            field_of(CompanySettings::new("UTC", "en", 0, 300).unwrap_err()),
+            "default_duration_minutes"
+        );
+        assert_eq!(
+            field_of(CompanySettings::new("UTC", "en", 30, 3_601).unwrap_err()),
+            "default_ttl_seconds"
+        );
+        let day = |intervals: &[(&str, &str)]| {
+            WeeklyHours::new([(
+                "mon".to_string(),
+                intervals
+                    .iter()
+                    .map(|(a, b)| (a.to_string(), b.to_string()))
+                    .collect(),
+            )])
+        };
+        assert_eq!(
+            field_of(day(&[("25:00", "26:00")]).unwrap_err()),
+            "hours.mon[0]"
+        );
+        assert_eq!(
+            field_of(day(&[("09:00", "24:01")]).unwrap_err()),
+            "hours.mon[0]"
+        );
+        assert_eq!(
+            field_of(day(&[("24:00", "24:00")]).unwrap_err()),
+            "hours.mon[0]"
+        );
+        assert_eq!(
+            field_of(day(&[("9:00", "10:00")]).unwrap_err()),
+            "hours.mon[0]"
+        );
+        assert_eq!(
+            field_of(day(&[("10:00", "09:00")]).unwrap_err()),
+            "hours.mon[0]"
+        );
+        assert_eq!(
+            field_of(day(&[("09:00", "12:00"), ("11:00", "13:00")]).unwrap_err()),
+            "hours.mon[1]"
+        );
+        assert!(
+            day(&[("09:00", "12:00"), ("12:00", "24:00")]).is_ok(),
+            "touching is fine"
+        );
+        assert_eq!(
+            field_of(WeeklyHours::new([("monday".to_string(), vec![])]).unwrap_err()),
+            "hours.monday"
+        );
+        assert_eq!(
+            field_of(ResourceConfig::new(None, 0, None, vec![]).unwrap_err()),
+            "capacity"
+        );
+        assert_eq!(
+            field_of(ResourceConfig::new(None, 1_001, None, vec![]).unwrap_err()),
+            "capacity"
+        );
+        assert!(ResourceConfig::new(None, 1_000, None, vec![]).is_ok());
+        assert_eq!(
+            field_of(Closure::new(10, 10, "closed[2]").unwrap_err()),
+            "closed[2].end"
+        );
+    }
+
+    /// Goal: hours read back as they were written.
+    #[test]
+    fn hours_round_trip() {
+        let hours = week(&[
+            ("mon", &[("09:00", "12:00"), ("13:00", "24:00")]),
+            ("sun", &[("00:00", "24:00")]),
+        ]);
+        let written: Vec<(&str, Vec<(String, String)>)> = hours
+            .open_days()
+            .map(|(day, intervals)| (day, intervals.iter().map(|i| i.to_strings()).collect()))
+            .collect();
+        assert_eq!(
+            written,
+            vec![
+                (
+                    "mon",
+                    vec![
+                        ("09:00".into(), "12:00".into()),
+                        ("13:00".into(), "24:00".into())
+                    ]
+                ),
+                ("sun", vec![("00:00".into(), "24:00".into())]),
+            ]
+        );
+    }
+}

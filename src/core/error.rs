@@ -34,6 +34,10 @@ pub enum BookError {
     /// The `Idempotency-Key` was used before with a different request.
     #[error("this Idempotency-Key was used with a different request")]
     IdempotencyMismatch,
+    /// The requested time is outside the resource's opening hours, or in one of its closures,
+    /// on the company's wall clock.
+    #[error("the requested time on {resource} is outside its opening hours or in a closure")]
+    OutsideHours { resource: String },
 }
 
 /// The error types counted in the metrics, in the API's words.
@@ -47,11 +51,12 @@ pub enum ErrorType {
     Expired,
     LimitReached,
     IdempotencyMismatch,
+    OutsideHours,
 }
 
 impl ErrorType {
     /// Every error type, in the order metrics list them.
-    pub const ALL: [ErrorType; 8] = [
+    pub const ALL: [ErrorType; 9] = [
         ErrorType::Conflict,
         ErrorType::NoSlot,
         ErrorType::Expired,
@@ -60,6 +65,7 @@ impl ErrorType {
         ErrorType::NotFound,
         ErrorType::LimitReached,
         ErrorType::IdempotencyMismatch,
+        ErrorType::OutsideHours,
     ];
 
     /// The API's `type` string for this error.
@@ -73,6 +79,7 @@ impl ErrorType {
             ErrorType::Expired => "expired",
             ErrorType::LimitReached => "limit_reached",
             ErrorType::IdempotencyMismatch => "idempotency_mismatch",
+            ErrorType::OutsideHours => "outside_hours",
         }
     }
 
@@ -97,6 +104,7 @@ impl BookError {
             BookError::Expired => ErrorType::Expired,
             BookError::LimitReached { .. } => ErrorType::LimitReached,
             BookError::IdempotencyMismatch => ErrorType::IdempotencyMismatch,
+            BookError::OutsideHours { .. } => ErrorType::OutsideHours,
         }
     }
 

@@ -93,6 +93,7 @@ impl ApiError {
             ApiError::Book(BookError::Expired) => "The hold has expired",
             ApiError::Book(BookError::LimitReached { .. }) => "Limit reached",
             ApiError::Book(BookError::IdempotencyMismatch) => "Idempotency key reused",
+            ApiError::Book(BookError::OutsideHours { .. }) => "Outside opening hours",
             ApiError::Unavailable(_) | ApiError::NotReady => "Unavailable",
             ApiError::Unauthorized => "Unauthorized",
             ApiError::Forbidden { .. } => "Forbidden",
@@ -140,7 +141,8 @@ impl ResponseError for ApiError {
                 BookError::Conflict { .. }
                 | BookError::NoSlot
                 | BookError::InvalidState { .. }
-                | BookError::IdempotencyMismatch => StatusCode::CONFLICT,
+                | BookError::IdempotencyMismatch
+                | BookError::OutsideHours { .. } => StatusCode::CONFLICT,
                 BookError::Expired => StatusCode::GONE,
                 BookError::LimitReached { .. } => StatusCode::TOO_MANY_REQUESTS,
             },

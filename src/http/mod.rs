@@ -130,11 +130,17 @@ pub async fn run(
         .run();
     let handle = server.handle();
     let mut serving = actix_rt::spawn(server);
+    // A signal future installs its handlers when first polled: poll it once before saying
+    // "serving", so that a SIGTERM right after is a shutdown, never the default action (exit).
+    let mut shutdown = std::pin::pin!(shutdown);
+    let asked_already = futures::poll!(shutdown.as_mut()).is_ready();
     ready.set(true);
     tracing::info!("serving");
-    tokio::select! {
-        finished = &mut serving => return finished.map_err(std::io::Error::other)?,
-        () = shutdown => {}
+    if !asked_already {
+        tokio::select! {
+            finished = &mut serving => return finished.map_err(std::io::Error::other)?,
+            () = shutdown.as_mut() => {}
+        }
     }
     ready.set(false);
     tracing::info!("shutting down: no new connections; finishing requests in flight");

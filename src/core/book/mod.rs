@@ -16,6 +16,7 @@
 //!
 //! This file holds the book's state and its public face; each part of the work lives in a file
 //! of its own:
+//! - `config`: the company's settings and its resources' configuration;
 //! - `hold`: creating a hold, all or nothing, and filing a reservation in every index;
 //! - `change`: confirm, extend, cancel and expiry, the status machine's moves;
 //! - `search`: the conflict scan, first available and availability;
@@ -26,6 +27,7 @@
 //! - `invariants`: the audit of everything above.
 
 mod change;
+mod config;
 mod hold;
 mod idempotency;
 mod invariants;
@@ -44,6 +46,7 @@ use crate::core::error::{BookError, ErrorType};
 use crate::core::metrics::{Metrics, MetricsReport};
 use crate::core::queue::BlockQueue;
 use crate::core::reservation::{Reservation, ReservationView, ResourceId, Status};
+use crate::core::schedule::{CompanySettings, ResourceConfig};
 use crate::core::store::{Slot, Store};
 use crate::limits;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -106,6 +109,11 @@ pub struct Book {
     resource_names: Vec<Arc<str>>,
     resource_ids: HashMap<Arc<str>, ResourceId>,
     calendars: Vec<Calendar>,
+    /// The company's time zone and defaults.
+    company_settings: CompanySettings,
+    /// Configured resources (label, capacity, hours, closures); a resource not here is open
+    /// around the clock with capacity 1.
+    configs: HashMap<ResourceId, ResourceConfig>,
     /// Reservations by token, densely stored, with the call-id index (see `store`).
     reservations: Store,
     /// Creation order (seq -> slot in the store), for newest-first lists. Slots, not tokens:
@@ -139,6 +147,8 @@ impl Book {
             resource_names: Vec::new(),
             resource_ids: HashMap::new(),
             calendars: Vec::new(),
+            company_settings: CompanySettings::default(),
+            configs: HashMap::new(),
             reservations: Store::default(),
             order: BTreeMap::new(),
             next_seq: 0,

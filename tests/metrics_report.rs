@@ -168,6 +168,7 @@ fn assert_scripted_counts(report: &MetricsReport) {
         ("not_found", 2),
         ("limit_reached", 1),
         ("idempotency_mismatch", 0),
+        ("outside_hours", 0),
     ]);
     assert_eq!(errors, expected_errors);
     let reasons: Vec<(&str, u64)> = report

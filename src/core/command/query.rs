@@ -1,9 +1,10 @@
-//! The read commands: a list's filters ([`ListFilter`]) and an availability query
+//! The read commands: a list's filters and page ([`ListFilter`]) and an availability query
 //! ([`AvailabilityRequest`]). Like the hold command, each is checked by its constructor and
 //! builders and has private fields, so the `Book` answers any value of them without checking it
 //! again. The builders are meant to be called in the order the API has always checked the
 //! parts, which is the order their docs list.
 
+use super::cursor::{Fingerprint, ListCursor};
 use super::rules::{
     validate_id, validate_interval, validate_length, validate_resources, validate_text,
     validate_time,
@@ -12,9 +13,10 @@ use crate::core::error::BookError;
 use crate::core::reservation::Status;
 use crate::limits;
 
-/// Filters of a list; they combine with AND. The default lists everything, newest first, up to
-/// [`limits::LIST_LIMIT_DEFAULT`]. Set the parts in this order: call id, status, resource, from,
-/// to, limit.
+/// Filters of a list, and which page of it; the filters combine with AND. The default lists
+/// everything, newest first, from the newest, up to [`limits::LIST_LIMIT_DEFAULT`]. Set the
+/// parts in this order: call id, status, resource, from, to, limit, cursor (last, because a
+/// cursor is checked against the filters set before it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListFilter {
     call_id: Option<String>,
@@ -24,6 +26,9 @@ pub struct ListFilter {
     from_ms: Option<i64>,
     to_ms: Option<i64>,
     limit: usize,
+    /// The page begins at this creation position (a cursor's) and goes on to older ones;
+    /// `None`: at the newest.
+    start_seq: Option<u64>,
 }
 
 impl Default for ListFilter {
@@ -35,6 +40,7 @@ impl Default for ListFilter {
             from_ms: None,
             to_ms: None,
             limit: limits::LIST_LIMIT_DEFAULT,
+            start_seq: None,
         }
     }
 }
@@ -90,6 +96,34 @@ impl ListFilter {
         Ok(self)
     }
 
+    /// The page after the one that answered `cursor`, in `company`'s list with these filters.
+    /// A cursor that does not read, or was answered for another company or other filters, is
+    /// an invalid `cursor`. The limit may differ from page to page: it is not a filter.
+    pub fn with_cursor(mut self, company: &str, cursor: &str) -> Result<ListFilter, BookError> {
+        let cursor = ListCursor::parse(cursor)?;
+        if cursor.scope() != self.scope(company) {
+            return Err(BookError::invalid(
+                "cursor",
+                "belongs to another company or to other filters",
+            ));
+        }
+        self.start_seq = Some(cursor.start_seq());
+        Ok(self)
+    }
+
+    /// The fingerprint of `company` and these filters (not the limit, not the page) that ties
+    /// a cursor to its list (see [`ListCursor`]).
+    pub fn scope(&self, company: &str) -> u64 {
+        Fingerprint::new()
+            .text(company)
+            .optional_text(self.call_id.as_deref())
+            .optional_text(self.status.map(Status::as_str))
+            .optional_text(self.resource.as_deref())
+            .optional_number(self.from_ms)
+            .optional_number(self.to_ms)
+            .finish()
+    }
+
     /// The call filtered on.
     pub fn call_id(&self) -> Option<&str> {
         self.call_id.as_deref()
@@ -118,6 +152,12 @@ impl ListFilter {
     /// The most reservations answered.
     pub fn limit(&self) -> usize {
         self.limit
+    }
+
+    /// The page begins at this creation position and goes on to older ones (`None`: at the
+    /// newest).
+    pub fn start_seq(&self) -> Option<u64> {
+        self.start_seq
     }
 }
 

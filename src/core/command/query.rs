@@ -48,6 +48,7 @@ impl Default for ListFilter {
 impl ListFilter {
     /// Only reservations of this call.
     pub fn with_call_id(mut self, call_id: impl Into<String>) -> Result<ListFilter, BookError> {
+        self.assert_no_cursor_yet();
         let call_id = call_id.into();
         validate_text("call_id", Some(call_id.as_str()))?;
         self.call_id = Some(call_id);
@@ -56,12 +57,14 @@ impl ListFilter {
 
     /// Only reservations in this status (as read at the list's instant).
     pub fn with_status(mut self, status: Status) -> ListFilter {
+        self.assert_no_cursor_yet();
         self.status = Some(status);
         self
     }
 
     /// Only reservations with a segment on this resource (inside the window, when one is set).
     pub fn with_resource(mut self, resource: impl Into<String>) -> Result<ListFilter, BookError> {
+        self.assert_no_cursor_yet();
         let resource = resource.into();
         validate_id("resource", &resource)?;
         self.resource = Some(resource);
@@ -70,6 +73,7 @@ impl ListFilter {
 
     /// Only reservations with a segment ending after `from_ms`.
     pub fn with_from_ms(mut self, from_ms: i64) -> Result<ListFilter, BookError> {
+        self.assert_no_cursor_yet();
         validate_time("from", from_ms)?;
         check_window(Some(from_ms), self.to_ms)?;
         self.from_ms = Some(from_ms);
@@ -78,6 +82,7 @@ impl ListFilter {
 
     /// Only reservations with a segment starting before `to_ms`, which must be after `from_ms`.
     pub fn with_to_ms(mut self, to_ms: i64) -> Result<ListFilter, BookError> {
+        self.assert_no_cursor_yet();
         validate_time("to", to_ms)?;
         check_window(self.from_ms, Some(to_ms))?;
         self.to_ms = Some(to_ms);
@@ -109,6 +114,15 @@ impl ListFilter {
         }
         self.start_seq = Some(cursor.start_seq());
         Ok(self)
+    }
+
+    /// A cursor is checked against the filters set before it, so a filter set after it would
+    /// make a list the cursor was not checked for: a programmer's error.
+    fn assert_no_cursor_yet(&self) {
+        debug_assert!(
+            self.start_seq.is_none(),
+            "a list filter set after the cursor"
+        );
     }
 
     /// The fingerprint of `company` and these filters (not the limit, not the page) that ties

@@ -114,7 +114,7 @@ async fn state_of(server: &Server) -> State {
             .list(company, ListFilter::default())
             .await
             .expect("reads work while changes are refused");
-        for view in views {
+        for view in views.reservations {
             let slot = slot_of(view.segments[0].start_ms);
             state.insert((company_index, slot), (view.status, view.expires_at_ms));
         }

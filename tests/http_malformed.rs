@@ -390,6 +390,12 @@ fn catalogue(active: &str) -> Vec<Case> {
         )
         .field("limit"),
         case(
+            "list cursor that is not one",
+            Method::GET,
+            format!("{HOLDS}?cursor=page-2"),
+        )
+        .field("cursor"),
+        case(
             "call id with invalid UTF-8",
             Method::GET,
             format!("{HOLDS}?call_id=%FF%FE"),

@@ -344,9 +344,29 @@ fn run(ops: Vec<Op>, live_max: usize) -> Result<(), TestCaseError> {
                     .with_limit(limit)
                     .expect("every filter drawn is valid");
                 let expected = model.list(&filter, now_ms);
-                let actual = book.list(&filter, now_ms).expect("valid filter");
-                let actual: Vec<Answer> = actual.iter().map(answer_of_view).collect();
-                prop_assert_eq!(actual, expected);
+                let page = book.list(&filter, now_ms).expect("valid filter");
+                let mut walked: Vec<Answer> =
+                    page.reservations.iter().map(answer_of_view).collect();
+                prop_assert_eq!(&walked, &expected);
+                // The pages after it, each by the cursor of the one before, continue the same
+                // list: together they are the model's whole list, each reservation once, and
+                // only the last page has no cursor.
+                let whole = filter.clone().with_limit(1_000).expect("a valid limit");
+                let whole = model.list(&whole, now_ms);
+                prop_assert_eq!(page.next_cursor.is_some(), whole.len() > limit);
+                let mut cursor = page.next_cursor;
+                while let Some(next) = cursor {
+                    prop_assert!(walked.len() < whole.len(), "a page after the whole list");
+                    let next = filter
+                        .clone()
+                        .with_cursor("c", &next.to_string())
+                        .expect("the book's own cursor");
+                    let page = book.list(&next, now_ms).expect("valid filter");
+                    prop_assert!(!page.reservations.is_empty(), "an empty page in a model");
+                    walked.extend(page.reservations.iter().map(answer_of_view));
+                    cursor = page.next_cursor;
+                }
+                prop_assert_eq!(walked, whole);
             }
             Op::Availability {
                 resources,

@@ -254,7 +254,8 @@ impl World {
             .expect("a valid limit");
         let listed = self.books[company]
             .list(&filter, now_ms)
-            .map_err(|e| format!("list refused: {e}"))?;
+            .map_err(|e| format!("list refused: {e}"))?
+            .reservations;
         if listed.len() != self.books[company].len().min(1_000) {
             return Err("a list without filters must name every reservation".into());
         }

@@ -2,17 +2,16 @@
 //! converted and live (active) reservation of the companies the run used, and check that no
 //! two of them overlap on a resource while both were live.
 //!
-//! The list endpoint answers at most [`holdfast::limits::LIST_LIMIT_MAX`] reservations and has no cursor.
-//! So the audit first asks for the whole company; if the answer is full, it asks per resource
-//! (the run's companies are its own, so it knows their resources), and cuts in two the time
-//! window (`from`/`to`: a segment overlapping the window) of a resource whose answer is still
-//! full, until every answer is partial. Windows are split per resource, not for the whole company,
-//! because many resources booked at the same moment fill every window around that moment,
-//! however narrow, whereas on one resource live reservations cannot overlap: a one-millisecond
-//! window on one resource that is still full is itself proof of a double booking. A reservation
-//! crossing a split is read twice and counted once (by token). The number of list requests is
-//! bounded by [`limits::AUDIT_LIST_REQUESTS_MAX`]; an audit that cannot finish within it
-//! fails.
+//! The list answers at most [`holdfast::limits::LIST_LIMIT_MAX`] reservations a page; the audit
+//! walks every page by its `next_cursor` until the last (`null`), once for the active holds and
+//! once for the bookings. A walk answers each reservation at most once and every one that
+//! matched all along exactly once, however the company changes meanwhile. Active holds are read
+//! first: a reservation becomes a booking only from an active hold, so one that is live
+//! throughout the audit is active when the first walk passes it or a booking by then, and is a
+//! booking still when the second walk passes it; read the other way round, a hold confirmed
+//! between the walks would be missed by both. A reservation read by both walks is counted once
+//! (by token), as the later read says. The number of list requests is bounded by
+//! [`limits::AUDIT_LIST_REQUESTS_MAX`]; an audit that cannot finish within it fails.
 //!
 //! "While both were live": an active hold is live from `reserved_at` to `expires_at`, a booking
 //! from `reserved_at` on. Against a server that others write to during the audit, a hold read as
@@ -26,14 +25,14 @@ use hyper::Method;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-/// The statuses the audit reads: what occupies a slot.
+/// The statuses the audit reads, what occupies a slot, in the order read (see the module doc).
 const STATUSES_READ: [&str; 2] = ["active", "converted"];
 
-/// A company the run used, and the resources it used there.
+/// A company the run used. The run's companies are its own, so reading all of each reads back
+/// everything the run could have touched.
 #[derive(Clone, Debug, Serialize)]
 pub struct AuditScope {
     pub company: String,
-    pub resources: Vec<String>,
 }
 
 /// One segment of a reservation read back.
@@ -85,6 +84,11 @@ pub struct AuditReport {
 #[derive(Deserialize)]
 struct ListAnswer {
     holds: Vec<WireReservation>,
+    /// Required, though it may be `null`: a server that leaves it out does not page, and
+    /// taking its first page for the whole list would pass an audit that read part of it.
+    /// (serde takes a missing `Option` as `None` unless the field has a `deserialize_with`.)
+    #[serde(deserialize_with = "Option::deserialize")]
+    next_cursor: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -107,11 +111,6 @@ fn millis_of(text: &str) -> Result<i64, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|time| time.timestamp_millis())
         .map_err(|e| format!("time {text:?}: {e}"))
-}
-
-/// An instant in the form the API reads, to the millisecond: the server's own writer.
-pub fn rfc3339_millis(ms: i64) -> String {
-    holdfast::http::time::Instant(ms).to_string()
 }
 
 impl WireReservation {
@@ -141,15 +140,6 @@ impl WireReservation {
     }
 }
 
-/// One list request still to make: a status, a window, and a resource once the company's
-/// answer was full.
-struct Query {
-    status: &'static str,
-    from_ms: i64,
-    to_ms: i64,
-    resource: Option<String>,
-}
-
 /// Reads back every active and converted reservation of each scope's company and checks them.
 pub async fn audit(connection: &mut Connection, scopes: &[AuditScope]) -> AuditReport {
     let started = std::time::Instant::now();
@@ -174,134 +164,68 @@ pub async fn audit(connection: &mut Connection, scopes: &[AuditScope]) -> AuditR
     report
 }
 
-/// Every active and converted reservation of one company, by token.
+/// Every active and converted reservation of one company, by token: one walk of the list by
+/// cursor per status.
 async fn read_company(
     connection: &mut Connection,
     scope: &AuditScope,
     report: &mut AuditReport,
 ) -> HashMap<String, ReservationRead> {
     let mut found = HashMap::new();
-    let mut pending: Vec<Query> = STATUSES_READ
-        .iter()
-        .map(|status| Query {
-            status,
-            from_ms: holdfast::limits::TIME_MILLIS_MIN,
-            to_ms: holdfast::limits::TIME_MILLIS_MAX,
-            resource: None,
-        })
-        .collect();
-    while let Some(query) = pending.pop() {
-        if report.list_requests >= limits::AUDIT_LIST_REQUESTS_MAX {
-            report.problems.push(format!(
-                "{}: stopped after {} list requests; the audit is incomplete",
-                scope.company, report.list_requests
-            ));
-            return found;
-        }
-        report.list_requests += 1;
-        let page = match list(connection, &scope.company, &query).await {
-            Ok(page) => page,
-            Err(problem) => {
-                report
-                    .problems
-                    .push(format!("{}: {problem}", scope.company));
-                continue;
+    for status in STATUSES_READ {
+        let mut cursor: Option<String> = None;
+        loop {
+            if report.list_requests >= limits::AUDIT_LIST_REQUESTS_MAX {
+                report.problems.push(format!(
+                    "{}: stopped after {} list requests; the audit is incomplete",
+                    scope.company, report.list_requests
+                ));
+                return found;
             }
-        };
-        let full = page.len() >= holdfast::limits::LIST_LIMIT_MAX;
-        let middle_ms = full.then(|| split_point_ms(&query, &page));
-        for reservation in page {
-            found.insert(reservation.token.clone(), reservation);
-        }
-        if let Some(middle_ms) = middle_ms {
-            split(query, middle_ms, scope, &mut pending, report);
+            report.list_requests += 1;
+            let page = match list(connection, &scope.company, status, cursor.as_deref()).await {
+                Ok(page) => page,
+                Err(problem) => {
+                    // Without the page there is no cursor to go on from: the walk ends here.
+                    report
+                        .problems
+                        .push(format!("{}: {problem}", scope.company));
+                    break;
+                }
+            };
+            for reservation in page.reservations {
+                found.insert(reservation.token.clone(), reservation);
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
         }
     }
     found
 }
 
-/// Where to cut the window of a full answer on one resource: at the median start of the
-/// segments it answered, so that each side leaves out about half of what was already read (on
-/// one resource, live segments do not overlap), and a run's reservations, packed into days or
-/// weeks of a window that spans millennia, take a handful of cuts rather than forty halvings.
-/// The middle of the window when the median is not strictly inside it.
-fn split_point_ms(query: &Query, page: &[ReservationRead]) -> i64 {
-    let middle_ms = query.from_ms + (query.to_ms - query.from_ms) / 2;
-    let Some(resource) = &query.resource else {
-        return middle_ms;
-    };
-    let mut starts_ms: Vec<i64> = page
-        .iter()
-        .flat_map(|r| &r.segments)
-        .filter(|s| &s.resource == resource)
-        .map(|s| s.start_ms)
-        .collect();
-    if starts_ms.is_empty() {
-        return middle_ms;
-    }
-    let median = starts_ms.len() / 2;
-    let (_, median_ms, _) = starts_ms.select_nth_unstable(median);
-    match *median_ms {
-        inside if query.from_ms < inside && inside < query.to_ms => inside,
-        _ => middle_ms,
-    }
+/// One page of a list, read.
+struct Page {
+    reservations: Vec<ReservationRead>,
+    next_cursor: Option<String>,
 }
 
-/// Replaces a full answer's query by narrower ones: one per resource for a company-wide query,
-/// else the two sides of its window cut at `middle_ms`.
-fn split(
-    query: Query,
-    middle_ms: i64,
-    scope: &AuditScope,
-    pending: &mut Vec<Query>,
-    report: &mut AuditReport,
-) {
-    if query.resource.is_none() {
-        for resource in &scope.resources {
-            pending.push(Query {
-                resource: Some(resource.clone()),
-                ..query
-            });
-        }
-    } else if query.to_ms - query.from_ms > 1 {
-        pending.push(Query {
-            to_ms: middle_ms,
-            resource: query.resource.clone(),
-            ..query
-        });
-        pending.push(Query {
-            from_ms: middle_ms,
-            ..query
-        });
-    } else {
-        // A thousand live reservations on one resource within one millisecond: overlaps
-        // beyond doubt, and more than the list can show.
-        report.problems.push(format!(
-            "{}: at least {} {} reservations on {} at {}",
-            scope.company,
-            holdfast::limits::LIST_LIMIT_MAX,
-            query.status,
-            query.resource.unwrap_or_default(),
-            rfc3339_millis(query.from_ms)
-        ));
-    }
-}
-
+/// The page of `company`'s reservations in `status` that `cursor` names (the first without).
 async fn list(
     connection: &mut Connection,
     company: &str,
-    query: &Query,
-) -> Result<Vec<ReservationRead>, String> {
+    status: &str,
+    cursor: Option<&str>,
+) -> Result<Page, String> {
     let mut path = format!(
-        "/v1/companies/{company}/holds?status={}&from={}&to={}&limit={}",
-        query.status,
-        rfc3339_millis(query.from_ms),
-        rfc3339_millis(query.to_ms),
+        "/v1/companies/{company}/holds?status={status}&limit={}",
         holdfast::limits::LIST_LIMIT_MAX
     );
-    if let Some(resource) = &query.resource {
-        path.push_str("&resource=");
-        path.push_str(resource);
+    if let Some(cursor) = cursor {
+        // A cursor is URL-safe as answered: letters and digits.
+        path.push_str("&cursor=");
+        path.push_str(cursor);
     }
     let answer = connection
         .send(Method::GET, &path, None)
@@ -316,12 +240,16 @@ async fn list(
     }
     let parsed: ListAnswer = serde_json::from_slice(&answer.body)
         .map_err(|e| format!("list {path}: unreadable answer: {e}"))?;
-    parsed
+    let reservations = parsed
         .holds
         .into_iter()
         .map(WireReservation::read)
         .collect::<Result<Vec<_>, String>>()
-        .map_err(|e| format!("list {path}: {e}"))
+        .map_err(|e| format!("list {path}: {e}"))?;
+    Ok(Page {
+        reservations,
+        next_cursor: parsed.next_cursor,
+    })
 }
 
 /// Every pair of distinct reservations that share a resource over an overlapping time while
@@ -475,36 +403,17 @@ mod tests {
         }
     }
 
-    /// Goal: a full answer on one resource is cut at the median start it answered, which lies
-    /// strictly inside the window; a company-wide answer, or a median on the window's edge, is
-    /// cut in the middle.
+    /// Goal: a list answer without `next_cursor` does not read: taken as the last page, it
+    /// would pass an audit that read only the first.
     #[test]
-    fn full_answers_cut_at_the_median_start() {
-        let query = |from_ms: i64, resource: Option<&str>| Query {
-            status: "active",
-            from_ms,
-            to_ms: 1_000_000,
-            resource: resource.map(String::from),
-        };
-        let page: Vec<ReservationRead> = (0..1_000)
-            .rev()
-            .map(|i| {
-                let start_ms = 10_000 + i * 100;
-                let segments = [("r1", start_ms, start_ms + 100), ("r2", 0, 1)];
-                reservation(&format!("t{i}"), "active", &segments, (0, i64::MAX))
-            })
-            .collect();
-        assert_eq!(
-            split_point_ms(&query(0, Some("r1")), &page),
-            10_000 + 500 * 100
-        );
-        assert_eq!(split_point_ms(&query(0, None), &page), 500_000);
-        assert_eq!(split_point_ms(&query(0, Some("r3")), &page), 500_000);
-        assert_eq!(
-            split_point_ms(&query(60_000, Some("r1")), &page),
-            530_000,
-            "a median on or before the window's start is not a cut"
-        );
+    fn list_answers_name_their_next_cursor() {
+        let last: ListAnswer =
+            serde_json::from_str(r#"{"holds": [], "next_cursor": null}"#).unwrap();
+        assert_eq!(last.next_cursor, None);
+        let more: ListAnswer =
+            serde_json::from_str(r#"{"holds": [], "next_cursor": "c1"}"#).unwrap();
+        assert_eq!(more.next_cursor.as_deref(), Some("c1"));
+        assert!(serde_json::from_str::<ListAnswer>(r#"{"holds": []}"#).is_err());
     }
 
     /// Goal: list answers are read into live intervals: a booking lives on, a hold until its
@@ -531,10 +440,5 @@ mod tests {
         let booking = wire("converted", "2027-01-01T10:00:00Z").read().unwrap();
         assert_eq!(booking.live_until_ms, i64::MAX);
         assert!(wire("active", "tomorrow").read().is_err());
-        assert_eq!(rfc3339_millis(0), "1970-01-01T00:00:00Z");
-        assert_eq!(
-            rfc3339_millis(holdfast::limits::TIME_MILLIS_MAX),
-            "9999-12-31T23:59:59.999Z"
-        );
     }
 }

@@ -322,9 +322,8 @@ async fn run_against(
 /// The phases of a scenario (a flow and how long it runs) and the companies they use.
 fn phases_of(plan: &Plan, run_id: &str, base_ms: i64) -> (Vec<(Flow, Duration)>, Vec<AuditScope>) {
     let company = |name: &str| format!("bench-{run_id}-{name}");
-    let scope = |company: &str, resources: &[String]| AuditScope {
+    let scope = |company: &str| AuditScope {
         company: company.to_owned(),
-        resources: resources.to_vec(),
     };
     match plan.scenario {
         Scenario::Voice => {
@@ -336,7 +335,7 @@ fn phases_of(plan: &Plan, run_id: &str, base_ms: i64) -> (Vec<(Flow, Duration)>,
                 ttl_seconds: plan.ttl_seconds,
                 mix: plan.mix,
             };
-            let scopes = vec![scope(&voice.company, &voice.resources)];
+            let scopes = vec![scope(&voice.company)];
             (vec![(Flow::Voice(Arc::new(voice)), plan.duration)], scopes)
         }
         Scenario::Contention => {
@@ -347,10 +346,7 @@ fn phases_of(plan: &Plan, run_id: &str, base_ms: i64) -> (Vec<(Flow, Duration)>,
                 slots: plan.slots,
             };
             let (atomic, two_step) = (contention("atomic"), contention("two-step"));
-            let scopes = vec![
-                scope(&atomic.company, &atomic.resources),
-                scope(&two_step.company, &two_step.resources),
-            ];
+            let scopes = vec![scope(&atomic.company), scope(&two_step.company)];
             let half = plan.duration / 2;
             let phases = vec![
                 (Flow::Atomic(Arc::new(atomic)), half),
@@ -360,7 +356,7 @@ fn phases_of(plan: &Plan, run_id: &str, base_ms: i64) -> (Vec<(Flow, Duration)>,
         }
         Scenario::Throughput => {
             let throughput = Throughput::new(company("throughput"), base_ms);
-            let scopes = vec![scope(&throughput.company, &throughput.resources)];
+            let scopes = vec![scope(&throughput.company)];
             (
                 vec![(Flow::Throughput(Arc::new(throughput)), plan.duration)],
                 scopes,

@@ -41,7 +41,8 @@ pub const HISTOGRAM_SIGNIFICANT_DIGITS: u8 = 3;
 /// a few percent of one core.
 pub const PACER_TICK_MICROS: u64 = 100;
 
-/// Most list requests of one double-booking audit: each reads up to [`holdfast::limits::LIST_LIMIT_MAX`]
-/// reservations, so this covers tens of millions, and a server that keeps answering full pages
-/// cannot keep the audit going for ever.
+/// Most list requests of one double-booking audit: each page reads up to
+/// [`holdfast::limits::LIST_LIMIT_MAX`] reservations and walks past up to
+/// [`holdfast::limits::LIST_SCAN_MAX`], so this covers tens of millions of reservations, and a
+/// server that keeps answering next cursors cannot keep the audit going for ever.
 pub const AUDIT_LIST_REQUESTS_MAX: u64 = 100_000;

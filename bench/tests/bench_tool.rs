@@ -2,8 +2,8 @@
 //! checks that the double-booking audit passed and that the counts add up: every request got
 //! an answer, every hold attempt is a success or a lost race, and the audit reads back exactly
 //! the reservations the callers were told they got. Also: the binary prints one JSON object and
-//! exits 0, and the audit pages through a list endpoint that answers at most 1,000 at a time and
-//! finds a planted double booking; against a server that double-books, the binary prints the
+//! exits 0, and the audit pages by cursor through a list endpoint that answers at most 1,000 at
+//! a time and finds a planted double booking; against a server that double-books, the binary prints the
 //! overlap and exits 1.
 
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -289,68 +289,76 @@ fn binary_prints_one_json_object_and_exits_zero() {
     }
 }
 
-/// One reservation of the fake list endpoint: its JSON, and the fields its filters read.
+/// One reservation of the fake list endpoint: its JSON, and its status (which the endpoint may
+/// change while the audit reads).
 struct Fake {
     json: Value,
     status: String,
-    segments: Vec<(String, i64, i64)>,
 }
 
 fn fake(json: Value) -> Fake {
-    let millis = |v: &Value| {
-        chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap())
-            .unwrap()
-            .timestamp_millis()
-    };
-    let segments = json["segments"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| {
-            let resource = s["resource"].as_str().unwrap().to_owned();
-            (resource, millis(&s["start"]), millis(&s["end"]))
-        })
-        .collect();
     Fake {
         status: json["status"].as_str().unwrap().to_owned(),
-        segments,
         json,
     }
 }
 
-/// A fake list endpoint: answers `GET /v1/companies/{c}/holds` from a fixed set of
-/// reservations, with the real filters (status, a segment overlapping `from`/`to`, resource)
-/// and the real cap of 1,000 per answer.
+/// The fake list endpoint's data: reservations newest first, and the token of one active hold
+/// that is confirmed as soon as the first page of active holds has been answered.
+struct FakeList {
+    reservations: std::sync::Mutex<Vec<Fake>>,
+    confirmed_after_first_active_page: Option<String>,
+}
+
+/// A fake list endpoint: answers `GET /v1/companies/{c}/holds?status=&limit=&cursor=` from a
+/// set of reservations, with the real status filter, the real cap of 1,000 a page and a cursor
+/// that, like the real one, is a position in the creation order (here an index into the data,
+/// newest first), so the pages stay put when a status changes. Refuses any other filter: the
+/// audit reads whole companies.
 async fn fake_list(
     query: web::Query<HashMap<String, String>>,
-    all: web::Data<Vec<Fake>>,
+    data: web::Data<FakeList>,
 ) -> HttpResponse {
-    let millis = |key: &str| {
-        chrono::DateTime::parse_from_rfc3339(&query[key])
-            .unwrap()
-            .timestamp_millis()
-    };
-    let (from_ms, to_ms) = (millis("from"), millis("to"));
+    let mut names: Vec<&str> = query.keys().map(String::as_str).collect();
+    names.sort();
+    assert!(
+        names == ["limit", "status"] || names == ["cursor", "limit", "status"],
+        "{names:?}"
+    );
     let limit: usize = query["limit"].parse().unwrap();
     assert_eq!(limit, 1_000, "the audit asks for full pages");
-    let resource = query.get("resource");
-    let holds: Vec<&Value> = all
-        .iter()
-        .filter(|r| r.status == query["status"])
-        .filter(|r| {
-            r.segments.iter().any(|(name, start, end)| {
-                resource.is_none_or(|wanted| wanted == name) && *start < to_ms && from_ms < *end
-            })
-        })
-        .take(limit)
-        .map(|r| &r.json)
-        .collect();
-    HttpResponse::Ok().json(json!({ "holds": holds }))
+    let start: usize = query.get("cursor").map_or(0, |c| c.parse().unwrap());
+    let mut reservations = data.reservations.lock().unwrap();
+    let mut holds = Vec::new();
+    let mut next_cursor = None;
+    for (index, reservation) in reservations.iter().enumerate().skip(start) {
+        if reservation.status != query["status"] {
+            continue;
+        }
+        if holds.len() == limit {
+            next_cursor = Some(index.to_string());
+            break;
+        }
+        holds.push(reservation.json.clone());
+    }
+    let answer = json!({ "holds": holds, "next_cursor": next_cursor });
+    if query["status"] == "active" && start == 0 {
+        if let Some(token) = &data.confirmed_after_first_active_page {
+            let hold = reservations
+                .iter_mut()
+                .find(|r| r.json["token"] == *token)
+                .unwrap();
+            hold.status = "converted".into();
+            hold.json["status"] = "converted".into();
+        }
+    }
+    HttpResponse::Ok().json(answer)
 }
 
 /// Goal: the audit reads back all of 2,351 reservations through a list that answers at most
-/// 1,000 (splitting windows, then resources, deduplicating), and reports the one planted
-/// double booking, with both tokens; the same data without the planted one passes.
+/// 1,000 a page, by cursor (deduplicating a reservation read by both walks), also one whose
+/// hold is confirmed while the audit reads; and reports the one planted double booking, with
+/// both tokens; the same data without the planted one passes.
 #[test]
 fn audit_pages_through_the_list_and_finds_a_planted_double_booking() {
     let slot = |resource: usize, index: i64| {
@@ -367,8 +375,16 @@ fn audit_pages_through_the_list_and_finds_a_planted_double_booking() {
                "reserved_at": "2026-11-24T08:00:00Z", "expires_at": "2026-11-24T09:00:00Z"})
     };
     let mut clean = Vec::new();
-    // 1,050 bookings at the same instant on 1,050 resources: no window can split them, only
-    // resources can.
+    // 1,300 holds one after another on one resource, one of them a compound that also takes
+    // a slot on another resource.
+    for index in (1..=1_300).rev() {
+        let mut segments = vec![slot(5_000, index)];
+        if index == 700 {
+            segments.push(slot(5_001, index));
+        }
+        clean.push(reservation(format!("row-{index}"), "active", segments));
+    }
+    // 1,050 bookings at the same instant on 1,050 resources, older than every hold above.
     for resource in 0..1_050 {
         clean.push(reservation(
             format!("same-{resource}"),
@@ -376,30 +392,21 @@ fn audit_pages_through_the_list_and_finds_a_planted_double_booking() {
             vec![slot(resource, 0)],
         ));
     }
-    // 1,300 holds one after another on one resource, one of them a compound that also takes
-    // a slot on another resource.
-    for index in 1..=1_300 {
-        let mut segments = vec![slot(5_000, index)];
-        if index == 700 {
-            segments.push(slot(5_001, index));
-        }
-        clean.push(reservation(format!("row-{index}"), "active", segments));
-    }
     let mut planted = clean.clone();
-    planted.push(reservation(
-        "intruder".into(),
-        "converted",
-        vec![slot(5_001, 700)],
-    ));
-    let resources: Vec<String> = (0..1_050)
-        .chain([5_000, 5_001])
-        .map(|r| format!("r{r}"))
-        .collect();
+    planted.insert(
+        0,
+        reservation("intruder".into(), "converted", vec![slot(5_001, 700)]),
+    );
     for (data, expected_overlaps) in [(clean, 0), (planted, 1)] {
         let count = data.len() as u64;
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap();
-        let data = web::Data::new(data.into_iter().map(fake).collect::<Vec<_>>());
+        let data = web::Data::new(FakeList {
+            reservations: std::sync::Mutex::new(data.into_iter().map(fake).collect()),
+            // The oldest hold, on the second page of active holds: read only by the walk of
+            // the bookings, which comes second.
+            confirmed_after_first_active_page: Some("row-1".into()),
+        });
         let (stop_sender, stop_receiver) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {
             actix_rt::System::new().block_on(async move {
@@ -424,7 +431,6 @@ fn audit_pages_through_the_list_and_finds_a_planted_double_booking() {
             let mut connection = Connection::new(target);
             let scope = AuditScope {
                 company: "acme".into(),
-                resources: resources.clone(),
             };
             audit(&mut connection, &[scope]).await
         });
@@ -436,6 +442,7 @@ fn audit_pages_through_the_list_and_finds_a_planted_double_booking() {
             count,
             "every reservation read once"
         );
+        assert_eq!(report.converted, count - 1_299, "row-1 read as a booking");
         assert_eq!(report.overlaps.len(), expected_overlaps);
         assert_eq!(report.passed, expected_overlaps == 0);
         if let Some(overlap) = report.overlaps.first() {
@@ -444,7 +451,7 @@ fn audit_pages_through_the_list_and_finds_a_planted_double_booking() {
             tokens.sort();
             assert_eq!(tokens, ["intruder", "row-700"]);
         }
-        assert!(report.list_requests > 3, "the list was paged");
+        assert_eq!(report.list_requests, 4, "two pages of each status");
     }
 }
 
@@ -466,7 +473,7 @@ async fn double_booking_server(request: actix_web::HttpRequest) -> HttpResponse 
             true => vec![booking("first"), booking("second")],
             false => vec![],
         };
-        return HttpResponse::Ok().json(json!({ "holds": holds }));
+        return HttpResponse::Ok().json(json!({ "holds": holds, "next_cursor": null }));
     }
     HttpResponse::Created().json(json!({"token": "t"}))
 }

@@ -9,7 +9,7 @@
 use crate::actors::budget::LiveBudget;
 use crate::actors::expiry::{CompanyExpiry, ExpireBatch};
 use crate::clock::SharedClock;
-use crate::core::book::{Book, CompanyCounts, HoldOutcome, ResourceSlots};
+use crate::core::book::{Book, CompanyCounts, HoldOutcome, ListPage, ResourceSlots};
 use crate::core::command::{AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::error::ErrorType;
@@ -380,15 +380,15 @@ impl Handler<ReadReservation> for CompanyActor {
     }
 }
 
-/// List reservations.
+/// List reservations, a page.
 #[derive(Message)]
-#[rtype(result = "Result<Vec<ReservationView>, BookError>")]
+#[rtype(result = "Result<ListPage, BookError>")]
 pub struct ListReservations {
     pub filter: ListFilter,
 }
 
 impl Handler<ListReservations> for CompanyActor {
-    type Result = Result<Vec<ReservationView>, BookError>;
+    type Result = Result<ListPage, BookError>;
 
     fn handle(&mut self, message: ListReservations, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();

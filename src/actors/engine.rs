@@ -14,7 +14,7 @@ use crate::actors::expiry::{
 };
 use crate::actors::registry::{CompanyAddress, Registry};
 use crate::clock::{SharedClock, SystemClock};
-use crate::core::book::{CompanyCountsOf, HoldOutcome, ResourceSlots, Settings};
+use crate::core::book::{CompanyCountsOf, HoldOutcome, ListPage, ResourceSlots, Settings};
 use crate::core::command::{validate_id, AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::error::ErrorType;
@@ -278,12 +278,8 @@ impl Engine {
             .await??)
     }
 
-    /// Lists reservations.
-    pub async fn list(
-        &self,
-        company: &str,
-        filter: ListFilter,
-    ) -> Result<Vec<ReservationView>, EngineError> {
+    /// Lists reservations, a page.
+    pub async fn list(&self, company: &str, filter: ListFilter) -> Result<ListPage, EngineError> {
         Ok(self
             .company(company)?
             .send(ListReservations { filter })

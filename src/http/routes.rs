@@ -151,7 +151,7 @@ pub async fn get_hold(
     Ok(HttpResponse::Ok().json(ReservationDto::from(view)))
 }
 
-/// List reservations, newest first; filters combine with AND.
+/// List reservations, newest first, a page at a time; filters combine with AND.
 #[utoipa::path(
     get,
     path = "/v1/companies/{company}/holds",
@@ -168,10 +168,9 @@ pub async fn list_holds(
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = ListQuery::filter(request.query_string())?;
-    let views = state.engine.list(&company.0, filter).await?;
-    let holds = views.into_iter().map(ReservationDto::from).collect();
-    Ok(HttpResponse::Ok().json(HoldListDto { holds }))
+    let filter = ListQuery::filter(&company.0, request.query_string())?;
+    let page = state.engine.list(&company.0, filter).await?;
+    Ok(HttpResponse::Ok().json(HoldListDto::from(page)))
 }
 
 /// Convert a hold into a booking; repeating with the same `appointment_id` answers the same.

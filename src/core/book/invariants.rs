@@ -87,10 +87,26 @@ impl Book {
         Ok(())
     }
 
-    /// The creation order and the call index name exactly the stored reservations.
+    /// The creation order and the call index name exactly the stored reservations, and the
+    /// next creation position is past every one used.
     fn check_indexes(&self) -> Result<(), String> {
         if self.order.len() != self.reservations.len() {
             return Err("creation order and reservations differ in size".into());
+        }
+        if self.next_seq < self.metrics.created() {
+            return Err(format!(
+                "next creation position {} is below the {} created",
+                self.next_seq,
+                self.metrics.created()
+            ));
+        }
+        if self
+            .order
+            .keys()
+            .next_back()
+            .is_some_and(|seq| *seq >= self.next_seq)
+        {
+            return Err("a creation position is not below the next one".into());
         }
         for (seq, slot) in &self.order {
             if self.reservations.get_slot(*slot).map(|r| r.seq) != Some(*seq) {

@@ -9,7 +9,9 @@
 //!   nothing, and is expired on the spot before anything is inserted over it);
 //! - `active`/`live` count the stored `Active` / `Active`+`Converted` reservations;
 //! - the call index, the creation order and the retention queues name exactly the reservations
-//!   the `Book` holds.
+//!   the `Book` holds;
+//! - creation positions (`seq`) are unique and below the next one, which is at least the number
+//!   of reservations ever created, so a list's cursor never meets a position twice.
 //!
 //! The `Book` is synchronous and deterministic: no clock, no randomness (tokens come in as
 //! arguments), no I/O beyond `tracing` events.
@@ -20,7 +22,7 @@
 //! - `hold`: creating a hold, all or nothing, and filing a reservation in every index;
 //! - `change`: confirm, extend, cancel and expiry, the status machine's moves;
 //! - `search`: the conflict scan, first available and availability;
-//! - `read`: lists and the views callers are answered with;
+//! - `read`: lists, a page at a time, and the views callers are answered with;
 //! - `idempotency`: remembered keys, replays and their forgetting;
 //! - `retention`: when a finished reservation or a past booking may go, and housekeeping;
 //! - `restore`: a snapshot's export and the checks on what a snapshot brings back;
@@ -37,6 +39,7 @@ mod retention;
 mod search;
 
 pub use idempotency::IdempotencyRecord;
+pub use read::ListPage;
 pub use restore::ExportHead;
 pub use search::ResourceSlots;
 
@@ -116,9 +119,12 @@ pub struct Book {
     configs: HashMap<ResourceId, ResourceConfig>,
     /// Reservations by token, densely stored, with the call-id index (see `store`).
     reservations: Store,
-    /// Creation order (seq -> slot in the store), for newest-first lists. Slots, not tokens:
-    /// 12 bytes an entry instead of 24, which a million live holds notice.
+    /// Creation order (seq -> slot in the store), for newest-first lists and their cursors.
+    /// Slots, not tokens: 12 bytes an entry instead of 24, which a million live holds notice.
     order: BTreeMap<u64, Slot>,
+    /// The `seq` of the next reservation created. It grows by one per reservation created and
+    /// never goes back, also across a restore (see `restore_metrics`), so a list's cursor keeps
+    /// its place and replay gives every reservation the `seq` it had.
     next_seq: u64,
     idempotency: HashMap<Box<str>, IdempotencyRecord>,
     /// Keys in the order they were remembered, to forget them after 24 hours or past the bound.
@@ -300,12 +306,9 @@ impl Book {
         self.count_for(Some(token), result)
     }
 
-    /// Lists reservations matching every filter, newest first.
-    pub fn list(
-        &mut self,
-        filter: &ListFilter,
-        now_ms: i64,
-    ) -> Result<Vec<ReservationView>, BookError> {
+    /// One page of the reservations matching every filter, newest first, from where the
+    /// filter's cursor says.
+    pub fn list(&mut self, filter: &ListFilter, now_ms: i64) -> Result<ListPage, BookError> {
         let found = self.list_inner(filter, now_ms);
         self.count(Ok(found))
     }

@@ -1,18 +1,44 @@
-//! Reads: lists (by call, status, resource and window, newest first) and the views every answer
-//! is made of. A view is read at one instant: an active hold past its expiry reads as expired
-//! whether or not anything has expired it yet.
+//! Reads: lists (by call, status, resource and window, newest first, a page at a time) and the
+//! views every answer is made of. A view is read at one instant: an active hold past its expiry
+//! reads as expired whether or not anything has expired it yet.
+//!
+//! A page walks the creation order down from where its cursor says (see
+//! [`crate::core::command::cursor`]): `O(log n)` to find the start, then one step per
+//! reservation examined, at most [`limits::LIST_SCAN_MAX`] of them, so a page costs
+//! `O(log n + limit)` when most reservations match and never more than the bound when few do.
+//! A list by call walks that call's chain instead (`O(k)` for a call with `k` reservations,
+//! whatever the page), as every operation on a call does.
 
 use super::Book;
-use crate::core::command::ListFilter;
+use crate::core::command::{ListCursor, ListFilter};
 use crate::core::reservation::{Reservation, ReservationView, SegmentView, Status};
+use crate::limits;
+use std::cmp::Reverse;
 use uuid::Uuid;
 
+/// One page of a list: reservations newest first, and where the next page begins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListPage {
+    pub reservations: Vec<ReservationView>,
+    /// `None` on the last page. A page may be shorter than its limit, even empty, and still
+    /// have a next one, when it stopped at [`limits::LIST_SCAN_MAX`] reservations examined.
+    pub next_cursor: Option<ListCursor>,
+}
+
+/// A page as found: the reservations, and the creation position the next page begins at.
+type Found<'a> = (Vec<&'a Reservation>, Option<u64>);
+
 impl Book {
-    pub(super) fn list_inner(&self, filter: &ListFilter, now_ms: i64) -> Vec<ReservationView> {
+    pub(super) fn list_inner(&self, filter: &ListFilter, now_ms: i64) -> ListPage {
         let resource = match filter.resource() {
             Some(name) => match self.resource_ids.get(name) {
                 Some(&id) => Some(id),
-                None => return Vec::new(),
+                None => {
+                    return ListPage {
+                        reservations: Vec::new(),
+                        next_cursor: None,
+                    }
+                }
             },
             None => None,
         };
@@ -26,28 +52,69 @@ impl Book {
                         && from_ms < s.end_ms
                 })
         };
-        let mut found: Vec<&Reservation> = match filter.call_id() {
-            Some(call_id) => {
-                let tokens = self.reservations.call_tokens(call_id);
-                let mut found: Vec<&Reservation> = tokens
-                    .iter()
-                    .map(|t| &self.reservations[t])
-                    .filter(|r| matches(r))
-                    .collect();
-                found.sort_by_key(|r| std::cmp::Reverse(r.seq));
-                found
-            }
-            None => self
-                .order
-                .values()
-                .rev()
-                .map(|slot| self.reservations.by_slot(*slot))
-                .filter(|r| matches(r))
-                .take(filter.limit())
-                .collect(),
+        let (found, next_seq) = match filter.call_id() {
+            Some(call_id) => self.call_page(call_id, filter, matches),
+            None => self.order_page(filter, matches),
         };
-        found.truncate(filter.limit());
-        found.into_iter().map(|r| self.view_of(r, now_ms)).collect()
+        let scope = filter.scope(&self.company);
+        ListPage {
+            reservations: found.into_iter().map(|r| self.view_of(r, now_ms)).collect(),
+            next_cursor: next_seq.map(|seq| ListCursor::new(seq, scope)),
+        }
+    }
+
+    /// A page of the creation order, newest first, from the filter's start. It ends at the
+    /// first match past a full page (the next page begins there, so the last page is known to
+    /// be the last), or at the scan bound (the next page begins at the first reservation not
+    /// examined).
+    fn order_page(&self, filter: &ListFilter, matches: impl Fn(&Reservation) -> bool) -> Found<'_> {
+        let positions = match filter.start_seq() {
+            Some(start_seq) => self.order.range(..=start_seq),
+            None => self.order.range(..),
+        };
+        let mut found = Vec::new();
+        for (examined, (&seq, &slot)) in positions.rev().enumerate() {
+            if examined == limits::LIST_SCAN_MAX {
+                return (found, Some(seq));
+            }
+            let reservation = self.reservations.by_slot(slot);
+            if !matches(reservation) {
+                continue;
+            }
+            if found.len() == filter.limit() {
+                return (found, Some(seq));
+            }
+            found.push(reservation);
+        }
+        (found, None)
+    }
+
+    /// A page of a call's reservations, newest first, from the filter's start. The call's chain
+    /// is in no order, so all of it is read; only the page and the first match after it are
+    /// sorted.
+    fn call_page(
+        &self,
+        call_id: &str,
+        filter: &ListFilter,
+        matches: impl Fn(&Reservation) -> bool,
+    ) -> Found<'_> {
+        let start_seq = filter.start_seq().unwrap_or(u64::MAX);
+        let mut found: Vec<&Reservation> = self
+            .reservations
+            .call_tokens(call_id)
+            .iter()
+            .map(|token| &self.reservations[token])
+            .filter(|r| r.seq <= start_seq && matches(r))
+            .collect();
+        let limit = filter.limit();
+        if found.len() > limit + 1 {
+            found.select_nth_unstable_by_key(limit, |r| Reverse(r.seq));
+            found.truncate(limit + 1);
+        }
+        found.sort_unstable_by_key(|r| Reverse(r.seq));
+        let next_seq = found.get(limit).map(|r| r.seq);
+        found.truncate(limit);
+        (found, next_seq)
     }
 
     pub(super) fn view(&self, token: Uuid, now_ms: i64) -> ReservationView {

@@ -56,7 +56,9 @@ impl Book {
     }
 
     /// Adds a reservation read back from a snapshot or log, by resource names. Refuses one that
-    /// would overlap a live reservation, reuse a token, or name an invalid resource.
+    /// would overlap a live reservation, reuse a token or a creation position (`seq`: lists
+    /// and their cursors walk the creation order, which must name each reservation once), or
+    /// name an invalid resource.
     pub fn restore_reservation<S: AsRef<str>>(
         &mut self,
         mut reservation: Reservation,
@@ -64,6 +66,12 @@ impl Book {
     ) -> Result<(), BookError> {
         if self.reservations.contains_key(&reservation.token) {
             return Err(BookError::invalid("token", "appears twice"));
+        }
+        if self.order.contains_key(&reservation.seq) || reservation.seq == u64::MAX {
+            return Err(BookError::invalid(
+                "seq",
+                "appears twice or is out of range",
+            ));
         }
         if segment_resources.len() != reservation.segments.len() || reservation.segments.is_empty()
         {
@@ -94,8 +102,15 @@ impl Book {
         Ok(())
     }
 
-    /// Replaces the counters (restore).
+    /// Replaces the counters (restore). The next creation position becomes at least the
+    /// number of reservations ever created: the snapshot does not store it, and the newest
+    /// reservations may have been dropped by retention before it was taken, so the stored ones
+    /// alone would hand a dropped reservation's position out again, and replay would give the
+    /// holds after the snapshot other positions than they had, moving them under the cursors
+    /// of lists walked across a restart. Every reservation created took exactly one position,
+    /// counting from 0, so the count is the next one.
     pub fn restore_metrics(&mut self, metrics: Metrics) {
+        self.next_seq = self.next_seq.max(metrics.created());
         self.metrics = metrics;
     }
 }

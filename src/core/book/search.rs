@@ -20,6 +20,9 @@ use uuid::Uuid;
 pub struct ResourceSlots {
     pub resource: Arc<str>,
     pub slots_ms: Vec<i64>,
+    /// More free starts lie past the last one answered, cut by
+    /// [`limits::AVAILABILITY_SLOTS_MAX`].
+    pub truncated: bool,
 }
 
 /// How a calendar entry relates to a new interval.
@@ -201,10 +204,9 @@ impl Book {
             .map(|name| {
                 let resource = self.resource_ids.get(name.as_str()).copied();
                 let mut slots_ms = Vec::new();
+                let mut truncated = false;
                 let mut start_ms = from_ms;
-                while start_ms + duration_ms <= to_ms
-                    && slots_ms.len() < limits::AVAILABILITY_SLOTS_MAX
-                {
+                while start_ms + duration_ms <= to_ms {
                     let blocked = resource.and_then(|id| {
                         self.last_blocking_end(
                             id,
@@ -215,6 +217,11 @@ impl Book {
                         )
                     });
                     match blocked {
+                        // One free start past the bound: the answer is cut, not complete.
+                        None if slots_ms.len() == limits::AVAILABILITY_SLOTS_MAX => {
+                            truncated = true;
+                            break;
+                        }
                         None => {
                             slots_ms.push(start_ms);
                             start_ms += step_ms;
@@ -228,6 +235,7 @@ impl Book {
                         .get_key_value(name.as_str())
                         .map_or_else(|| name.as_str().into(), |(k, _)| k.clone()),
                     slots_ms,
+                    truncated,
                 }
             })
             .collect()

@@ -10,12 +10,15 @@
 //!
 //! - [`rules`]: one function per kind of value (ids, free texts, phones, instants, intervals);
 //! - [`hold`]: the hold command, its targets and options, and idempotency keys;
-//! - [`query`]: a list's filters and an availability query.
+//! - [`query`]: a list's filters and an availability query;
+//! - [`cursor`]: where a list's next page begins, and which list it belongs to.
 
+pub mod cursor;
 pub mod hold;
 pub mod query;
 pub mod rules;
 
+pub use cursor::ListCursor;
 pub use hold::{
     FindRequest, HoldOptions, HoldRequest, HoldTarget, Idempotency, IdempotencyKey, SegmentRequest,
     Segments,

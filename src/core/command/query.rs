@@ -1,9 +1,10 @@
-//! The read commands: a list's filters ([`ListFilter`]) and an availability query
+//! The read commands: a list's filters and page ([`ListFilter`]) and an availability query
 //! ([`AvailabilityRequest`]). Like the hold command, each is checked by its constructor and
 //! builders and has private fields, so the `Book` answers any value of them without checking it
 //! again. The builders are meant to be called in the order the API has always checked the
 //! parts, which is the order their docs list.
 
+use super::cursor::{Fingerprint, ListCursor};
 use super::rules::{
     validate_id, validate_interval, validate_length, validate_resources, validate_text,
     validate_time,
@@ -12,9 +13,10 @@ use crate::core::error::BookError;
 use crate::core::reservation::Status;
 use crate::limits;
 
-/// Filters of a list; they combine with AND. The default lists everything, newest first, up to
-/// [`limits::LIST_LIMIT_DEFAULT`]. Set the parts in this order: call id, status, resource, from,
-/// to, limit.
+/// Filters of a list, and which page of it; the filters combine with AND. The default lists
+/// everything, newest first, from the newest, up to [`limits::LIST_LIMIT_DEFAULT`]. Set the
+/// parts in this order: call id, status, resource, from, to, limit, cursor (last, because a
+/// cursor is checked against the filters set before it).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListFilter {
     call_id: Option<String>,
@@ -24,6 +26,9 @@ pub struct ListFilter {
     from_ms: Option<i64>,
     to_ms: Option<i64>,
     limit: usize,
+    /// The page begins at this creation position (a cursor's) and goes on to older ones;
+    /// `None`: at the newest.
+    start_seq: Option<u64>,
 }
 
 impl Default for ListFilter {
@@ -35,6 +40,7 @@ impl Default for ListFilter {
             from_ms: None,
             to_ms: None,
             limit: limits::LIST_LIMIT_DEFAULT,
+            start_seq: None,
         }
     }
 }
@@ -42,6 +48,7 @@ impl Default for ListFilter {
 impl ListFilter {
     /// Only reservations of this call.
     pub fn with_call_id(mut self, call_id: impl Into<String>) -> Result<ListFilter, BookError> {
+        self.assert_no_cursor_yet();
         let call_id = call_id.into();
         validate_text("call_id", Some(call_id.as_str()))?;
         self.call_id = Some(call_id);
@@ -50,12 +57,14 @@ impl ListFilter {
 
     /// Only reservations in this status (as read at the list's instant).
     pub fn with_status(mut self, status: Status) -> ListFilter {
+        self.assert_no_cursor_yet();
         self.status = Some(status);
         self
     }
 
     /// Only reservations with a segment on this resource (inside the window, when one is set).
     pub fn with_resource(mut self, resource: impl Into<String>) -> Result<ListFilter, BookError> {
+        self.assert_no_cursor_yet();
         let resource = resource.into();
         validate_id("resource", &resource)?;
         self.resource = Some(resource);
@@ -64,6 +73,7 @@ impl ListFilter {
 
     /// Only reservations with a segment ending after `from_ms`.
     pub fn with_from_ms(mut self, from_ms: i64) -> Result<ListFilter, BookError> {
+        self.assert_no_cursor_yet();
         validate_time("from", from_ms)?;
         check_window(Some(from_ms), self.to_ms)?;
         self.from_ms = Some(from_ms);
@@ -72,6 +82,7 @@ impl ListFilter {
 
     /// Only reservations with a segment starting before `to_ms`, which must be after `from_ms`.
     pub fn with_to_ms(mut self, to_ms: i64) -> Result<ListFilter, BookError> {
+        self.assert_no_cursor_yet();
         validate_time("to", to_ms)?;
         check_window(self.from_ms, Some(to_ms))?;
         self.to_ms = Some(to_ms);
@@ -88,6 +99,43 @@ impl ListFilter {
         }
         self.limit = limit;
         Ok(self)
+    }
+
+    /// The page after the one that answered `cursor`, in `company`'s list with these filters.
+    /// A cursor that does not read, or was answered for another company or other filters, is
+    /// an invalid `cursor`. The limit may differ from page to page: it is not a filter.
+    pub fn with_cursor(mut self, company: &str, cursor: &str) -> Result<ListFilter, BookError> {
+        let cursor = ListCursor::parse(cursor)?;
+        if cursor.scope() != self.scope(company) {
+            return Err(BookError::invalid(
+                "cursor",
+                "belongs to another company or to other filters",
+            ));
+        }
+        self.start_seq = Some(cursor.start_seq());
+        Ok(self)
+    }
+
+    /// A cursor is checked against the filters set before it, so a filter set after it would
+    /// make a list the cursor was not checked for: a programmer's error.
+    fn assert_no_cursor_yet(&self) {
+        debug_assert!(
+            self.start_seq.is_none(),
+            "a list filter set after the cursor"
+        );
+    }
+
+    /// The fingerprint of `company` and these filters (not the limit, not the page) that ties
+    /// a cursor to its list (see [`ListCursor`]).
+    pub fn scope(&self, company: &str) -> u64 {
+        Fingerprint::new()
+            .text(company)
+            .optional_text(self.call_id.as_deref())
+            .optional_text(self.status.map(Status::as_str))
+            .optional_text(self.resource.as_deref())
+            .optional_number(self.from_ms)
+            .optional_number(self.to_ms)
+            .finish()
     }
 
     /// The call filtered on.
@@ -118,6 +166,12 @@ impl ListFilter {
     /// The most reservations answered.
     pub fn limit(&self) -> usize {
         self.limit
+    }
+
+    /// The page begins at this creation position and goes on to older ones (`None`: at the
+    /// newest).
+    pub fn start_seq(&self) -> Option<u64> {
+        self.start_seq
     }
 }
 

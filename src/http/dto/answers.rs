@@ -2,7 +2,7 @@
 //! company listing, a written snapshot and health. They borrow nothing and copy little: they
 //! take the view's shared strings and write instants straight into the output.
 
-use crate::core::book::{CompanyCountsOf, ResourceSlots};
+use crate::core::book::{CompanyCountsOf, ListPage, ResourceSlots};
 use crate::core::metrics::{Criterion, DurationSummary, MetricsReport};
 use crate::core::reservation::{ReservationView, SegmentView, Status};
 use crate::http::time::Instant;
@@ -129,10 +129,27 @@ impl From<ReservationView> for ReservationDto {
     }
 }
 
-/// `GET /holds`: newest first.
+/// `GET /holds`: one page, newest first.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct HoldListDto {
     pub holds: Vec<ReservationDto>,
+    /// Pass as `cursor` (with the same filters) for the next page; `null` on the last page. A
+    /// page may hold fewer than `limit` reservations, even none, and still have a next one.
+    #[schema(required = true)]
+    pub next_cursor: Option<String>,
+}
+
+impl From<ListPage> for HoldListDto {
+    fn from(page: ListPage) -> HoldListDto {
+        HoldListDto {
+            holds: page
+                .reservations
+                .into_iter()
+                .map(ReservationDto::from)
+                .collect(),
+            next_cursor: page.next_cursor.map(|cursor| cursor.to_string()),
+        }
+    }
 }
 
 /// Free start times of one resource.
@@ -143,6 +160,9 @@ pub struct ResourceSlotsDto {
     pub resource: Arc<str>,
     #[schema(value_type = Vec<String>)]
     pub slots: Vec<Instant>,
+    /// Whether the cap of 1,000 starts per resource cut the answer (more free starts follow
+    /// the last one listed).
+    pub truncated: bool,
 }
 
 /// `GET /availability`: one entry per requested resource, in the order asked.
@@ -159,6 +179,7 @@ impl From<Vec<ResourceSlots>> for AvailabilityDto {
                 .map(|r| ResourceSlotsDto {
                     resource: r.resource,
                     slots: r.slots_ms.into_iter().map(Instant).collect(),
+                    truncated: r.truncated,
                 })
                 .collect(),
         }

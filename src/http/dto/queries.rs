@@ -111,14 +111,20 @@ pub struct ListQuery {
     pub to: Option<String>,
     /// Default 100, at most 1000; newest first.
     pub limit: Option<usize>,
+    /// The `next_cursor` of the previous page, with the same filters; absent for the first
+    /// page. A cursor that is malformed, or was answered for another company or other filters,
+    /// is 400 naming `cursor`.
+    pub cursor: Option<String>,
 }
 
 impl ListQuery {
-    /// Both stages: the query string to a validated filter.
-    pub fn filter(raw: &str) -> Result<ListFilter, BookError> {
+    /// Both stages: the query string to a validated filter for `company`'s list (a cursor
+    /// belongs to one company).
+    pub fn filter(company: &str, raw: &str) -> Result<ListFilter, BookError> {
         let pairs = QueryPairs::parse(raw)?;
         let (mut call_id, mut status, mut resource) = (None, None, None);
         let (mut from, mut to, mut limit) = (None, None, None);
+        let mut cursor = None;
         for (name, value) in pairs.iter() {
             match name {
                 "call_id" => once(&mut call_id, name, value)?,
@@ -127,6 +133,7 @@ impl ListQuery {
                 "from" => once(&mut from, name, value)?,
                 "to" => once(&mut to, name, value)?,
                 "limit" => once(&mut limit, name, value)?,
+                "cursor" => once(&mut cursor, name, value)?,
                 _ => return Err(unknown_parameter(name)),
             }
         }
@@ -162,7 +169,11 @@ impl ListQuery {
         if let Some(to_ms) = to_ms {
             filter = filter.with_to_ms(to_ms)?;
         }
-        filter.with_limit(limit)
+        filter = filter.with_limit(limit)?;
+        match cursor {
+            Some(cursor) => filter.with_cursor(company, cursor),
+            None => Ok(filter),
+        }
     }
 }
 
@@ -260,42 +271,66 @@ mod tests {
     use super::*;
     use crate::http::dto::field_of;
 
-    /// Goal: query strings decode strictly and refuse duplicates and unknown names.
+    /// Goal: query strings decode strictly and refuse duplicates and unknown names; a list's
+    /// cursor is taken only for the company and filters it was answered for.
     #[test]
     fn strict_queries() {
-        let filter = ListQuery::filter("call_id=call+1%21&status=active&limit=5").unwrap();
+        let filter = ListQuery::filter("acme", "call_id=call+1%21&status=active&limit=5").unwrap();
         assert_eq!(filter.call_id(), Some("call 1!"));
         assert_eq!(filter.status(), Some(Status::Active));
         assert_eq!(filter.limit(), 5);
         assert_eq!(
-            ListQuery::filter("").unwrap().limit(),
+            ListQuery::filter("acme", "").unwrap().limit(),
             limits::LIST_LIMIT_DEFAULT
         );
         assert_eq!(
-            field_of(ListQuery::filter("limit=1&limit=2").unwrap_err()),
+            field_of(ListQuery::filter("acme", "limit=1&limit=2").unwrap_err()),
             "limit"
         );
-        assert_eq!(field_of(ListQuery::filter("limt=1").unwrap_err()), "limt");
         assert_eq!(
-            field_of(ListQuery::filter("call_id=%FF").unwrap_err()),
+            field_of(ListQuery::filter("acme", "limt=1").unwrap_err()),
+            "limt"
+        );
+        assert_eq!(
+            field_of(ListQuery::filter("acme", "call_id=%FF").unwrap_err()),
             "call_id"
         );
         for malformed in ["call_id=%zz", "call_id=ab%", "call_id=%4"] {
             assert_eq!(
-                field_of(ListQuery::filter(malformed).unwrap_err()),
+                field_of(ListQuery::filter("acme", malformed).unwrap_err()),
                 "call_id"
             );
         }
         assert_eq!(
-            field_of(ListQuery::filter("status=gone").unwrap_err()),
+            field_of(ListQuery::filter("acme", "status=gone").unwrap_err()),
             "status"
         );
         assert_eq!(
-            field_of(ListQuery::filter("limit=99999999999999999999999").unwrap_err()),
+            field_of(ListQuery::filter("acme", "limit=99999999999999999999999").unwrap_err()),
             "limit"
         );
+        let scope = ListFilter::default()
+            .with_call_id("c")
+            .unwrap()
+            .scope("acme");
+        let cursor = crate::core::command::ListCursor::new(7, scope).to_string();
+        let paged = ListQuery::filter("acme", &format!("call_id=c&cursor={cursor}")).unwrap();
+        assert_eq!(paged.start_seq(), Some(7));
+        for refused in [
+            format!("call_id=c&cursor={cursor}&cursor={cursor}"),
+            format!("call_id=d&cursor={cursor}"),
+            "call_id=c&cursor=c1zz".to_owned(),
+        ] {
+            let error = ListQuery::filter("acme", &refused).unwrap_err();
+            assert_eq!(field_of(error), "cursor", "{refused}");
+        }
+        let foreign = ListQuery::filter("beta", &format!("call_id=c&cursor={cursor}"));
+        assert_eq!(field_of(foreign.unwrap_err()), "cursor");
         let many = "limit=1&".repeat(limits::QUERY_PAIRS_MAX + 1);
-        assert_eq!(field_of(ListQuery::filter(&many).unwrap_err()), "query");
+        assert_eq!(
+            field_of(ListQuery::filter("acme", &many).unwrap_err()),
+            "query"
+        );
 
         let request = AvailabilityQuery::request(
             "resource=a&resource=b&from=2026-12-01T10:00:00Z&to=2026-12-01T12:00:00Z&duration_seconds=1800",

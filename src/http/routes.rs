@@ -11,11 +11,15 @@ use crate::http::dto::{
     SnapshotDto,
 };
 use crate::http::edge_errors::count_edge_errors;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{
     AdminAccess, CompanyAccess, IdempotencyKey, OptionalJson, StrictJson, TokenPath,
 };
 use crate::http::openapi;
+use crate::http::responses::{
+    AdminProblems, CancelHoldProblems, ChangeHoldProblems, CompanyReadProblems, CreateHoldProblems,
+    GetHoldProblems, HealthProblems, PrometheusProblems,
+};
 use crate::http::AppState;
 use crate::limits;
 use actix_web::http::header;
@@ -90,19 +94,17 @@ fn location(company: &str, reservation: &ReservationDto) -> String {
     post,
     path = "/v1/companies/{company}/holds",
     tag = "holds",
-    params(
-        ("company" = String, Path, description = "Company id, [A-Za-z0-9_-]{1,64}"),
-        ("Idempotency-Key" = Option<String>, Header,
-            description = "At most 128 bytes: a retry with the same key and body answers the first result for 24 hours"),
-    ),
+    params(CompanyAccess, IdempotencyKey),
     request_body = HoldBody,
     responses(
-        (status = 201, description = "Held; `Location` names it. A replay under the same \
-            Idempotency-Key also carries `Idempotent-Replayed: true`", body = ReservationDto),
-        (status = 400, description = "invalid_request", body = Problem),
-        (status = 409, description = "conflict, no_slot or idempotency_mismatch", body = Problem),
-        (status = 413, description = "payload_too_large", body = Problem),
-        (status = 429, description = "limit_reached", body = Problem),
+        (status = 201, description = "Held (or, under the same `Idempotency-Key` and body, \
+            the first answer's reservation as it is now)", body = ReservationDto,
+            headers(
+                ("Location" = String, description = "The reservation's path"),
+                ("Idempotent-Replayed" = String,
+                    description = "`true` when answered from an earlier request with the same key"),
+            )),
+        CreateHoldProblems,
     ),
     security(("bearer" = []), ())
 )]
@@ -130,14 +132,8 @@ pub async fn create_hold(
     get,
     path = "/v1/companies/{company}/holds/{token}",
     tag = "holds",
-    params(
-        ("company" = String, Path, description = "Company id"),
-        ("token" = String, Path, description = "The reservation's token (hyphenated UUID)"),
-    ),
-    responses(
-        (status = 200, body = ReservationDto),
-        (status = 404, description = "not_found (also a token of another company, or not a UUID)", body = Problem),
-    ),
+    params(CompanyAccess, TokenPath),
+    responses((status = 200, description = "The reservation", body = ReservationDto), GetHoldProblems),
     security(("bearer" = []), ())
 )]
 pub async fn get_hold(
@@ -156,11 +152,8 @@ pub async fn get_hold(
     get,
     path = "/v1/companies/{company}/holds",
     tag = "holds",
-    params(("company" = String, Path, description = "Company id"), ListQuery),
-    responses(
-        (status = 200, body = HoldListDto),
-        (status = 400, description = "invalid_request", body = Problem),
-    ),
+    params(CompanyAccess, ListQuery),
+    responses((status = 200, description = "The matching reservations", body = HoldListDto), CompanyReadProblems),
     security(("bearer" = []), ())
 )]
 pub async fn list_holds(
@@ -179,17 +172,9 @@ pub async fn list_holds(
     post,
     path = "/v1/companies/{company}/holds/{token}/confirm",
     tag = "holds",
-    params(
-        ("company" = String, Path, description = "Company id"),
-        ("token" = String, Path, description = "The hold's token"),
-    ),
-    request_body(content = Option<ConfirmBody>, description = "Optional"),
-    responses(
-        (status = 200, body = ReservationDto),
-        (status = 404, description = "not_found", body = Problem),
-        (status = 409, description = "invalid_state", body = Problem),
-        (status = 410, description = "expired", body = Problem),
-    ),
+    params(CompanyAccess, TokenPath),
+    request_body(content = Option<ConfirmBody>, description = "Optional: an empty body is `{}`"),
+    responses((status = 200, description = "The booking", body = ReservationDto), ChangeHoldProblems),
     security(("bearer" = []), ())
 )]
 pub async fn confirm_hold(
@@ -212,17 +197,9 @@ pub async fn confirm_hold(
     post,
     path = "/v1/companies/{company}/holds/{token}/extend",
     tag = "holds",
-    params(
-        ("company" = String, Path, description = "Company id"),
-        ("token" = String, Path, description = "The hold's token"),
-    ),
-    request_body(content = Option<ExtendBody>, description = "Optional; ttl_seconds defaults to 300"),
-    responses(
-        (status = 200, body = ReservationDto),
-        (status = 404, description = "not_found", body = Problem),
-        (status = 409, description = "invalid_state (not active, or past the cap)", body = Problem),
-        (status = 410, description = "expired", body = Problem),
-    ),
+    params(CompanyAccess, TokenPath),
+    request_body(content = Option<ExtendBody>, description = "Optional: an empty body is `{}`"),
+    responses((status = 200, description = "The hold, with its new expiry", body = ReservationDto), ChangeHoldProblems),
     security(("bearer" = []), ())
 )]
 pub async fn extend_hold(
@@ -246,16 +223,8 @@ pub async fn extend_hold(
     delete,
     path = "/v1/companies/{company}/holds/{token}",
     tag = "holds",
-    params(
-        ("company" = String, Path, description = "Company id"),
-        ("token" = String, Path, description = "The reservation's token"),
-        CancelQuery,
-    ),
-    responses(
-        (status = 200, body = ReservationDto),
-        (status = 404, description = "not_found", body = Problem),
-        (status = 409, description = "invalid_state (already expired)", body = Problem),
-    ),
+    params(CompanyAccess, TokenPath, CancelQuery),
+    responses((status = 200, description = "The cancelled reservation", body = ReservationDto), CancelHoldProblems),
     security(("bearer" = []), ())
 )]
 pub async fn cancel_hold(
@@ -274,11 +243,8 @@ pub async fn cancel_hold(
     get,
     path = "/v1/companies/{company}/availability",
     tag = "availability",
-    params(("company" = String, Path, description = "Company id"), AvailabilityQuery),
-    responses(
-        (status = 200, body = AvailabilityDto),
-        (status = 400, description = "invalid_request", body = Problem),
-    ),
+    params(CompanyAccess, AvailabilityQuery),
+    responses((status = 200, description = "Free starts per resource", body = AvailabilityDto), CompanyReadProblems),
     security(("bearer" = []), ())
 )]
 pub async fn availability(
@@ -296,8 +262,8 @@ pub async fn availability(
     get,
     path = "/v1/companies/{company}/metrics",
     tag = "metrics",
-    params(("company" = String, Path, description = "Company id")),
-    responses((status = 200, body = MetricsDto)),
+    params(CompanyAccess),
+    responses((status = 200, description = "The company's metrics", body = MetricsDto), CompanyReadProblems),
     security(("bearer" = []), ())
 )]
 pub async fn company_metrics(
@@ -315,11 +281,7 @@ pub async fn company_metrics(
     get,
     path = "/v1/admin/companies",
     tag = "admin",
-    responses(
-        (status = 200, body = CompaniesDto),
-        (status = 401, description = "unauthorized", body = Problem),
-        (status = 403, description = "forbidden (a company key)", body = Problem),
-    ),
+    responses((status = 200, description = "Every started company", body = CompaniesDto), AdminProblems),
     security(("bearer" = []), ())
 )]
 pub async fn companies(
@@ -337,12 +299,7 @@ pub async fn companies(
     post,
     path = "/v1/admin/snapshot",
     tag = "admin",
-    responses(
-        (status = 200, body = SnapshotDto),
-        (status = 401, description = "unauthorized", body = Problem),
-        (status = 403, description = "forbidden (a company key)", body = Problem),
-        (status = 503, description = "the snapshot could not be written", body = Problem),
-    ),
+    responses((status = 200, description = "The snapshot written", body = SnapshotDto), AdminProblems),
     security(("bearer" = []), ())
 )]
 pub async fn admin_snapshot(
@@ -367,9 +324,9 @@ pub async fn admin_snapshot(
     path = "/metrics",
     tag = "service",
     responses(
-        (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain"),
-        (status = 401, description = "unauthorized", body = Problem),
-        (status = 403, description = "forbidden (a company key)", body = Problem),
+        (status = 200, description = "Prometheus text format 0.0.4", body = String,
+            content_type = crate::metrics::CONTENT_TYPE),
+        PrometheusProblems,
     ),
     security(("bearer" = []), ())
 )]
@@ -390,8 +347,8 @@ pub async fn prometheus_metrics(
     path = "/healthz",
     tag = "service",
     responses(
-        (status = 200, body = HealthDto),
-        (status = 503, description = "unavailable: starting, draining, or refusing changes because the disk does not take them (the detail says why)", body = Problem),
+        (status = 200, description = "Restored and serving", body = HealthDto),
+        HealthProblems,
     )
 )]
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -22,67 +22,110 @@ use crate::http::responses::{
 };
 use crate::http::AppState;
 use crate::limits;
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::middleware::from_fn;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{
+    web, FromRequest, Handler, HttpRequest, HttpResponse, Responder, ResponseError, Route,
+};
 
 /// The header that marks a create answered from an earlier request with the same
 /// `Idempotency-Key` (the status is 201 either way, so a retrying caller needs no special case).
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
-/// Installs every route, and the problem+json answers for unknown paths and methods.
-pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(company_resource(
-            "/holds",
-            [web::post().to(create_hold), web::get().to(list_holds)],
-        ))
-        .service(company_resource(
-            "/holds/{token}",
-            [web::get().to(get_hold), web::delete().to(cancel_hold)],
-        ))
-        .service(company_resource(
-            "/holds/{token}/confirm",
-            [web::post().to(confirm_hold)],
-        ))
-        .service(company_resource(
-            "/holds/{token}/extend",
-            [web::post().to(extend_hold)],
-        ))
-        .service(company_resource(
-            "/availability",
-            [web::get().to(availability)],
-        ))
-        .service(company_resource(
-            "/metrics",
-            [web::get().to(company_metrics)],
-        ))
-        .service(resource("/v1/admin/companies", [web::get().to(companies)]))
-        .service(resource(
-            "/v1/admin/snapshot",
-            [web::post().to(admin_snapshot)],
-        ))
-        .service(resource("/metrics", [web::get().to(prometheus_metrics)]))
-        .service(resource("/healthz", [web::get().to(healthz)]))
-        .service(resource("/openapi.json", [web::get().to(openapi_json)]))
-        .default_service(web::to(no_route));
+/// One path of the API and its methods. [`configure`] installs exactly these and
+/// [`registered`] lists them, so the test of `/openapi.json` holds the document to what is
+/// served.
+struct Endpoint {
+    path: String,
+    /// Under `/v1/companies/{company}`: the requests the edge refuses on its own are counted in
+    /// the company's metrics (see `edge_errors`).
+    company: bool,
+    routes: Vec<(Method, Route)>,
 }
 
-/// A route's methods; any other method is a problem+json 405.
-fn resource<const N: usize>(path: &str, routes: [actix_web::Route; N]) -> actix_web::Resource {
+fn endpoints() -> Vec<Endpoint> {
+    vec![
+        company(
+            "/holds",
+            vec![on(Method::POST, create_hold), on(Method::GET, list_holds)],
+        ),
+        company(
+            "/holds/{token}",
+            vec![on(Method::GET, get_hold), on(Method::DELETE, cancel_hold)],
+        ),
+        company(
+            "/holds/{token}/confirm",
+            vec![on(Method::POST, confirm_hold)],
+        ),
+        company("/holds/{token}/extend", vec![on(Method::POST, extend_hold)]),
+        company("/availability", vec![on(Method::GET, availability)]),
+        company("/metrics", vec![on(Method::GET, company_metrics)]),
+        service("/v1/admin/companies", vec![on(Method::GET, companies)]),
+        service("/v1/admin/snapshot", vec![on(Method::POST, admin_snapshot)]),
+        service("/metrics", vec![on(Method::GET, prometheus_metrics)]),
+        service("/healthz", vec![on(Method::GET, healthz)]),
+        service("/openapi.json", vec![on(Method::GET, openapi_json)]),
+    ]
+}
+
+fn company(path: &str, routes: Vec<(Method, Route)>) -> Endpoint {
+    Endpoint {
+        path: format!("/v1/companies/{{company}}{path}"),
+        company: true,
+        routes,
+    }
+}
+
+fn service(path: &str, routes: Vec<(Method, Route)>) -> Endpoint {
+    Endpoint {
+        path: path.into(),
+        company: false,
+        routes,
+    }
+}
+
+fn on<F, Args>(method: Method, handler: F) -> (Method, Route)
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    (method.clone(), web::method(method).to(handler))
+}
+
+/// Installs every route, and the problem+json answers for unknown paths and methods.
+pub fn configure(config: &mut web::ServiceConfig) {
+    for endpoint in endpoints() {
+        let routes = endpoint.routes.into_iter().map(|(_, route)| route);
+        if endpoint.company {
+            config.service(resource(&endpoint.path, routes).wrap(from_fn(count_edge_errors)));
+        } else {
+            config.service(resource(&endpoint.path, routes));
+        }
+    }
+    config.default_service(web::to(no_route));
+}
+
+/// Every method and path pattern the server answers (`/v1/companies/{company}/holds`).
+pub fn registered() -> Vec<(Method, String)> {
+    endpoints()
+        .into_iter()
+        .flat_map(|endpoint| {
+            let path = endpoint.path;
+            endpoint
+                .routes
+                .into_iter()
+                .map(move |(method, _)| (method, path.clone()))
+        })
+        .collect()
+}
+
+/// A path's methods; any other method is a problem+json 405.
+fn resource(path: &str, routes: impl IntoIterator<Item = Route>) -> actix_web::Resource {
     routes
         .into_iter()
         .fold(web::resource(path), |resource, route| resource.route(route))
         .default_service(web::to(method_not_allowed))
-}
-
-/// A route under `/v1/companies/{company}`: like [`resource`], and the requests the edge refuses
-/// on its own are counted in the company's metrics (see `edge_errors`).
-fn company_resource<const N: usize>(
-    path: &str,
-    routes: [actix_web::Route; N],
-) -> impl actix_web::dev::HttpServiceFactory {
-    resource(&format!("/v1/companies/{{company}}{path}"), routes).wrap(from_fn(count_edge_errors))
 }
 
 fn location(company: &str, reservation: &ReservationDto) -> String {

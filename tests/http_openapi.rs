@@ -140,6 +140,62 @@ fn json_body(body: impl ToString) -> Option<(&'static str, String)> {
     Some(("application/json", body.to_string()))
 }
 
+/// A request a test sends to provoke an answer, and the answer it expects.
+struct Provocation<'a> {
+    method: Method,
+    /// The documented path pattern the request is for.
+    pattern: &'a str,
+    path: String,
+    headers: &'a [(&'a str, &'a str)],
+    body: Option<(&'a str, String)>,
+    status: u16,
+    kind: Option<&'a str>,
+}
+
+impl<'a> Provocation<'a> {
+    fn new(method: Method, pattern: &'a str, path: impl Into<String>, status: u16) -> Self {
+        Provocation {
+            method,
+            pattern,
+            path: path.into(),
+            headers: &[],
+            body: None,
+            status,
+            kind: None,
+        }
+    }
+
+    fn body(mut self, content_type: &'a str, body: impl ToString) -> Self {
+        self.body = Some((content_type, body.to_string()));
+        self
+    }
+
+    fn headers(mut self, headers: &'a [(&'a str, &'a str)]) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    fn kind(mut self, kind: &'a str) -> Self {
+        self.kind = Some(kind);
+        self
+    }
+
+    /// Sends the request and checks the answer against the document.
+    async fn check(self, server: &TestServer, document: &Value) -> Value {
+        let method = self.method.as_str().to_owned();
+        let response = send(server, self.method, &self.path, self.headers, self.body).await;
+        check_documented(
+            document,
+            &method,
+            self.pattern,
+            response,
+            self.status,
+            self.kind,
+        )
+        .await
+    }
+}
+
 const HOLD: &str = "/v1/companies/{company}/holds";
 const TOKEN: &str = "/v1/companies/{company}/holds/{token}";
 const CONFIRM: &str = "/v1/companies/{company}/holds/{token}/confirm";
@@ -218,147 +274,62 @@ async fn refusals_of_request_parts_are_documented() {
     let document = server.get("/openapi.json", 200).await;
     let token = token_of(&server.post(HOLDS, &single("r1", 0), 201).await);
     let hold = format!("{HOLDS}/{token}");
-    let cases: Vec<(Method, &str, String, Option<(&str, String)>, u16, &str)> = vec![
-        (
+    let json = "application/json";
+    let cases = [
+        Provocation::new(
             Method::GET,
             TOKEN,
             format!("/v1/companies/bad%20id/holds/{token}"),
-            None,
             400,
-            "invalid_request",
         ),
-        (
-            Method::GET,
-            TOKEN,
-            format!("{HOLDS}/not-a-uuid"),
-            None,
-            404,
-            "not_found",
-        ),
-        (
-            Method::GET,
-            TOKEN,
-            format!("{hold}?x=1"),
-            None,
-            400,
-            "invalid_request",
-        ),
-        (
-            Method::DELETE,
-            TOKEN,
-            format!("{hold}?reason=a%20b"),
-            None,
-            400,
-            "invalid_request",
-        ),
-        (
+        Provocation::new(Method::GET, TOKEN, format!("{HOLDS}/not-a-uuid"), 404),
+        Provocation::new(Method::GET, TOKEN, format!("{hold}?x=1"), 400),
+        Provocation::new(Method::DELETE, TOKEN, format!("{hold}?reason=a%20b"), 400),
+        Provocation::new(
             Method::GET,
             COMPANY_METRICS,
-            "/v1/companies/acme/metrics?x=1".into(),
-            None,
+            "/v1/companies/acme/metrics?x=1",
             400,
-            "invalid_request",
         ),
-        (
-            Method::GET,
-            HOLD,
-            format!("{HOLDS}?limit=0"),
-            None,
-            400,
-            "invalid_request",
-        ),
-        (
+        Provocation::new(Method::GET, HOLD, format!("{HOLDS}?limit=0"), 400),
+        Provocation::new(
             Method::GET,
             AVAILABILITY,
-            "/v1/companies/acme/availability?resource=r1".into(),
-            None,
+            "/v1/companies/acme/availability?resource=r1",
             400,
-            "invalid_request",
         ),
-        (
+        Provocation::new(
             Method::GET,
             "/v1/admin/companies",
-            "/v1/admin/companies?x=1".into(),
-            None,
+            "/v1/admin/companies?x=1",
             400,
-            "invalid_request",
         ),
-        (
-            Method::POST,
-            HOLD,
-            HOLDS.into(),
-            json_body("{}"),
-            400,
-            "invalid_request",
-        ),
-        (
-            Method::POST,
-            HOLD,
-            HOLDS.into(),
-            Some(("text/plain", single("r1", 60))),
-            415,
-            "unsupported_media_type",
-        ),
-        (
-            Method::POST,
-            HOLD,
-            HOLDS.into(),
-            json_body(json!({ "call_id": "x".repeat(70_000) })),
-            413,
-            "payload_too_large",
-        ),
-        (
-            Method::POST,
-            CONFIRM,
-            format!("{hold}/confirm"),
-            json_body(r#"{"appointment_id": 5}"#),
-            400,
-            "invalid_request",
-        ),
-        (
-            Method::POST,
-            CONFIRM,
-            format!("{hold}/confirm"),
-            Some(("text/plain", String::new())),
-            415,
-            "unsupported_media_type",
-        ),
-        (
-            Method::POST,
-            EXTEND,
-            format!("{hold}/extend"),
-            json_body("[300]"),
-            400,
-            "invalid_request",
-        ),
-        (
-            Method::POST,
-            EXTEND,
-            format!("{hold}/extend"),
-            json_body(json!({ "ttl_seconds": 300.0 })),
-            400,
-            "invalid_request",
-        ),
-        (
+        Provocation::new(Method::POST, HOLD, HOLDS, 400).body(json, "{}"),
+        Provocation::new(Method::POST, HOLD, HOLDS, 415).body("text/plain", single("r1", 60)),
+        Provocation::new(Method::POST, HOLD, HOLDS, 413)
+            .body(json, json!({ "call_id": "x".repeat(70_000) })),
+        Provocation::new(Method::POST, CONFIRM, format!("{hold}/confirm"), 400)
+            .body(json, r#"{"appointment_id": 5}"#),
+        Provocation::new(Method::POST, CONFIRM, format!("{hold}/confirm"), 415)
+            .body("text/plain", ""),
+        Provocation::new(Method::POST, EXTEND, format!("{hold}/extend"), 400).body(json, "[300]"),
+        Provocation::new(Method::POST, EXTEND, format!("{hold}/extend"), 400)
+            .body(json, r#"{"ttl_seconds": 300.0}"#),
+        Provocation::new(
             Method::POST,
             EXTEND,
             format!("{HOLDS}/00000000-0000-4000-8000-000000000000/extend"),
-            None,
             404,
-            "not_found",
         ),
     ];
-    for (method, pattern, path, body, status, kind) in cases {
-        let response = send(&server, method.clone(), &path, &[], body).await;
-        check_documented(
-            &document,
-            method.as_str(),
-            pattern,
-            response,
-            status,
-            Some(kind),
-        )
-        .await;
+    for case in cases {
+        let kind = case.kind.unwrap_or(match case.status {
+            400 => "invalid_request",
+            404 => "not_found",
+            413 => "payload_too_large",
+            _ => "unsupported_media_type",
+        });
+        case.kind(kind).check(&server, &document).await;
     }
 }
 
@@ -486,28 +457,17 @@ async fn key_refusals_are_documented() {
     let server = TestServer::start_with(Settings::default(), Keys::from_toml(KEYS).unwrap());
     let document = server.get("/openapi.json", 200).await;
     let beta = [("authorization", "Bearer beta-key-0123456789")];
-    let cases: [(Method, &str, &str, &[(&str, &str)], u16); 5] = [
-        (Method::POST, HOLD, HOLDS, &[], 401),
-        (Method::GET, HOLD, HOLDS, &beta, 403),
-        (
-            Method::POST,
-            "/v1/admin/snapshot",
-            "/v1/admin/snapshot",
-            &beta,
-            403,
-        ),
-        (Method::GET, "/metrics", "/metrics", &[], 401),
-        (
-            Method::GET,
-            "/v1/admin/companies",
-            "/v1/admin/companies",
-            &beta,
-            403,
-        ),
+    let admin = "/v1/admin/companies";
+    let snapshot = "/v1/admin/snapshot";
+    let cases = [
+        Provocation::new(Method::POST, HOLD, HOLDS, 401),
+        Provocation::new(Method::GET, HOLD, HOLDS, 403).headers(&beta),
+        Provocation::new(Method::POST, snapshot, snapshot, 403).headers(&beta),
+        Provocation::new(Method::GET, "/metrics", "/metrics", 401),
+        Provocation::new(Method::GET, admin, admin, 403).headers(&beta),
     ];
-    for (method, pattern, path, headers, status) in cases {
-        let response = send(&server, method.clone(), path, headers, None).await;
-        check_documented(&document, method.as_str(), pattern, response, status, None).await;
+    for case in cases {
+        case.check(&server, &document).await;
     }
 }
 

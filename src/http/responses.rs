@@ -9,8 +9,8 @@
 //! operation returns, the edge's refusals of the request's parts (the company id, the token,
 //! the query, the body, its size and type), the keys (when configured), a new company past the
 //! server's maximum of companies (429, on every company route), and the server not taking
-//! requests or changes (503). A `tests/http_openapi.rs` test provokes a status of each kind and
-//! finds it in the document.
+//! requests or changes (503). `tests/http_openapi.rs` provokes each of these statuses but 503 and
+//! finds it in the document for its operation.
 
 use crate::http::error::{ProblemType, PROBLEM_JSON};
 use crate::limits;

@@ -84,6 +84,8 @@ fn service(path: &str, routes: Vec<(Method, Route)>) -> Endpoint {
     }
 }
 
+/// `handler` on `method`. The method is kept beside the route because a `Route` does not tell
+/// which method it guards, and `registered` needs it.
 fn on<F, Args>(method: Method, handler: F) -> (Method, Route)
 where
     F: Handler<Args>,

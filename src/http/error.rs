@@ -53,6 +53,113 @@ pub enum ApiError {
     NotReady,
 }
 
+/// The problem types of the API (`docs/API.md`'s error table): each fixes the answer's status,
+/// its `type` word and its title. `ApiError` maps every error to one, and `/openapi.json`
+/// documents each operation's errors from the same list, so the document and the answers
+/// cannot disagree on a status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProblemType {
+    InvalidRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    NoSlot,
+    InvalidState,
+    IdempotencyMismatch,
+    OutsideHours,
+    Expired,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    LimitReached,
+    Unavailable,
+}
+
+impl ProblemType {
+    /// Every problem type, in the order of the API's error table.
+    pub const ALL: [ProblemType; 15] = [
+        ProblemType::InvalidRequest,
+        ProblemType::Unauthorized,
+        ProblemType::Forbidden,
+        ProblemType::NotFound,
+        ProblemType::MethodNotAllowed,
+        ProblemType::Conflict,
+        ProblemType::NoSlot,
+        ProblemType::InvalidState,
+        ProblemType::IdempotencyMismatch,
+        ProblemType::OutsideHours,
+        ProblemType::Expired,
+        ProblemType::PayloadTooLarge,
+        ProblemType::UnsupportedMediaType,
+        ProblemType::LimitReached,
+        ProblemType::Unavailable,
+    ];
+
+    /// The `type` word of the body.
+    pub fn word(self) -> &'static str {
+        match self {
+            ProblemType::InvalidRequest => "invalid_request",
+            ProblemType::Unauthorized => "unauthorized",
+            ProblemType::Forbidden => "forbidden",
+            ProblemType::NotFound => "not_found",
+            ProblemType::MethodNotAllowed => "method_not_allowed",
+            ProblemType::Conflict => "conflict",
+            ProblemType::NoSlot => "no_slot",
+            ProblemType::InvalidState => "invalid_state",
+            ProblemType::IdempotencyMismatch => "idempotency_mismatch",
+            ProblemType::OutsideHours => "outside_hours",
+            ProblemType::Expired => "expired",
+            ProblemType::PayloadTooLarge => "payload_too_large",
+            ProblemType::UnsupportedMediaType => "unsupported_media_type",
+            ProblemType::LimitReached => "limit_reached",
+            ProblemType::Unavailable => "unavailable",
+        }
+    }
+
+    /// The HTTP status of the answer.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ProblemType::InvalidRequest => StatusCode::BAD_REQUEST,
+            ProblemType::Unauthorized => StatusCode::UNAUTHORIZED,
+            ProblemType::Forbidden => StatusCode::FORBIDDEN,
+            ProblemType::NotFound => StatusCode::NOT_FOUND,
+            ProblemType::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ProblemType::Conflict
+            | ProblemType::NoSlot
+            | ProblemType::InvalidState
+            | ProblemType::IdempotencyMismatch
+            | ProblemType::OutsideHours => StatusCode::CONFLICT,
+            ProblemType::Expired => StatusCode::GONE,
+            ProblemType::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProblemType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ProblemType::LimitReached => StatusCode::TOO_MANY_REQUESTS,
+            ProblemType::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The `title` of the body: the same for every answer of the type.
+    pub fn title(self) -> &'static str {
+        match self {
+            ProblemType::InvalidRequest => "Invalid request",
+            ProblemType::Unauthorized => "Unauthorized",
+            ProblemType::Forbidden => "Forbidden",
+            ProblemType::NotFound => "Not found",
+            ProblemType::MethodNotAllowed => "Method not allowed",
+            ProblemType::Conflict => "The time is taken",
+            ProblemType::NoSlot => "No free slot",
+            ProblemType::InvalidState => "Not allowed in this state",
+            ProblemType::IdempotencyMismatch => "Idempotency key reused",
+            ProblemType::OutsideHours => "Outside opening hours",
+            ProblemType::Expired => "The hold has expired",
+            ProblemType::PayloadTooLarge => "Payload too large",
+            ProblemType::UnsupportedMediaType => "Unsupported media type",
+            ProblemType::LimitReached => "Limit reached",
+            ProblemType::Unavailable => "Unavailable",
+        }
+    }
+}
+
 impl From<EngineError> for ApiError {
     fn from(error: EngineError) -> ApiError {
         match error {
@@ -69,50 +176,46 @@ impl ApiError {
         ApiError::Book(BookError::invalid(field, detail))
     }
 
-    /// The API's `type` word.
-    pub fn kind(&self) -> &'static str {
+    /// The API's problem type of this error, which fixes its status, `type` word and title.
+    pub fn problem_type(&self) -> ProblemType {
         match self {
-            ApiError::Book(book) => book.error_type().as_str(),
-            ApiError::Unavailable(_) | ApiError::NotReady => "unavailable",
-            ApiError::Unauthorized => "unauthorized",
-            ApiError::Forbidden { .. } => "forbidden",
-            ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
-            ApiError::NoRoute { .. } => "not_found",
-            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::Book(book) => match book {
+                BookError::InvalidRequest { .. } => ProblemType::InvalidRequest,
+                BookError::NotFound => ProblemType::NotFound,
+                BookError::Conflict { .. } => ProblemType::Conflict,
+                BookError::NoSlot => ProblemType::NoSlot,
+                BookError::InvalidState { .. } => ProblemType::InvalidState,
+                BookError::Expired => ProblemType::Expired,
+                BookError::LimitReached { .. } => ProblemType::LimitReached,
+                BookError::IdempotencyMismatch => ProblemType::IdempotencyMismatch,
+                BookError::OutsideHours { .. } => ProblemType::OutsideHours,
+            },
+            ApiError::Unavailable(_) | ApiError::NotReady => ProblemType::Unavailable,
+            ApiError::Unauthorized => ProblemType::Unauthorized,
+            ApiError::Forbidden { .. } => ProblemType::Forbidden,
+            ApiError::PayloadTooLarge => ProblemType::PayloadTooLarge,
+            ApiError::UnsupportedMediaType { .. } => ProblemType::UnsupportedMediaType,
+            ApiError::NoRoute { .. } => ProblemType::NotFound,
+            ApiError::MethodNotAllowed { .. } => ProblemType::MethodNotAllowed,
         }
     }
 
-    fn title(&self) -> &'static str {
-        match self {
-            ApiError::Book(BookError::InvalidRequest { .. }) => "Invalid request",
-            ApiError::Book(BookError::NotFound) | ApiError::NoRoute { .. } => "Not found",
-            ApiError::Book(BookError::Conflict { .. }) => "The time is taken",
-            ApiError::Book(BookError::NoSlot) => "No free slot",
-            ApiError::Book(BookError::InvalidState { .. }) => "Not allowed in this state",
-            ApiError::Book(BookError::Expired) => "The hold has expired",
-            ApiError::Book(BookError::LimitReached { .. }) => "Limit reached",
-            ApiError::Book(BookError::IdempotencyMismatch) => "Idempotency key reused",
-            ApiError::Book(BookError::OutsideHours { .. }) => "Outside opening hours",
-            ApiError::Unavailable(_) | ApiError::NotReady => "Unavailable",
-            ApiError::Unauthorized => "Unauthorized",
-            ApiError::Forbidden { .. } => "Forbidden",
-            ApiError::PayloadTooLarge => "Payload too large",
-            ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
-            ApiError::MethodNotAllowed { .. } => "Method not allowed",
-        }
+    /// The API's `type` word.
+    pub fn kind(&self) -> &'static str {
+        self.problem_type().word()
     }
 
     /// The problem body of this error.
     pub fn problem(&self) -> Problem {
         let mut problem = Problem {
             kind: self.kind(),
-            title: self.title(),
+            title: self.problem_type().title(),
             status: self.status_code().as_u16(),
             detail: self.to_string(),
             field: None,
             conflicts: None,
             current_status: None,
+            resource: None,
         };
         match self {
             ApiError::Book(BookError::InvalidRequest { field, detail }) => {
@@ -126,6 +229,9 @@ impl ApiError {
             ApiError::Book(BookError::InvalidState { current_status, .. }) => {
                 problem.current_status = Some(current_status.as_str());
             }
+            ApiError::Book(BookError::OutsideHours { resource }) => {
+                problem.resource = Some(resource.clone());
+            }
             _ => {}
         }
         problem
@@ -134,26 +240,7 @@ impl ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            ApiError::Book(book) => match book {
-                BookError::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
-                BookError::NotFound => StatusCode::NOT_FOUND,
-                BookError::Conflict { .. }
-                | BookError::NoSlot
-                | BookError::InvalidState { .. }
-                | BookError::IdempotencyMismatch
-                | BookError::OutsideHours { .. } => StatusCode::CONFLICT,
-                BookError::Expired => StatusCode::GONE,
-                BookError::LimitReached { .. } => StatusCode::TOO_MANY_REQUESTS,
-            },
-            ApiError::Unavailable(_) | ApiError::NotReady => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-        }
+        self.problem_type().status()
     }
 
     fn error_response(&self) -> HttpResponse {
@@ -168,15 +255,12 @@ impl ResponseError for ApiError {
     }
 }
 
-/// An error body (RFC 9457), with the extra members the API names.
-#[derive(Clone, Debug, Serialize, ToSchema)]
+/// An error body (RFC 9457), with the extra members the API names. Its OpenAPI schemas, one
+/// per problem type, are built in `http::responses`.
+#[derive(Clone, Debug, Serialize)]
 pub struct Problem {
-    /// The API's error word: `invalid_request`, `unauthorized`, `forbidden`, `not_found`,
-    /// `conflict`, `no_slot`, `invalid_state`, `idempotency_mismatch`, `expired`,
-    /// `payload_too_large`, `unsupported_media_type`, `method_not_allowed`, `limit_reached`,
-    /// `unavailable`.
+    /// The API's error word ([`ProblemType::word`]).
     #[serde(rename = "type")]
-    #[schema(rename = "type", example = "conflict")]
     pub kind: &'static str,
     pub title: &'static str,
     pub status: u16,
@@ -189,8 +273,10 @@ pub struct Problem {
     pub conflicts: Option<Vec<ConflictDto>>,
     /// `invalid_state` only: the reservation's status now.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "cancelled")]
     pub current_status: Option<&'static str>,
+    /// `outside_hours` only: the resource that is not open then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
 }
 
 /// One interval that blocked a hold.
@@ -199,12 +285,12 @@ pub struct ConflictDto {
     #[serde(serialize_with = "crate::http::dto::shared")]
     #[schema(value_type = String)]
     pub resource: std::sync::Arc<str>,
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(schema_with = crate::http::dto::schemas::instant)]
     pub start: Instant,
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(schema_with = crate::http::dto::schemas::instant)]
     pub end: Instant,
     /// `hold` or `booking`.
-    #[schema(example = "booking")]
+    #[schema(schema_with = crate::http::dto::schemas::conflict_kind, example = "booking")]
     pub kind: &'static str,
 }
 

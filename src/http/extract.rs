@@ -13,7 +13,7 @@
 
 use crate::core::command::validate_id;
 use crate::core::error::BookError;
-use crate::http::dto::ObjectOnly;
+use crate::http::dto::{schemas, ObjectOnly};
 use crate::http::error::ApiError;
 use crate::http::AppState;
 use crate::limits;
@@ -24,6 +24,7 @@ use actix_web::{FromRequest, HttpRequest};
 use futures::future::{ready, LocalBoxFuture, Ready};
 use futures::StreamExt;
 use serde::de::DeserializeOwned;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 /// The length of a token in its one accepted text form, hyphenated (`8-4-4-4-12` hex digits).
@@ -36,9 +37,15 @@ fn state(request: &HttpRequest) -> Result<&AppState, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("the server's state is not installed".into()))
 }
 
-/// A company the request's key may reach, with a valid id.
-#[derive(Clone, Debug)]
-pub struct CompanyAccess(pub String);
+/// A company the request's key may reach, with a valid id. As a parameter of `/openapi.json`,
+/// the `{company}` path segment.
+#[derive(Clone, Debug, IntoParams)]
+#[into_params(names("company"), parameter_in = Path)]
+pub struct CompanyAccess(
+    /// The company.
+    #[param(value_type = schemas::Id, inline)]
+    pub String,
+);
 
 impl FromRequest for CompanyAccess {
     type Error = ApiError;
@@ -77,8 +84,13 @@ impl FromRequest for AdminAccess {
 
 /// The `{token}` path segment. A text that is not a hyphenated UUID names no reservation, so it
 /// is answered like an unknown token: 404 `not_found`.
-#[derive(Clone, Copy, Debug)]
-pub struct TokenPath(pub Uuid);
+#[derive(Clone, Copy, Debug, IntoParams)]
+#[into_params(names("token"), parameter_in = Path)]
+pub struct TokenPath(
+    /// The reservation's token (a hyphenated UUID; any other text is answered 404).
+    #[param(value_type = schemas::Token, inline)]
+    pub Uuid,
+);
 
 impl FromRequest for TokenPath {
     type Error = ApiError;
@@ -98,8 +110,14 @@ impl FromRequest for TokenPath {
 }
 
 /// The `Idempotency-Key` header, if given once (its length is checked with the request).
-#[derive(Clone, Debug, Default)]
-pub struct IdempotencyKey(pub Option<String>);
+#[derive(Clone, Debug, Default, IntoParams)]
+#[into_params(names("Idempotency-Key"), parameter_in = Header)]
+pub struct IdempotencyKey(
+    /// A retry with the same key and body answers the first result for 24 hours; the same key
+    /// with another body is 409 `idempotency_mismatch`.
+    #[param(value_type = schemas::HeaderText, inline, required = false)]
+    pub Option<String>,
+);
 
 /// The header's name.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";

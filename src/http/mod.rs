@@ -7,7 +7,8 @@
 //! - [`routes`]: one handler per operation; [`extract`]: the checked request parts;
 //!   [`dto`]: wire shapes and the raw -> command stage; [`time`]: RFC 3339 in and out;
 //!   [`error`]: every error to problem+json, in one place; [`auth`]: keys;
-//!   [`openapi`]: the generated document; [`shutdown`]: the signals that stop the server;
+//!   [`openapi`]: the generated document; [`responses`]: the error answers each operation
+//!   documents; [`shutdown`]: the signals that stop the server;
 //!   [`edge_errors`]: the counting of requests this layer refuses before any book sees them.
 //!
 //! Shutdown, in order: the shutdown future resolves (SIGTERM or Ctrl-C in the binary) ->
@@ -21,6 +22,7 @@ pub mod edge_errors;
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod responses;
 pub mod routes;
 pub mod shutdown;
 pub mod time;

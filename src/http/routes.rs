@@ -11,74 +11,123 @@ use crate::http::dto::{
     SnapshotDto,
 };
 use crate::http::edge_errors::count_edge_errors;
-use crate::http::error::{ApiError, Problem};
+use crate::http::error::ApiError;
 use crate::http::extract::{
     AdminAccess, CompanyAccess, IdempotencyKey, OptionalJson, StrictJson, TokenPath,
 };
 use crate::http::openapi;
+use crate::http::responses::{
+    AdminProblems, CancelHoldProblems, ChangeHoldProblems, CompanyReadProblems, CreateHoldProblems,
+    GetHoldProblems, HealthProblems, PrometheusProblems,
+};
 use crate::http::AppState;
 use crate::limits;
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::middleware::from_fn;
-use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{
+    web, FromRequest, Handler, HttpRequest, HttpResponse, Responder, ResponseError, Route,
+};
 
 /// The header that marks a create answered from an earlier request with the same
 /// `Idempotency-Key` (the status is 201 either way, so a retrying caller needs no special case).
 pub const IDEMPOTENT_REPLAYED: &str = "idempotent-replayed";
 
-/// Installs every route, and the problem+json answers for unknown paths and methods.
-pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(company_resource(
-            "/holds",
-            [web::post().to(create_hold), web::get().to(list_holds)],
-        ))
-        .service(company_resource(
-            "/holds/{token}",
-            [web::get().to(get_hold), web::delete().to(cancel_hold)],
-        ))
-        .service(company_resource(
-            "/holds/{token}/confirm",
-            [web::post().to(confirm_hold)],
-        ))
-        .service(company_resource(
-            "/holds/{token}/extend",
-            [web::post().to(extend_hold)],
-        ))
-        .service(company_resource(
-            "/availability",
-            [web::get().to(availability)],
-        ))
-        .service(company_resource(
-            "/metrics",
-            [web::get().to(company_metrics)],
-        ))
-        .service(resource("/v1/admin/companies", [web::get().to(companies)]))
-        .service(resource(
-            "/v1/admin/snapshot",
-            [web::post().to(admin_snapshot)],
-        ))
-        .service(resource("/metrics", [web::get().to(prometheus_metrics)]))
-        .service(resource("/healthz", [web::get().to(healthz)]))
-        .service(resource("/openapi.json", [web::get().to(openapi_json)]))
-        .default_service(web::to(no_route));
+/// One path of the API and its methods. [`configure`] installs exactly these and
+/// [`registered`] lists them, so the test of `/openapi.json` holds the document to what is
+/// served.
+struct Endpoint {
+    path: String,
+    /// Under `/v1/companies/{company}`: the requests the edge refuses on its own are counted in
+    /// the company's metrics (see `edge_errors`).
+    company: bool,
+    routes: Vec<(Method, Route)>,
 }
 
-/// A route's methods; any other method is a problem+json 405.
-fn resource<const N: usize>(path: &str, routes: [actix_web::Route; N]) -> actix_web::Resource {
+fn endpoints() -> Vec<Endpoint> {
+    vec![
+        company(
+            "/holds",
+            vec![on(Method::POST, create_hold), on(Method::GET, list_holds)],
+        ),
+        company(
+            "/holds/{token}",
+            vec![on(Method::GET, get_hold), on(Method::DELETE, cancel_hold)],
+        ),
+        company(
+            "/holds/{token}/confirm",
+            vec![on(Method::POST, confirm_hold)],
+        ),
+        company("/holds/{token}/extend", vec![on(Method::POST, extend_hold)]),
+        company("/availability", vec![on(Method::GET, availability)]),
+        company("/metrics", vec![on(Method::GET, company_metrics)]),
+        service("/v1/admin/companies", vec![on(Method::GET, companies)]),
+        service("/v1/admin/snapshot", vec![on(Method::POST, admin_snapshot)]),
+        service("/metrics", vec![on(Method::GET, prometheus_metrics)]),
+        service("/healthz", vec![on(Method::GET, healthz)]),
+        service("/openapi.json", vec![on(Method::GET, openapi_json)]),
+    ]
+}
+
+fn company(path: &str, routes: Vec<(Method, Route)>) -> Endpoint {
+    Endpoint {
+        path: format!("/v1/companies/{{company}}{path}"),
+        company: true,
+        routes,
+    }
+}
+
+fn service(path: &str, routes: Vec<(Method, Route)>) -> Endpoint {
+    Endpoint {
+        path: path.into(),
+        company: false,
+        routes,
+    }
+}
+
+/// `handler` on `method`. The method is kept beside the route because a `Route` does not tell
+/// which method it guards, and `registered` needs it.
+fn on<F, Args>(method: Method, handler: F) -> (Method, Route)
+where
+    F: Handler<Args>,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    (method.clone(), web::method(method).to(handler))
+}
+
+/// Installs every route, and the problem+json answers for unknown paths and methods.
+pub fn configure(config: &mut web::ServiceConfig) {
+    for endpoint in endpoints() {
+        let routes = endpoint.routes.into_iter().map(|(_, route)| route);
+        if endpoint.company {
+            config.service(resource(&endpoint.path, routes).wrap(from_fn(count_edge_errors)));
+        } else {
+            config.service(resource(&endpoint.path, routes));
+        }
+    }
+    config.default_service(web::to(no_route));
+}
+
+/// Every method and path pattern the server answers (`/v1/companies/{company}/holds`).
+pub fn registered() -> Vec<(Method, String)> {
+    endpoints()
+        .into_iter()
+        .flat_map(|endpoint| {
+            let path = endpoint.path;
+            endpoint
+                .routes
+                .into_iter()
+                .map(move |(method, _)| (method, path.clone()))
+        })
+        .collect()
+}
+
+/// A path's methods; any other method is a problem+json 405.
+fn resource(path: &str, routes: impl IntoIterator<Item = Route>) -> actix_web::Resource {
     routes
         .into_iter()
         .fold(web::resource(path), |resource, route| resource.route(route))
         .default_service(web::to(method_not_allowed))
-}
-
-/// A route under `/v1/companies/{company}`: like [`resource`], and the requests the edge refuses
-/// on its own are counted in the company's metrics (see `edge_errors`).
-fn company_resource<const N: usize>(
-    path: &str,
-    routes: [actix_web::Route; N],
-) -> impl actix_web::dev::HttpServiceFactory {
-    resource(&format!("/v1/companies/{{company}}{path}"), routes).wrap(from_fn(count_edge_errors))
 }
 
 fn location(company: &str, reservation: &ReservationDto) -> String {
@@ -90,19 +139,17 @@ fn location(company: &str, reservation: &ReservationDto) -> String {
     post,
     path = "/v1/companies/{company}/holds",
     tag = "holds",
-    params(
-        ("company" = String, Path, description = "Company id, [A-Za-z0-9_-]{1,64}"),
-        ("Idempotency-Key" = Option<String>, Header,
-            description = "At most 128 bytes: a retry with the same key and body answers the first result for 24 hours"),
-    ),
+    params(CompanyAccess, IdempotencyKey),
     request_body = HoldBody,
     responses(
-        (status = 201, description = "Held; `Location` names it. A replay under the same \
-            Idempotency-Key also carries `Idempotent-Replayed: true`", body = ReservationDto),
-        (status = 400, description = "invalid_request", body = Problem),
-        (status = 409, description = "conflict, no_slot or idempotency_mismatch", body = Problem),
-        (status = 413, description = "payload_too_large", body = Problem),
-        (status = 429, description = "limit_reached", body = Problem),
+        (status = 201, description = "Held (or, under the same `Idempotency-Key` and body, \
+            the first answer's reservation as it is now)", body = ReservationDto,
+            headers(
+                ("Location" = String, description = "The reservation's path"),
+                ("Idempotent-Replayed" = String,
+                    description = "`true` when answered from an earlier request with the same key"),
+            )),
+        CreateHoldProblems,
     ),
     security(("bearer" = []), ())
 )]
@@ -130,14 +177,8 @@ pub async fn create_hold(
     get,
     path = "/v1/companies/{company}/holds/{token}",
     tag = "holds",
-    params(
-        ("company" = String, Path, description = "Company id"),
-        ("token" = String, Path, description = "The reservation's token (hyphenated UUID)"),
-    ),
-    responses(
-        (status = 200, body = ReservationDto),
-        (status = 404, description = "not_found (also a token of another company, or not a UUID)", body = Problem),
-    ),
+    params(CompanyAccess, TokenPath),
+    responses((status = 200, description = "The reservation", body = ReservationDto), GetHoldProblems),
     security(("bearer" = []), ())
 )]
 pub async fn get_hold(
@@ -156,11 +197,8 @@ pub async fn get_hold(
     get,
     path = "/v1/companies/{company}/holds",
     tag = "holds",
-    params(("company" = String, Path, description = "Company id"), ListQuery),
-    responses(
-        (status = 200, body = HoldListDto),
-        (status = 400, description = "invalid_request", body = Problem),
-    ),
+    params(CompanyAccess, ListQuery),
+    responses((status = 200, description = "The matching reservations", body = HoldListDto), CompanyReadProblems),
     security(("bearer" = []), ())
 )]
 pub async fn list_holds(
@@ -178,17 +216,9 @@ pub async fn list_holds(
     post,
     path = "/v1/companies/{company}/holds/{token}/confirm",
     tag = "holds",
-    params(
-        ("company" = String, Path, description = "Company id"),
-        ("token" = String, Path, description = "The hold's token"),
-    ),
-    request_body(content = Option<ConfirmBody>, description = "Optional"),
-    responses(
-        (status = 200, body = ReservationDto),
-        (status = 404, description = "not_found", body = Problem),
-        (status = 409, description = "invalid_state", body = Problem),
-        (status = 410, description = "expired", body = Problem),
-    ),
+    params(CompanyAccess, TokenPath),
+    request_body(content = Option<ConfirmBody>, description = "Optional: an empty body is `{}`"),
+    responses((status = 200, description = "The booking", body = ReservationDto), ChangeHoldProblems),
     security(("bearer" = []), ())
 )]
 pub async fn confirm_hold(
@@ -211,17 +241,9 @@ pub async fn confirm_hold(
     post,
     path = "/v1/companies/{company}/holds/{token}/extend",
     tag = "holds",
-    params(
-        ("company" = String, Path, description = "Company id"),
-        ("token" = String, Path, description = "The hold's token"),
-    ),
-    request_body(content = Option<ExtendBody>, description = "Optional; ttl_seconds defaults to 300"),
-    responses(
-        (status = 200, body = ReservationDto),
-        (status = 404, description = "not_found", body = Problem),
-        (status = 409, description = "invalid_state (not active, or past the cap)", body = Problem),
-        (status = 410, description = "expired", body = Problem),
-    ),
+    params(CompanyAccess, TokenPath),
+    request_body(content = Option<ExtendBody>, description = "Optional: an empty body is `{}`"),
+    responses((status = 200, description = "The hold, with its new expiry", body = ReservationDto), ChangeHoldProblems),
     security(("bearer" = []), ())
 )]
 pub async fn extend_hold(
@@ -245,16 +267,8 @@ pub async fn extend_hold(
     delete,
     path = "/v1/companies/{company}/holds/{token}",
     tag = "holds",
-    params(
-        ("company" = String, Path, description = "Company id"),
-        ("token" = String, Path, description = "The reservation's token"),
-        CancelQuery,
-    ),
-    responses(
-        (status = 200, body = ReservationDto),
-        (status = 404, description = "not_found", body = Problem),
-        (status = 409, description = "invalid_state (already expired)", body = Problem),
-    ),
+    params(CompanyAccess, TokenPath, CancelQuery),
+    responses((status = 200, description = "The cancelled reservation", body = ReservationDto), CancelHoldProblems),
     security(("bearer" = []), ())
 )]
 pub async fn cancel_hold(
@@ -273,11 +287,8 @@ pub async fn cancel_hold(
     get,
     path = "/v1/companies/{company}/availability",
     tag = "availability",
-    params(("company" = String, Path, description = "Company id"), AvailabilityQuery),
-    responses(
-        (status = 200, body = AvailabilityDto),
-        (status = 400, description = "invalid_request", body = Problem),
-    ),
+    params(CompanyAccess, AvailabilityQuery),
+    responses((status = 200, description = "Free starts per resource", body = AvailabilityDto), CompanyReadProblems),
     security(("bearer" = []), ())
 )]
 pub async fn availability(
@@ -295,8 +306,8 @@ pub async fn availability(
     get,
     path = "/v1/companies/{company}/metrics",
     tag = "metrics",
-    params(("company" = String, Path, description = "Company id")),
-    responses((status = 200, body = MetricsDto)),
+    params(CompanyAccess),
+    responses((status = 200, description = "The company's metrics", body = MetricsDto), CompanyReadProblems),
     security(("bearer" = []), ())
 )]
 pub async fn company_metrics(
@@ -314,11 +325,7 @@ pub async fn company_metrics(
     get,
     path = "/v1/admin/companies",
     tag = "admin",
-    responses(
-        (status = 200, body = CompaniesDto),
-        (status = 401, description = "unauthorized", body = Problem),
-        (status = 403, description = "forbidden (a company key)", body = Problem),
-    ),
+    responses((status = 200, description = "Every started company", body = CompaniesDto), AdminProblems),
     security(("bearer" = []), ())
 )]
 pub async fn companies(
@@ -336,12 +343,7 @@ pub async fn companies(
     post,
     path = "/v1/admin/snapshot",
     tag = "admin",
-    responses(
-        (status = 200, body = SnapshotDto),
-        (status = 401, description = "unauthorized", body = Problem),
-        (status = 403, description = "forbidden (a company key)", body = Problem),
-        (status = 503, description = "the snapshot could not be written", body = Problem),
-    ),
+    responses((status = 200, description = "The snapshot written", body = SnapshotDto), AdminProblems),
     security(("bearer" = []), ())
 )]
 pub async fn admin_snapshot(
@@ -366,9 +368,9 @@ pub async fn admin_snapshot(
     path = "/metrics",
     tag = "service",
     responses(
-        (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain"),
-        (status = 401, description = "unauthorized", body = Problem),
-        (status = 403, description = "forbidden (a company key)", body = Problem),
+        (status = 200, description = "Prometheus text format 0.0.4", body = String,
+            content_type = crate::metrics::CONTENT_TYPE),
+        PrometheusProblems,
     ),
     security(("bearer" = []), ())
 )]
@@ -389,8 +391,8 @@ pub async fn prometheus_metrics(
     path = "/healthz",
     tag = "service",
     responses(
-        (status = 200, body = HealthDto),
-        (status = 503, description = "unavailable: starting, draining, or refusing changes because the disk does not take them (the detail says why)", body = Problem),
+        (status = 200, description = "Restored and serving", body = HealthDto),
+        HealthProblems,
     )
 )]
 pub async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

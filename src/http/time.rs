@@ -27,11 +27,22 @@ impl fmt::Display for TimeParseError {
     }
 }
 
+/// Where the date ends and the time begins in an RFC 3339 date-time (`2026-12-01T`).
+const DATE_TIME_SEPARATOR_AT: usize = 10;
+
 /// Parses an RFC 3339 date-time with any offset into milliseconds since the Unix epoch.
 pub fn parse_rfc3339_millis(text: &str) -> Result<i64, TimeParseError> {
-    let parsed = DateTime::parse_from_rfc3339(text).map_err(|_| {
-        TimeParseError("must be an RFC 3339 date-time such as 2026-12-01T10:00:00Z")
-    })?;
+    let not_rfc3339 =
+        || TimeParseError("must be an RFC 3339 date-time such as 2026-12-01T10:00:00Z");
+    // chrono also takes a space between date and time (RFC 3339 only mentions it in a note);
+    // the grammar, and JSON Schema's `date-time` that `/openapi.json` states, take `T` or `t`.
+    if !matches!(
+        text.as_bytes().get(DATE_TIME_SEPARATOR_AT),
+        Some(b'T' | b't')
+    ) {
+        return Err(not_rfc3339());
+    }
+    let parsed = DateTime::parse_from_rfc3339(text).map_err(|_| not_rfc3339())?;
     let nanos = parsed.timestamp_subsec_nanos();
     if nanos >= 1_000_000_000 {
         // chrono carries a leap second as an extra second of nanos; the core has no place for it.
@@ -155,6 +166,7 @@ mod tests {
             "1764583200",
             "",
             "2026-12-01T10:00:00+24:00",
+            "2026-12-01 10:00:00Z",
         ] {
             assert!(parse_rfc3339_millis(text).is_err(), "accepted {text:?}");
         }

@@ -5,6 +5,7 @@
 use crate::core::book::{CompanyCountsOf, ListPage, ResourceSlots};
 use crate::core::metrics::{Criterion, DurationSummary, MetricsReport};
 use crate::core::reservation::{ReservationView, SegmentView, Status};
+use crate::http::dto::schemas;
 use crate::http::time::Instant;
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -82,27 +83,29 @@ pub struct ReservationDto {
     pub compound: bool,
     pub segments: Vec<SegmentDto>,
     #[serde(serialize_with = "shared_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub call_id: Option<Arc<str>>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub customer_phone: Option<Box<str>>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub service_id: Option<Box<str>>,
     #[schema(value_type = String, format = DateTime)]
     pub reserved_at: Instant,
     #[schema(value_type = String, format = DateTime)]
     pub expires_at: Instant,
     /// 0 unless `active`.
+    #[schema(minimum = 0)]
     pub time_remaining_seconds: i64,
-    #[schema(value_type = Option<String>)]
+    /// Set once converted.
+    #[schema(value_type = Option<String>, required = true)]
     pub appointment_id: Option<Box<str>>,
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub converted_at: Option<Instant>,
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub cancelled_at: Option<Instant>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, required = true)]
     pub cancel_reason: Option<Box<str>>,
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(value_type = Option<String>, format = DateTime, required = true)]
     pub expired_at: Option<Instant>,
 }
 
@@ -158,7 +161,7 @@ pub struct ResourceSlotsDto {
     #[serde(serialize_with = "shared")]
     #[schema(value_type = String)]
     pub resource: Arc<str>,
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = schemas::instants)]
     pub slots: Vec<Instant>,
     /// Whether the cap of 1,000 starts per resource cut the answer (more free starts follow
     /// the last one listed).
@@ -217,11 +220,12 @@ pub struct LatencyMicrosDto {
 /// One of the seed system's targets with this company's value.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct CriterionDto {
-    #[schema(example = "conversion_rate")]
+    #[schema(schema_with = schemas::criterion_name, example = "conversion_rate")]
     pub name: &'static str,
     pub value: f64,
     pub target: f64,
     /// `>` or `<`: how `value` must compare with `target`.
+    #[schema(schema_with = schemas::comparison)]
     pub comparison: &'static str,
     pub met: bool,
 }
@@ -361,7 +365,7 @@ pub struct SnapshotDto {
     pub sequence: u64,
     pub companies: usize,
     pub reservations: usize,
-    #[schema(value_type = String, example = "2026-12-01T10:00:00.000Z")]
+    #[schema(value_type = String, format = DateTime, example = "2026-12-01T10:00:00.250Z")]
     pub created_at: Instant,
     /// From the first company asked for its state to the directory synced, in milliseconds.
     pub took_ms: f64,
@@ -384,6 +388,6 @@ impl From<crate::durability::snapshot::SnapshotInfo> for SnapshotDto {
 /// `GET /healthz`.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct HealthDto {
-    #[schema(example = "ok")]
+    #[schema(schema_with = schemas::health_status, example = "ok")]
     pub status: &'static str,
 }

@@ -15,11 +15,13 @@
 //! One file per noun, all re-exported here so `crate::http::dto::X` is the one path to each:
 //! - `requests`: the request bodies and the hold body's raw -> command stage;
 //! - `queries`: the query-string splitter and the query parameters of each operation;
-//! - `answers`: the response bodies.
+//! - `answers`: the response bodies;
+//! - `schemas`: the OpenAPI schemas of the wire's kinds of value, built from `limits.rs`.
 
 mod answers;
 mod queries;
 mod requests;
+pub mod schemas;
 
 pub(crate) use answers::shared;
 pub use answers::{

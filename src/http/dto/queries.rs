@@ -4,6 +4,7 @@
 
 use super::answers::StatusDto;
 use super::requests::{millis_of, required};
+use super::schemas;
 use crate::core::command::{AvailabilityRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::reservation::Status;
@@ -97,19 +98,22 @@ fn parse_seconds(field: &str, value: &str) -> Result<i64, BookError> {
 #[derive(Debug, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(value_type = Option<schemas::Text>, inline)]
     pub call_id: Option<String>,
     /// `active`, `converted`, `expired` or `cancelled`.
     #[param(inline)]
     pub status: Option<StatusDto>,
     /// Reservations with a segment on this resource (inside `from`/`to` when given).
+    #[param(value_type = Option<schemas::Id>, inline)]
     pub resource: Option<String>,
     /// Reservations with a segment ending after this instant.
-    #[param(value_type = Option<String>, format = DateTime)]
+    #[param(value_type = Option<schemas::Time>, inline)]
     pub from: Option<String>,
-    /// Reservations with a segment starting before this instant.
-    #[param(value_type = Option<String>, format = DateTime)]
+    /// Reservations with a segment starting before this instant (after `from`).
+    #[param(value_type = Option<schemas::Time>, inline)]
     pub to: Option<String>,
     /// Default 100, at most 1000; newest first.
+    #[param(value_type = Option<schemas::ListLimit>, inline)]
     pub limit: Option<usize>,
     /// The `next_cursor` of the previous page, with the same filters; absent for the first
     /// page. A cursor that is malformed, or was answered for another company or other filters,
@@ -182,15 +186,20 @@ impl ListQuery {
 #[into_params(parameter_in = Query)]
 pub struct AvailabilityQuery {
     /// Repeat for several resources (`resource=a&resource=b`), 1 to 64.
+    #[param(value_type = schemas::Resources, inline)]
     pub resource: Vec<String>,
-    #[param(value_type = String, format = DateTime)]
+    #[param(value_type = schemas::Time, inline)]
     pub from: String,
-    #[param(value_type = String, format = DateTime)]
+    /// After `from`, at most 366 days later.
+    #[param(value_type = schemas::Time, inline)]
     pub to: String,
+    #[param(value_type = schemas::Seconds, inline)]
     pub duration_seconds: i64,
     /// Default: `duration_seconds`.
+    #[param(value_type = Option<schemas::Seconds>, inline)]
     pub step_seconds: Option<i64>,
     /// That call's own active holds count as free.
+    #[param(value_type = Option<schemas::Text>, inline)]
     pub call_id: Option<String>,
 }
 
@@ -237,6 +246,7 @@ impl AvailabilityQuery {
 #[into_params(parameter_in = Query)]
 pub struct CancelQuery {
     /// Why, in the id alphabet; default `unspecified`.
+    #[param(value_type = Option<schemas::Id>, inline)]
     pub reason: Option<String>,
 }
 

@@ -7,6 +7,7 @@ use crate::core::command::{
     FindRequest, HoldOptions, HoldRequest, HoldTarget, SegmentRequest, Segments,
 };
 use crate::core::error::BookError;
+use crate::http::dto::schemas;
 use crate::http::time::Instant;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -57,11 +58,12 @@ fn find_as_object<'de, D: serde::Deserializer<'de>>(
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentBody {
-    #[schema(example = "staff-7")]
+    #[schema(schema_with = schemas::id, example = "staff-7")]
     pub resource: String,
-    #[schema(value_type = String, format = DateTime, example = "2026-12-01T10:00:00Z")]
+    #[schema(schema_with = schemas::instant, example = "2026-12-01T10:00:00Z")]
     pub start: Instant,
-    #[schema(value_type = String, format = DateTime, example = "2026-12-01T10:30:00Z")]
+    /// After `start`, at most 366 days later.
+    #[schema(schema_with = schemas::instant, example = "2026-12-01T10:30:00Z")]
     pub end: Instant,
 }
 
@@ -70,15 +72,17 @@ pub struct SegmentBody {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FindBody {
+    #[schema(schema_with = schemas::resources)]
     pub resources: Vec<String>,
-    #[schema(value_type = String, format = DateTime)]
+    #[schema(schema_with = schemas::instant)]
     pub earliest: Instant,
-    #[schema(value_type = String, format = DateTime)]
+    /// After `earliest`, at most 366 days later.
+    #[schema(schema_with = schemas::instant)]
     pub latest: Instant,
-    #[schema(example = 1800)]
+    #[schema(schema_with = schemas::length_seconds, example = 1800)]
     pub duration_seconds: i64,
     /// Default: `duration_seconds`.
-    #[schema(example = 900)]
+    #[schema(schema_with = schemas::length_seconds_or_null, example = 900)]
     pub step_seconds: Option<i64>,
 }
 
@@ -87,21 +91,28 @@ pub struct FindBody {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HoldBody {
+    #[schema(schema_with = schemas::id_or_null)]
     pub resource: Option<String>,
-    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(schema_with = schemas::instant_or_null)]
     pub start: Option<Instant>,
-    #[schema(value_type = Option<String>, format = DateTime)]
+    /// After `start`, at most 366 days later.
+    #[schema(schema_with = schemas::instant_or_null)]
     pub end: Option<Instant>,
     /// 1 to 16 segments, no two overlapping on one resource; all are held or none.
     #[serde(default, deserialize_with = "segments_as_objects")]
+    #[schema(schema_with = schemas::segments_or_null)]
     pub segments: Option<Vec<SegmentBody>>,
     #[serde(default, deserialize_with = "find_as_object")]
     pub find: Option<FindBody>,
     /// Default 300, 1 to 3600.
+    #[schema(schema_with = schemas::ttl_seconds_or_null)]
     pub ttl_seconds: Option<i64>,
+    #[schema(schema_with = schemas::text_or_null)]
     pub call_id: Option<String>,
     /// `+` and 6 to 15 digits.
+    #[schema(schema_with = schemas::phone_or_null)]
     pub customer_phone: Option<String>,
+    #[schema(schema_with = schemas::text_or_null)]
     pub service_id: Option<String>,
     /// With `call_id`: cancel the call's other active holds (reason `replaced`) in the same
     /// step, only if this hold succeeds.
@@ -113,7 +124,7 @@ pub struct HoldBody {
 #[serde(deny_unknown_fields)]
 pub struct ConfirmBody {
     /// Default: the token.
-    #[schema(example = "A-17")]
+    #[schema(schema_with = schemas::text_or_null, example = "A-17")]
     pub appointment_id: Option<String>,
 }
 
@@ -122,7 +133,7 @@ pub struct ConfirmBody {
 #[serde(deny_unknown_fields)]
 pub struct ExtendBody {
     /// New `expires_at` = now + this; default 300, 1 to 3600.
-    #[schema(example = 300)]
+    #[schema(schema_with = schemas::ttl_seconds_or_null, example = 300)]
     pub ttl_seconds: Option<i64>,
 }
 

@@ -1,13 +1,21 @@
-//! The search: whether an interval is free, which entries block it, the first free start of a
-//! first-available hold and the free starts of an availability query. All of it reads the
-//! calendars alone: an entry carries its hold's expiry, so a check decides without a lookup of
-//! the reservation, except when a call's own holds are to be ignored.
+//! The search: whether an interval has room, which entries block it, the first start with room
+//! of a first-available hold and the starts with room of an availability query. All of it reads
+//! the calendars alone: an entry carries its hold's expiry, so a check decides without a lookup
+//! of the reservation, except when a call's own holds are to be ignored.
 //!
-//! Every walk jumps past a blocking entry to the next start on the step grid instead of trying
-//! each step, so a search costs one `O(log n)` descent per entry in its window, not per step.
+//! The capacity rule: a resource of capacity `k` has room for `[start, end)` when at every
+//! instant of it fewer than `k` live reservations overlap. A calendar in the disjoint form
+//! (capacity 1) decides it as before capacity existed: the first live entry of its walk blocks.
+//! A calendar in the shared form hands over its overlapping entries and the sweep
+//! ([`full_until`]) counts them per instant.
+//!
+//! Every walk jumps past what blocks to the next start on the step grid instead of trying each
+//! step (past the blocking entry in the disjoint form, past the end of the last full stretch in
+//! the shared form, which is the end of an entry), so a search costs one query per entry in its
+//! window, not per step.
 
 use super::Book;
-use crate::core::calendar::{CalendarEntry, BOOKED};
+use crate::core::calendar::{full_until, CalendarEntry, BOOKED};
 use crate::core::command::{AvailabilityRequest, FindRequest, SegmentRequest};
 use crate::core::error::BookError;
 use crate::core::reservation::{ConflictKind, ConflictView, ResourceId};
@@ -33,8 +41,9 @@ enum Blocking {
 }
 
 impl Book {
-    /// Walks the entries overlapping `[start_ms, end_ms)` on `resource`: live ones (other than
-    /// `ignore_call`'s active holds) are conflicts, lazily expired holds are collected in `stale`.
+    /// Walks the entries overlapping `[start_ms, end_ms)` on `resource`: when the live ones (other
+    /// than `ignore_call`'s active holds) leave no room, they are the conflicts; lazily expired
+    /// holds are collected in `stale` either way.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn scan(
         &self,
@@ -46,23 +55,60 @@ impl Book {
         conflicts: &mut Vec<ConflictView>,
         stale: &mut Vec<Uuid>,
     ) {
-        for (entry_start_ms, entry) in
-            self.calendars[resource as usize].overlapping(start_ms, end_ms)
-        {
-            match self.blocking(&entry, now_ms, ignore_call) {
-                Blocking::Stale => stale.push(entry.token),
-                Blocking::Free => {}
-                Blocking::By(kind) => {
-                    if conflicts.len() < limits::CONFLICTS_REPORTED_MAX {
-                        conflicts.push(ConflictView {
-                            resource: self.resource_names[resource as usize].clone(),
-                            start_ms: entry_start_ms,
-                            end_ms: entry.end_ms,
-                            kind,
-                        });
+        let calendar = &self.calendars[resource as usize];
+        if let Some(walk) = calendar.latest_first(start_ms, end_ms) {
+            // Capacity 1: every live entry in the way is a conflict.
+            for (entry_start_ms, entry) in walk {
+                match self.blocking(&entry, now_ms, ignore_call) {
+                    Blocking::Stale => stale.push(entry.token),
+                    Blocking::Free => {}
+                    Blocking::By(kind) => {
+                        self.report(conflicts, resource, entry_start_ms, entry.end_ms, kind)
                     }
                 }
             }
+            return;
+        }
+        let mut blocking = Vec::new();
+        calendar.for_each_overlapping(start_ms, end_ms, |entry_start_ms, entry| {
+            match self.blocking(entry, now_ms, ignore_call) {
+                Blocking::Stale => stale.push(entry.token),
+                Blocking::Free => {}
+                Blocking::By(kind) => blocking.push((entry_start_ms, entry.end_ms, kind)),
+            }
+        });
+        if blocking.len() < calendar.capacity() as usize {
+            // Fewer live entries in the way than the capacity cannot fill any instant.
+            return;
+        }
+        let mut intervals: Vec<(i64, i64)> = blocking.iter().map(|&(s, e, _)| (s, e)).collect();
+        if full_until(&mut intervals, start_ms, calendar.capacity()).is_none() {
+            return;
+        }
+        // Full: the answer lists every live reservation in the way, latest first, as the
+        // disjoint walk does.
+        blocking.sort_unstable_by_key(|&(s, e, _)| std::cmp::Reverse((s, e)));
+        for (entry_start_ms, entry_end_ms, kind) in blocking {
+            self.report(conflicts, resource, entry_start_ms, entry_end_ms, kind);
+        }
+    }
+
+    /// Adds one conflict to the answer, up to [`limits::CONFLICTS_REPORTED_MAX`].
+    fn report(
+        &self,
+        conflicts: &mut Vec<ConflictView>,
+        resource: ResourceId,
+        start_ms: i64,
+        end_ms: i64,
+        kind: ConflictKind,
+    ) {
+        if conflicts.len() < limits::CONFLICTS_REPORTED_MAX {
+            conflicts.push(ConflictView {
+                resource: self.resource_names[resource as usize].clone(),
+                start_ms,
+                end_ms,
+                kind,
+            });
         }
     }
 
@@ -86,21 +132,22 @@ impl Book {
         }
     }
 
-    /// The conflict check on its own: whether `[start_ms, end_ms)` on `resource` is free of live
-    /// reservations at `now_ms`. Read-only (lazily expired holds count as free but stay stored).
+    /// The conflict check on its own: whether `[start_ms, end_ms)` on `resource` has room for one
+    /// more reservation at `now_ms`. Read-only (lazily expired holds count as free but stay
+    /// stored).
     pub fn is_free(&self, resource: &str, start_ms: i64, end_ms: i64, now_ms: i64) -> bool {
         match self.resource_ids.get(resource) {
             Some(&id) => self
-                .last_blocking_end(id, start_ms, end_ms, now_ms, None)
+                .blocked_until(id, start_ms, end_ms, now_ms, None)
                 .is_none(),
             None => true,
         }
     }
 
-    /// The end of the latest blocking entry overlapping `[start_ms, end_ms)`, if any. Entries
-    /// are walked latest first and their ends are ordered, so the first blocking one has the
-    /// greatest end.
-    fn last_blocking_end(
+    /// `None` when `[start_ms, end_ms)` on `resource` has room; otherwise the instant before
+    /// which no start of the same length has room (the end of what blocks it), for a search to
+    /// jump to.
+    fn blocked_until(
         &self,
         resource: ResourceId,
         start_ms: i64,
@@ -108,15 +155,28 @@ impl Book {
         now_ms: i64,
         ignore_call: Option<&str>,
     ) -> Option<i64> {
-        self.calendars[resource as usize]
-            .overlapping(start_ms, end_ms)
-            .find(|(_, entry)| matches!(self.blocking(entry, now_ms, ignore_call), Blocking::By(_)))
-            .map(|(_, entry)| entry.end_ms)
+        let calendar = &self.calendars[resource as usize];
+        if let Some(mut walk) = calendar.latest_first(start_ms, end_ms) {
+            // Entries are walked latest first and their ends are ordered, so the first blocking
+            // one has the greatest end.
+            return walk
+                .find(|(_, entry)| {
+                    matches!(self.blocking(entry, now_ms, ignore_call), Blocking::By(_))
+                })
+                .map(|(_, entry)| entry.end_ms);
+        }
+        let mut intervals = Vec::new();
+        calendar.for_each_overlapping(start_ms, end_ms, |entry_start_ms, entry| {
+            if matches!(self.blocking(entry, now_ms, ignore_call), Blocking::By(_)) {
+                intervals.push((entry_start_ms, entry.end_ms));
+            }
+        });
+        full_until(&mut intervals, start_ms, calendar.capacity())
     }
 
-    /// The earliest free start on one resource, stepping from `earliest_ms` by `step_ms`, with
-    /// `t + duration_ms <= latest_ms`. Each miss jumps past the blocking entry, so the loop runs
-    /// at most once per entry in the window.
+    /// The earliest start with room on one resource, stepping from `earliest_ms` by `step_ms`,
+    /// with `t + duration_ms <= latest_ms`. Each miss jumps past what blocks it, which is the end
+    /// of an entry, so the loop runs at most once per entry in the window.
     #[allow(clippy::too_many_arguments)]
     fn earliest_free(
         &self,
@@ -133,7 +193,7 @@ impl Book {
             let Some(resource) = resource else {
                 return Some(start_ms);
             };
-            match self.last_blocking_end(
+            match self.blocked_until(
                 resource,
                 start_ms,
                 start_ms + duration_ms,
@@ -149,7 +209,7 @@ impl Book {
         None
     }
 
-    /// The segment a first-available hold takes: the earliest free start over every listed
+    /// The segment a first-available hold takes: the earliest start with room over every listed
     /// resource, ties to the resource listed first.
     pub(super) fn find_first(
         &self,
@@ -206,7 +266,7 @@ impl Book {
                     && slots_ms.len() < limits::AVAILABILITY_SLOTS_MAX
                 {
                     let blocked = resource.and_then(|id| {
-                        self.last_blocking_end(
+                        self.blocked_until(
                             id,
                             start_ms,
                             start_ms + duration_ms,

@@ -290,8 +290,8 @@ fn run(capacities: [u32; 3], ops: Vec<Op>, live_max: usize) -> Result<(), TestCa
                             }
                         }
                     }
-                    let actual = error_type(answer)
-                        .map(|o| (answer_of_view(&o.reservation), o.replayed));
+                    let actual =
+                        error_type(answer).map(|o| (answer_of_view(&o.reservation), o.replayed));
                     prop_assert_eq!(&actual, &expected);
                     if matches!(actual, Ok((_, false))) {
                         tokens.push(token);

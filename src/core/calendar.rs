@@ -26,8 +26,17 @@
 //! stale or not, than the capacity ceiling (below) allows.
 
 use crate::limits;
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use uuid::Uuid;
+
+/// Overlapping entries a capacity check keeps on the stack before it allocates: a check
+/// usually sees a few reservations (at most the capacity at any one instant), and an
+/// allocation costs as much as the sweep of a handful.
+pub const SWEEP_INLINE: usize = 16;
+
+/// Scratch space for the `[start, end)` pairs of a capacity check.
+pub type Intervals = SmallVec<[(i64, i64); SWEEP_INLINE]>;
 
 /// `expires_at_ms` of an entry that is a booking: it never expires.
 pub const BOOKED: i64 = i64::MAX;
@@ -221,7 +230,7 @@ impl Calendar {
     /// Whether one more entry fits over `[start_ms, end_ms)` under the capacity ceiling, counting
     /// every entry whatever its state (restore, and the assertion on every insert).
     pub fn has_room(&self, start_ms: i64, end_ms: i64) -> bool {
-        let mut intervals = Vec::new();
+        let mut intervals = Intervals::new();
         self.for_each_overlapping(start_ms, end_ms, |start, entry| {
             intervals.push((start, entry.end_ms))
         });
@@ -456,17 +465,21 @@ impl SharedEntries {
 }
 
 impl LengthClass {
-    /// The entries of this class that may overlap `[start_ms, end_ms)`: those starting before
-    /// `end_ms` and after `start_ms - 2^(log2 + 1)` (a shorter length cannot reach `start_ms`).
+    /// The entries of this class that may overlap `[start_ms, end_ms)`, latest first: those
+    /// starting before `end_ms` and after `start_ms - 2^(log2 + 1)` (a shorter length cannot
+    /// reach `start_ms`). Walked back from `end_ms`, as the disjoint form walks: a one-sided
+    /// range is one descent, where a two-sided one finds both of its edges.
     fn candidates(
         &self,
         start_ms: i64,
         end_ms: i64,
-    ) -> std::collections::btree_map::Range<'_, (i64, Uuid), CalendarEntry> {
+    ) -> impl Iterator<Item = (&(i64, Uuid), &CalendarEntry)> + '_ {
         let reach = 1i128 << (self.log2 + 1);
         let first_ms = (start_ms as i128 - reach + 1).max(i64::MIN as i128) as i64;
         self.entries
-            .range((first_ms, Uuid::nil())..(end_ms, Uuid::nil()))
+            .range(..(end_ms, Uuid::nil()))
+            .rev()
+            .take_while(move |((entry_start_ms, _), _)| *entry_start_ms >= first_ms)
     }
 }
 
@@ -491,7 +504,8 @@ pub fn full_until(intervals: &mut [(i64, i64)], from_ms: i64, capacity: u32) -> 
         // Fewer overlapping entries than the capacity cannot fill any instant.
         return None;
     }
-    let mut starts: Vec<i64> = intervals.iter().map(|(s, _)| (*s).max(from_ms)).collect();
+    let mut starts: SmallVec<[i64; SWEEP_INLINE]> =
+        intervals.iter().map(|(s, _)| (*s).max(from_ms)).collect();
     starts.sort_unstable();
     intervals.sort_unstable_by_key(|(_, end)| *end);
     let (mut next_start, mut depth) = (0, 0usize);

@@ -15,11 +15,12 @@
 //! window, not per step.
 
 use super::Book;
-use crate::core::calendar::{full_until, CalendarEntry, BOOKED};
+use crate::core::calendar::{full_until, CalendarEntry, Intervals, BOOKED, SWEEP_INLINE};
 use crate::core::command::{AvailabilityRequest, FindRequest, SegmentRequest};
 use crate::core::error::BookError;
 use crate::core::reservation::{ConflictKind, ConflictView, ResourceId};
 use crate::limits;
+use smallvec::SmallVec;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -69,7 +70,7 @@ impl Book {
             }
             return;
         }
-        let mut blocking = Vec::new();
+        let mut blocking: SmallVec<[(i64, i64, ConflictKind); SWEEP_INLINE]> = SmallVec::new();
         calendar.for_each_overlapping(start_ms, end_ms, |entry_start_ms, entry| {
             match self.blocking(entry, now_ms, ignore_call) {
                 Blocking::Stale => stale.push(entry.token),
@@ -81,7 +82,7 @@ impl Book {
             // Fewer live entries in the way than the capacity cannot fill any instant.
             return;
         }
-        let mut intervals: Vec<(i64, i64)> = blocking.iter().map(|&(s, e, _)| (s, e)).collect();
+        let mut intervals: Intervals = blocking.iter().map(|&(s, e, _)| (s, e)).collect();
         if full_until(&mut intervals, start_ms, calendar.capacity()).is_none() {
             return;
         }
@@ -165,7 +166,7 @@ impl Book {
                 })
                 .map(|(_, entry)| entry.end_ms);
         }
-        let mut intervals = Vec::new();
+        let mut intervals = Intervals::new();
         calendar.for_each_overlapping(start_ms, end_ms, |entry_start_ms, entry| {
             if matches!(self.blocking(entry, now_ms, ignore_call), Blocking::By(_)) {
                 intervals.push((entry_start_ms, entry.end_ms));

@@ -68,6 +68,29 @@ pub struct Calendar {
     entries: Entries,
 }
 
+/// The walk of [`Calendar::latest_first`]: back from the query's end, until an entry ends at
+/// or before its start. A struct of its own rather than a `take_while` so that the walk's state
+/// is the range and one bound, as cheap to hand back as the range alone.
+pub struct LatestFirst<'a> {
+    walk: std::iter::Rev<std::collections::btree_map::Range<'a, i64, CalendarEntry>>,
+    start_ms: i64,
+}
+
+impl Iterator for LatestFirst<'_> {
+    type Item = (i64, CalendarEntry);
+
+    fn next(&mut self) -> Option<(i64, CalendarEntry)> {
+        let (start, entry) = self.walk.next()?;
+        if entry.end_ms > self.start_ms {
+            Some((*start, *entry))
+        } else {
+            // Every earlier entry ends earlier still: none overlaps. Later calls may walk on,
+            // so callers stop at the first `None`, as `for` and `find` do.
+            None
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 enum Entries {
     /// start -> entry, pairwise disjoint. A `BTreeMap` because the conflict check needs "the last
@@ -180,19 +203,12 @@ impl Calendar {
     /// In the disjoint form, the entries overlapping `[start_ms, end_ms)`, latest first, as
     /// `(start_ms, entry)`: their ends decrease along the walk, so the first entry that blocks
     /// has the greatest end. `None` in the shared form, where no such order exists.
-    pub fn latest_first(
-        &self,
-        start_ms: i64,
-        end_ms: i64,
-    ) -> Option<impl Iterator<Item = (i64, CalendarEntry)> + '_> {
+    pub fn latest_first(&self, start_ms: i64, end_ms: i64) -> Option<LatestFirst<'_>> {
         match &self.entries {
-            Entries::Disjoint(entries) => Some(
-                entries
-                    .range(..end_ms)
-                    .rev()
-                    .take_while(move |(_, entry)| entry.end_ms > start_ms)
-                    .map(|(start, entry)| (*start, *entry)),
-            ),
+            Entries::Disjoint(entries) => Some(LatestFirst {
+                walk: entries.range(..end_ms).rev(),
+                start_ms,
+            }),
             Entries::Shared(_) => None,
         }
     }

@@ -70,6 +70,33 @@ impl Book {
             }
             return;
         }
+        self.scan_shared(
+            resource,
+            start_ms,
+            end_ms,
+            now_ms,
+            ignore_call,
+            conflicts,
+            stale,
+        );
+    }
+
+    /// [`Book::scan`] in the shared form: the live entries in the way are conflicts only when
+    /// they fill some instant of the interval. A function of its own so that the disjoint walk
+    /// above compiles as it did before capacity, without this one's stack space.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn scan_shared(
+        &self,
+        resource: ResourceId,
+        start_ms: i64,
+        end_ms: i64,
+        now_ms: i64,
+        ignore_call: Option<&str>,
+        conflicts: &mut Vec<ConflictView>,
+        stale: &mut Vec<Uuid>,
+    ) {
+        let calendar = &self.calendars[resource as usize];
         let mut blocking: SmallVec<[(i64, i64, ConflictKind); SWEEP_INLINE]> = SmallVec::new();
         calendar.for_each_overlapping(start_ms, end_ms, |entry_start_ms, entry| {
             match self.blocking(entry, now_ms, ignore_call) {
@@ -166,6 +193,21 @@ impl Book {
                 })
                 .map(|(_, entry)| entry.end_ms);
         }
+        self.blocked_until_shared(resource, start_ms, end_ms, now_ms, ignore_call)
+    }
+
+    /// [`Book::blocked_until`] in the shared form: the sweep over the live entries in the way.
+    /// A function of its own for the same reason as [`Book::scan_shared`].
+    #[inline(never)]
+    fn blocked_until_shared(
+        &self,
+        resource: ResourceId,
+        start_ms: i64,
+        end_ms: i64,
+        now_ms: i64,
+        ignore_call: Option<&str>,
+    ) -> Option<i64> {
+        let calendar = &self.calendars[resource as usize];
         let mut intervals = Intervals::new();
         calendar.for_each_overlapping(start_ms, end_ms, |entry_start_ms, entry| {
             if matches!(self.blocking(entry, now_ms, ignore_call), Blocking::By(_)) {

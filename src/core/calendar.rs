@@ -4,20 +4,21 @@
 //! live reservations overlap: the rule is per instant, so two back-to-back reservations under a
 //! long request count once, not twice. The calendar keeps its entries in one of two forms:
 //!
-//! - **Disjoint** (every resource of capacity 1 that never had more): entries never overlap one
+//! - **Disjoint** (capacity 1: every resource never configured): entries never overlap one
 //!   another (half-open intervals, so back-to-back entries are fine). Because they do not
 //!   overlap and are ordered by start, their ends are ordered too, so the entries that overlap a
 //!   query `[start, end)` are one contiguous run ending at the last entry that starts before
 //!   `end`: a conflict check is one `O(log n)` descent plus a walk back over exactly the
 //!   overlapping entries, and the first live one decides.
-//! - **Shared** (a resource whose capacity was raised above 1): entries may overlap, so a long
-//!   entry can cover many short ones and ends are no longer ordered by start. Entries are kept
-//!   in length classes (lengths in `[2^c, 2^(c+1))` milliseconds); within one class an entry
-//!   overlapping `[start, end)` starts after `start - 2^(c+1)`, and the entries walked that do
-//!   not overlap all cover the instant `start - 2^c`, so there are at most as many of them as
-//!   entries may overlap at one instant. A query is one descent per class in use plus the
-//!   overlapping entries; the `Book` then sweeps their start and end points (`full_until`,
-//!   `O(m log m)` in the `m` overlapping entries) to find the most that overlap at one instant.
+//! - **Shared** (a resource raised above 1, until a lowering to 1 finds its entries disjoint
+//!   again): entries may overlap, so a long entry can cover many short ones and ends are no
+//!   longer ordered by start. Entries are kept in length classes (lengths in `[2^c, 2^(c+1))`
+//!   milliseconds); within one class an entry overlapping `[start, end)` starts after
+//!   `start - 2^(c+1)`, and the entries walked that do not overlap all cover the instant
+//!   `start - 2^c`, so there are at most as many of them as entries may overlap at one instant.
+//!   A query is one descent per class in use plus the overlapping entries; the `Book` then
+//!   sweeps their start and end points (`full_until`, `O(m log m)` in the `m` overlapping
+//!   entries) to find the most that overlap at one instant.
 //!
 //! The calendar does not know whether an entry is a live hold, a stale (lazily expired) hold or a
 //! booking; the `Book` decides that from the entry's expiry and, for a call's own holds, the
@@ -163,8 +164,8 @@ impl Calendar {
     /// Sets the capacity for new holds; `at_seq` is the sequence number the book gives its next
     /// reservation. Nothing already in the calendar moves or goes. Raising a disjoint calendar
     /// above 1 rebuilds it in the shared form, and lowering a shared one to 1 rebuilds it in the
-    /// disjoint form when its entries no longer overlap: each linear in the entries, once per
-    /// change of capacity, which is an operator's action, not a request's.
+    /// disjoint form when its entries no longer overlap: each `O(n log n)` in the entries, once
+    /// per change of capacity, which is an operator's action, not a request's.
     pub fn set_capacity(&mut self, capacity: u32, at_seq: u64) {
         assert!(
             (1..=limits::RESOURCE_CAPACITY_MAX).contains(&capacity),

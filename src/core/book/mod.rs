@@ -319,9 +319,8 @@ impl Book {
     /// [`limits::RESOURCE_CAPACITY_MAX`]; a resource never configured has 1). It affects new
     /// holds only and never cancels anything: after a lowering, reservations already held keep
     /// their places even where they overlap more than the new capacity, and new holds are
-    /// refused wherever the count is at or above it. Held in memory only, like the rest of a
-    /// resource's configuration until the durable format carries it: not logged, not in
-    /// snapshots.
+    /// refused wherever the count is at or above it. Held in memory only until the durable
+    /// format carries it: not logged, not in snapshots.
     pub fn set_resource_capacity(
         &mut self,
         resource: &str,

@@ -5,7 +5,7 @@
 //!
 //! The capacity rule: a resource of capacity `k` has room for `[start, end)` when at every
 //! instant of it fewer than `k` live reservations overlap. A calendar in the disjoint form
-//! (capacity 1) decides it as before capacity existed: the first live entry of its walk blocks.
+//! (capacity 1) decides it from its walk alone: the first live entry met blocks.
 //! A calendar in the shared form hands over its overlapping entries and the sweep
 //! ([`full_until`]) counts them per instant.
 //!
@@ -83,7 +83,8 @@ impl Book {
 
     /// [`Book::scan`] in the shared form: the live entries in the way are conflicts only when
     /// they fill some instant of the interval. A function of its own so that the disjoint walk
-    /// above compiles as it did before capacity, without this one's stack space.
+    /// above, the path of every capacity-1 resource, keeps a small frame without this one's
+    /// scratch space.
     #[allow(clippy::too_many_arguments)]
     #[inline(never)]
     fn scan_shared(

@@ -1,6 +1,7 @@
 //! Benchmarks of the core engine (criterion): the conflict check and a hold at 1k, 100k and 1M
-//! live reservations on one resource; a hold's round trip through the company actor; and 1M holds
-//! spread over 1,000 resources, timed, with the bytes each reservation costs.
+//! live reservations on one resource, and at 100k on a resource of capacity 8; a hold's round
+//! trip through the company actor; and 1M holds spread over 1,000 resources, timed, with the
+//! bytes each reservation costs.
 //!
 //! Run: `cargo bench --bench engine`. Memory per reservation is printed as `bytes per
 //! reservation` (heap bytes from a counting allocator, and resident-set growth).
@@ -79,6 +80,42 @@ fn full_book(count: usize) -> Book {
     book
 }
 
+/// Holds `iterations` requests made by `request_of(n)` for n = 0, 1, ... in batches of up to
+/// 1,000 and answers the time they took; between batches (untimed) the holds are cancelled and
+/// the finished reservations dropped, so the calendar stays at its size.
+fn time_holds(
+    book: &mut Book,
+    iterations: u64,
+    next_token: &mut u128,
+    request_of: impl Fn(u64) -> HoldRequest,
+) -> Duration {
+    let mut elapsed = Duration::ZERO;
+    let mut done = 0;
+    while done < iterations {
+        let batch = (iterations - done).min(1_000);
+        let requests: Vec<(HoldRequest, Uuid)> = (0..batch)
+            .map(|k| {
+                *next_token += 1;
+                (request_of(done + k), Uuid::from_u128(*next_token))
+            })
+            .collect();
+        let mut tokens = Vec::with_capacity(batch as usize);
+        let started = Instant::now();
+        for (request, token) in requests {
+            if let Ok(outcome) = book.hold(request, None, token, NOW_MS) {
+                tokens.push(outcome.reservation.token);
+            }
+        }
+        elapsed += started.elapsed();
+        for token in tokens {
+            book.cancel(token, None, NOW_MS).expect("held just now");
+        }
+        book.housekeeping(NOW_MS);
+        done += batch;
+    }
+    elapsed
+}
+
 fn conflict_check_and_hold(c: &mut Criterion) {
     let mut group = c.benchmark_group("one_resource");
     group.measurement_time(Duration::from_secs(4));
@@ -101,42 +138,72 @@ fn conflict_check_and_hold(c: &mut Criterion) {
         );
         let mut next_token = count as u128 + 1;
         group.bench_with_input(BenchmarkId::new("hold", count), &count, |b, &count| {
+            // Holds free gaps, so the calendar stays at `count` live entries.
             b.iter_custom(|iterations| {
-                // Hold free gaps in batches of up to 1,000 (timed), then cancel them and drop the
-                // finished reservations (untimed), so the calendar stays at `count` live entries.
-                let mut elapsed = Duration::ZERO;
-                let mut done = 0;
-                while done < iterations {
-                    let batch = (iterations - done).min(1_000);
-                    let requests: Vec<(HoldRequest, Uuid)> = (0..batch)
-                        .map(|k| {
-                            let slot = ((done + k) * 7_919) as i64 % count as i64;
-                            let start_ms = BASE_MS + slot * PERIOD_MS + LENGTH_MS;
-                            next_token += 1;
-                            (
-                                hold_request("staff-1", start_ms, k),
-                                Uuid::from_u128(next_token),
-                            )
-                        })
-                        .collect();
-                    let mut tokens = Vec::with_capacity(batch as usize);
-                    let started = Instant::now();
-                    for (request, token) in requests {
-                        if let Ok(outcome) = book.hold(request, None, token, NOW_MS) {
-                            tokens.push(outcome.reservation.token);
-                        }
-                    }
-                    elapsed += started.elapsed();
-                    for token in tokens {
-                        book.cancel(token, None, NOW_MS).expect("held just now");
-                    }
-                    book.housekeeping(NOW_MS);
-                    done += batch;
-                }
-                elapsed
+                time_holds(&mut book, iterations, &mut next_token, |n| {
+                    let slot = (n * 7_919) as i64 % count as i64;
+                    let start_ms = BASE_MS + slot * PERIOD_MS + LENGTH_MS;
+                    hold_request("staff-1", start_ms, n % 1_000)
+                })
             })
         });
     }
+    group.finish();
+}
+
+/// Reservations per hour on the resource of capacity 8: one short of full everywhere.
+const STAGGERED_PER_PERIOD: usize = 8;
+/// Time between the starts of one hour's reservations on the resource of capacity 8, in
+/// milliseconds (one minute).
+const STAGGER_MS: i64 = 60 * 1_000;
+
+/// A book with `count` live holds on one resource of capacity 8: every hour, 8 holds of 30
+/// minutes starting a minute apart, so the first 30 minutes hold 8 at once from minute 7 on
+/// (full), and the next 30 minutes begin under the tails of 7 of them (room for one more).
+fn full_book_of_capacity_8(count: usize) -> Book {
+    let mut book = Book::new("bench", settings());
+    book.set_resource_capacity("room-1", 8)
+        .expect("a valid capacity");
+    for i in 0..count {
+        let period = (i / STAGGERED_PER_PERIOD) as i64;
+        let offset = (i % STAGGERED_PER_PERIOD) as i64 * STAGGER_MS;
+        let request = hold_request("room-1", BASE_MS + period * PERIOD_MS + offset, i as u64);
+        book.hold(request, None, Uuid::from_u128(i as u128 + 1), NOW_MS)
+            .expect("room");
+    }
+    book
+}
+
+/// The conflict check and a hold on a resource of capacity 8: the cost of counting overlap per
+/// instant, beside the capacity-1 numbers of `one_resource`.
+fn conflict_check_and_hold_at_capacity_8(c: &mut Criterion) {
+    let mut group = c.benchmark_group("capacity_8");
+    group.measurement_time(Duration::from_secs(4));
+    let count = 100_000usize;
+    let periods = (count / STAGGERED_PER_PERIOD) as i64;
+    let mut book = full_book_of_capacity_8(count);
+    let mut i = 0u64;
+    group.bench_with_input(BenchmarkId::new("conflict_check", count), &count, |b, _| {
+        b.iter(|| {
+            // Alternate the full first half of an hour and the second half, which has room.
+            i = i.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            let period = (i >> 33) as i64 % periods;
+            let offset = if i & 1 == 0 { 0 } else { LENGTH_MS };
+            let start_ms = BASE_MS + period * PERIOD_MS + offset;
+            black_box(book.is_free("room-1", start_ms, start_ms + LENGTH_MS, NOW_MS))
+        })
+    });
+    let mut next_token = count as u128 + 1;
+    group.bench_with_input(BenchmarkId::new("hold", count), &count, |b, _| {
+        // Holds the second half of an hour: 7 reservations in the way, room for the eighth.
+        b.iter_custom(|iterations| {
+            time_holds(&mut book, iterations, &mut next_token, |n| {
+                let period = (n * 7_919) as i64 % periods;
+                let start_ms = BASE_MS + period * PERIOD_MS + LENGTH_MS;
+                hold_request("room-1", start_ms, n % 1_000)
+            })
+        })
+    });
     group.finish();
 }
 
@@ -223,6 +290,7 @@ fn million_holds_over_a_thousand_resources(c: &mut Criterion) {
 criterion_group!(
     benches,
     conflict_check_and_hold,
+    conflict_check_and_hold_at_capacity_8,
     hold_through_the_actor,
     million_holds_over_a_thousand_resources
 );

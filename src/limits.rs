@@ -47,10 +47,6 @@ pub const CLOSURES_PER_RESOURCE_MAX: usize = 1_000;
 /// Longest resource label, in characters (a name a person reads, such as "Dr. Meier").
 pub const RESOURCE_LABEL_CHARS_MAX: usize = 200;
 
-/// Largest capacity of one resource (API.md 1.1): a capacity check walks the reservations that
-/// overlap the requested time, at most this many deep at any instant.
-pub const RESOURCE_CAPACITY_MAX: u32 = 1_000;
-
 /// Default cap on extensions, in seconds after `reserved_at` (API.md: one hour; a setting).
 pub const EXTEND_CAP_SECONDS_DEFAULT: i64 = 3_600;
 
@@ -88,6 +84,13 @@ pub const LIVE_RESERVATIONS_MAX_DEFAULT: usize = 1_000_000;
 /// Distinct resources per company. Each resource owns a calendar that lives as long as the
 /// company, so a caller inventing resource names must not grow memory without end.
 pub const RESOURCES_PER_COMPANY_MAX: usize = 100_000;
+
+/// Capacity a resource has until it is configured: one live reservation at a time, as before
+/// capacity existed (API.md: default 1).
+pub const RESOURCE_CAPACITY_DEFAULT: u32 = 1;
+/// Largest capacity of one resource (API.md: 1 to 1,000): a conflict check on a full resource
+/// sorts the reservations overlapping the interval, so capacity bounds what one check walks.
+pub const RESOURCE_CAPACITY_MAX: u32 = 1_000;
 
 /// Default retention of finished reservations and past bookings, in seconds (24 hours; a
 /// setting): long enough for the day's reads and metrics, short enough that memory follows

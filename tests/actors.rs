@@ -1,6 +1,7 @@
 //! Concurrency through the actors: many tasks on several threads call the `Engine` at once, and
-//! the company actor's one-message-at-a-time rule must give exactly one winner per slot and never
-//! an overlap. Also: one actor per company however many first requests race to start it.
+//! the company actor's one-message-at-a-time rule must give exactly one winner per slot (exactly
+//! `k` on a resource of capacity `k`) and never an overlap. Also: one actor per company however
+//! many first requests race to start it.
 //!
 //! The engine runs in its own actix `System` thread (as in the server); the callers run on a
 //! separate multi-threaded tokio runtime, so requests really arrive from several threads.
@@ -93,6 +94,74 @@ fn sixty_four_callers_race_for_one_slot_and_exactly_one_wins() {
                 }
             }
             assert_eq!((wins, conflicts), (1, 63), "round {round}");
+        }
+        engine.check_invariants().await.expect("invariants hold");
+    });
+    system.stop();
+}
+
+/// Goal: on a resource of capacity k, for every k from 1 to 8, 64 tasks on several threads race
+/// for one slot; exactly k win and the other 64 - k get `conflict` listing the k winners, in each
+/// of 200 rounds (each round a fresh slot, so every round is a real race). A capacity outside 1
+/// to 1,000 is refused through the engine as through the book.
+#[test]
+fn sixty_four_callers_race_for_one_slot_of_capacity_k_and_exactly_k_win() {
+    const CALLERS: usize = 64;
+    let (engine, system) = start_engine(2);
+    let runtime = callers();
+    runtime.block_on(async {
+        match engine.set_resource_capacity("race-k", "chairs", 0).await {
+            Err(EngineError::Book(BookError::InvalidRequest { field, .. })) => {
+                assert_eq!(field, "capacity")
+            }
+            other => panic!("expected invalid_request, got {other:?}"),
+        }
+        for capacity in 1..=8usize {
+            let resource = format!("chairs-{capacity}");
+            engine
+                .set_resource_capacity("race-k", &resource, capacity as u32)
+                .await
+                .expect("a valid capacity");
+            for round in 0..200i64 {
+                let start_ms = BASE_MS + round * SLOT_MS;
+                let mut tasks = Vec::new();
+                for caller in 0..CALLERS {
+                    let engine = engine.clone();
+                    let resource = resource.clone();
+                    tasks.push(tokio::spawn(async move {
+                        let request = single(
+                            &resource,
+                            start_ms,
+                            start_ms + SLOT_MS,
+                            &format!("call-{caller}"),
+                        );
+                        engine.hold("race-k", request).await
+                    }));
+                }
+                let mut wins = 0;
+                let mut conflicts = 0;
+                for task in tasks {
+                    match task.await.expect("task ran") {
+                        Ok(_) => wins += 1,
+                        Err(EngineError::Book(BookError::Conflict { conflicts: c })) => {
+                            assert_eq!(
+                                c.len(),
+                                capacity,
+                                "capacity {capacity}, round {round}: the winners in the way"
+                            );
+                            conflicts += 1;
+                        }
+                        Err(other) => {
+                            panic!("capacity {capacity}, round {round}: unexpected error {other}")
+                        }
+                    }
+                }
+                assert_eq!(
+                    (wins, conflicts),
+                    (capacity, CALLERS - capacity),
+                    "capacity {capacity}, round {round}"
+                );
+            }
         }
         engine.check_invariants().await.expect("invariants hold");
     });

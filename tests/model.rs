@@ -1,9 +1,12 @@
 //! Property tests of the core `Book` against a deliberately naive model: a `Vec` of reservations
 //! scanned linearly for every question. Random sequences of every operation, with random clock
-//! advances, must get the same answers from both, and the book's invariants (no two live
-//! intervals overlapping on one resource among them) must hold after every step. Snapshot
-//! exports begin and advance a chunk at a time between the operations: each must come out as
-//! the book was when it began. The model itself is in `tests/model_support/`.
+//! advances, must get the same answers from both, and the book's invariants (at no instant more
+//! live intervals overlapping on one resource than its capacity allows, among them) must hold
+//! after every step. Resources start with random capacities of 1 to 4, and capacity changes
+//! (raising, lowering below what is held, invalid values) are among the operations; a refused
+//! hold must list the same conflicts on both sides. Snapshot exports begin and advance a chunk
+//! at a time between the operations: each must come out as the book was when it began. The
+//! model itself is in `tests/model_support/`.
 
 mod model_support;
 
@@ -13,12 +16,12 @@ use holdfast::core::command::{
     SegmentRequest, Segments,
 };
 use holdfast::core::error::{BookError, ErrorType};
-use holdfast::core::reservation::Status;
+use holdfast::core::reservation::{ConflictKind, Status};
 use holdfast::durability::fingerprint::idempotency_of;
 use holdfast::durability::snapshot::{
     decode_company, export_company, CompanyExport, CompanySnapshotV1,
 };
-use model_support::{answer_of_view, Answer, Model};
+use model_support::{answer_of_view, Answer, Model, ModelConflict};
 use proptest::prelude::*;
 use uuid::Uuid;
 
@@ -70,6 +73,8 @@ enum Op {
         call: Option<usize>,
     },
     Housekeeping,
+    /// Set a resource's capacity (sometimes outside 1 to 1,000, which both sides refuse).
+    SetCapacity(usize, u32),
     /// Begin a snapshot export (abandoning one under way).
     ExportBegin,
     /// Copy the next chunk of the export under way, this many store slots.
@@ -147,9 +152,35 @@ fn op_strategy() -> impl Strategy<Value = Op> {
                 call
             }),
         1 => Just(Op::Housekeeping),
+        2 => (0..3usize, capacity_strategy()).prop_map(|(r, c)| Op::SetCapacity(r, c)),
         1 => Just(Op::ExportBegin),
         3 => (1..4usize).prop_map(Op::ExportChunk),
     ]
+}
+
+/// Capacities 1 to 4, and now and then one the book must refuse.
+fn capacity_strategy() -> impl Strategy<Value = u32> {
+    prop_oneof![
+        8 => 1..=4u32,
+        1 => Just(0u32),
+        1 => Just(1_001u32),
+    ]
+}
+
+/// The conflicts of a refused hold, sorted, as the model lists them.
+fn conflicts_of(error: &BookError) -> Vec<ModelConflict> {
+    let BookError::Conflict { conflicts } = error else {
+        return Vec::new();
+    };
+    let mut listed: Vec<ModelConflict> = conflicts
+        .iter()
+        .map(|c| {
+            let booked = c.kind == ConflictKind::Booking;
+            (c.resource.to_string(), c.start_ms, c.end_ms, booked)
+        })
+        .collect();
+    listed.sort();
+    listed
 }
 
 fn slot(n: i64) -> i64 {
@@ -172,8 +203,9 @@ fn exported(export: CompanyExport) -> CompanySnapshotV1 {
     by_seq(decode_company(&export.encode().bytes).expect("an export decodes"))
 }
 
-/// Runs `ops` against both sides, asserting equal answers and invariants after every step.
-fn run(ops: Vec<Op>, live_max: usize) -> Result<(), TestCaseError> {
+/// Runs `ops` against both sides, on resources of the given starting `capacities`, asserting
+/// equal answers and invariants after every step.
+fn run(capacities: [u32; 3], ops: Vec<Op>, live_max: usize) -> Result<(), TestCaseError> {
     let settings = Settings {
         live_reservations_max: live_max,
         // Long retention: the model keeps everything, so the book must too.
@@ -182,6 +214,11 @@ fn run(ops: Vec<Op>, live_max: usize) -> Result<(), TestCaseError> {
     };
     let mut book = Book::new("c", settings);
     let mut model = Model::new(live_max);
+    for (resource, capacity) in RESOURCES.iter().zip(capacities) {
+        book.set_resource_capacity(resource, capacity)
+            .expect("a valid capacity");
+        model.set_capacity(resource, capacity).expect("valid");
+    }
     let mut now_ms = BASE_MS - 3_600 * 1_000;
     let mut tokens: Vec<Uuid> = Vec::new();
     let mut next_token = 1u128;
@@ -234,10 +271,27 @@ fn run(ops: Vec<Op>, live_max: usize) -> Result<(), TestCaseError> {
                     }
                     let request =
                         HoldRequest::with_options(HoldTarget::Segments(segments), options);
+                    let ignore_call = request
+                        .replace_call_holds()
+                        .then(|| request.call_id())
+                        .flatten();
+                    let expected_conflicts = model.conflicts(&parts, now_ms, ignore_call);
                     let expected = model.hold(&request, token, now_ms);
                     let idempotency = idempotency_of(&request);
-                    let actual = error_type(book.hold(request, idempotency, token, now_ms))
-                        .map(|o| (answer_of_view(&o.reservation), o.replayed));
+                    let answer = book.hold(request, idempotency, token, now_ms);
+                    if let Err(error) = &answer {
+                        if expected == Err(ErrorType::Conflict) {
+                            // Both list every live reservation in the way, up to the bound.
+                            let listed = conflicts_of(error);
+                            if expected_conflicts.len() <= 32 {
+                                prop_assert_eq!(&listed, &expected_conflicts);
+                            } else {
+                                prop_assert_eq!(listed.len(), 32);
+                            }
+                        }
+                    }
+                    let actual =
+                        error_type(answer).map(|o| (answer_of_view(&o.reservation), o.replayed));
                     prop_assert_eq!(&actual, &expected);
                     if matches!(actual, Ok((_, false))) {
                         tokens.push(token);
@@ -403,6 +457,13 @@ fn run(ops: Vec<Op>, live_max: usize) -> Result<(), TestCaseError> {
             Op::Housekeeping => {
                 book.housekeeping(now_ms);
             }
+            Op::SetCapacity(resource, capacity) => {
+                let resource = RESOURCES[resource];
+                let expected = model.set_capacity(resource, capacity);
+                let actual = error_type(book.set_resource_capacity(resource, capacity));
+                prop_assert_eq!(actual, expected);
+                prop_assert_eq!(book.resource_capacity(resource), model.capacity(resource));
+            }
             Op::ExportBegin => {
                 let expected = by_seq(export_company(&book, book.log_position()));
                 export = Some((CompanyExport::begin(&mut book), expected));
@@ -431,17 +492,24 @@ fn run(ops: Vec<Op>, live_max: usize) -> Result<(), TestCaseError> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
-    /// Goal: the book answers every operation exactly as the naive model does, and never holds two
-    /// overlapping live intervals on one resource.
+    /// Goal: the book answers every operation exactly as the naive model does, capacity changes
+    /// included, and never holds more overlapping live intervals at one instant on a resource
+    /// than its capacity allows.
     #[test]
-    fn book_matches_naive_model(ops in prop::collection::vec(op_strategy(), 1..80)) {
-        run(ops, usize::MAX)?;
+    fn book_matches_naive_model(
+        capacities in prop::array::uniform3(1..=4u32),
+        ops in prop::collection::vec(op_strategy(), 1..80),
+    ) {
+        run(capacities, ops, usize::MAX)?;
     }
 
     /// Goal: the same with a tiny live limit, so `limit_reached` and the sweep at the limit are
     /// exercised (one sweep per second of clock time: advances are mostly longer than that).
     #[test]
-    fn book_matches_naive_model_at_the_live_limit(ops in prop::collection::vec(op_strategy(), 1..60)) {
-        run(ops, 3)?;
+    fn book_matches_naive_model_at_the_live_limit(
+        capacities in prop::array::uniform3(1..=4u32),
+        ops in prop::collection::vec(op_strategy(), 1..60),
+    ) {
+        run(capacities, ops, 3)?;
     }
 }

@@ -1,12 +1,13 @@
 //! A seeded simulation of the core: many companies, random operations of every kind, clock jumps
-//! small and large, the timing wheel firing expiry batches and housekeeping running, with every
-//! invariant checked after every step. A failure prints its seed; rerun one seed with
+//! small and large, the timing wheel firing expiry batches and housekeeping running, resources
+//! of capacity 1 to 4 whose capacity changes now and then, with every invariant checked after
+//! every step. A failure prints its seed; rerun one seed with
 //! `HOLDFAST_SIM_SEED=<seed> cargo test --test simulation`.
 //!
 //! Beyond the `Book`'s own invariants it checks promises that span operations: a confirmed
 //! booking stays converted until cancelled or dropped by retention, an acknowledged hold is never
-//! silently lost, and `expired` counts every hold that expired exactly once (wheel and lazy
-//! expiry never double-count).
+//! silently lost, `expired` counts every hold that expired exactly once (wheel and lazy
+//! expiry never double-count), and a change of capacity changes no reservation.
 
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{
@@ -27,6 +28,8 @@ const COMPANIES: usize = 12;
 const STEPS: usize = 3_000;
 const SEEDS: u64 = 8;
 const RETENTION_SECONDS: i64 = 2 * 3_600;
+/// Resources each company uses, `r0` to `r3`.
+const RESOURCES: usize = 4;
 
 struct World {
     rng: StdRng,
@@ -48,12 +51,20 @@ impl World {
             retention_seconds: RETENTION_SECONDS,
             ..Settings::default()
         };
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut books: Vec<Book> = (0..COMPANIES)
+            .map(|c| Book::new(format!("company-{c}"), settings.clone()))
+            .collect();
+        for book in &mut books {
+            for resource in 0..RESOURCES {
+                book.set_resource_capacity(&format!("r{resource}"), rng.gen_range(1..=3))
+                    .expect("a valid capacity");
+            }
+        }
         World {
-            rng: StdRng::seed_from_u64(seed),
+            rng,
             now_ms: BASE_MS,
-            books: (0..COMPANIES)
-                .map(|c| Book::new(format!("company-{c}"), settings.clone()))
-                .collect(),
+            books,
             wheel: TimingWheel::new(BASE_MS, 10),
             known: HashMap::new(),
             next_token: 1,
@@ -66,7 +77,7 @@ impl World {
         let start = self.rng.gen_range(0..96i64);
         let length = self.rng.gen_range(1..5i64);
         SegmentRequest::new(
-            format!("r{}", self.rng.gen_range(0..4)),
+            format!("r{}", self.rng.gen_range(0..RESOURCES)),
             BASE_MS + start * SLOT_MS,
             BASE_MS + (start + length) * SLOT_MS,
         )
@@ -116,6 +127,7 @@ impl World {
                 }
             }
             83..=90 => self.read(company)?,
+            91..=93 => self.set_capacity(company)?,
             _ => {
                 let now_ms = self.now_ms;
                 self.books[company].housekeeping(now_ms);
@@ -205,6 +217,33 @@ impl World {
         let options = self.options();
         let request = HoldRequest::with_options(HoldTarget::Find(find), options);
         self.record_hold(company, request);
+    }
+
+    /// Raises or lowers one resource's capacity (below what it holds, at times): nothing held
+    /// may change, and the book answers the new capacity.
+    fn set_capacity(&mut self, company: usize) -> Result<(), String> {
+        let resource = format!("r{}", self.rng.gen_range(0..RESOURCES));
+        let capacity = self.rng.gen_range(1..=4);
+        let book = &mut self.books[company];
+        let before: HashMap<Uuid, Status> =
+            book.reservations().map(|r| (r.token, r.status)).collect();
+        book.set_resource_capacity(&resource, capacity)
+            .map_err(|e| format!("capacity {capacity} refused: {e}"))?;
+        if book.resource_capacity(&resource) != capacity {
+            return Err(format!(
+                "{resource} does not answer its capacity {capacity}"
+            ));
+        }
+        let unchanged = book.len() == before.len()
+            && book
+                .reservations()
+                .all(|r| before.get(&r.token) == Some(&r.status));
+        if !unchanged {
+            return Err(format!(
+                "setting the capacity of {resource} changed a reservation"
+            ));
+        }
+        Ok(())
     }
 
     fn read(&mut self, company: usize) -> Result<(), String> {

@@ -519,6 +519,26 @@ impl CompanyActor {
     }
 }
 
+/// Set how many live reservations may overlap at any instant on a resource (see
+/// `Book::set_resource_capacity`). Not logged and not on the engine's change path: the
+/// capacity is held in memory only until the durable format carries it, so there is no record
+/// to wait for.
+#[derive(Message)]
+#[rtype(result = "Result<(), BookError>")]
+pub struct SetResourceCapacity {
+    pub resource: String,
+    pub capacity: u32,
+}
+
+impl Handler<SetResourceCapacity> for CompanyActor {
+    type Result = Result<(), BookError>;
+
+    fn handle(&mut self, message: SetResourceCapacity, _: &mut Context<Self>) -> Self::Result {
+        self.book
+            .set_resource_capacity(&message.resource, message.capacity)
+    }
+}
+
 /// Check the book's invariants now (tests and simulations).
 #[derive(Message)]
 #[rtype(result = "Result<(), String>")]

@@ -7,7 +7,7 @@ use crate::actors::budget::{total_live_limit_default, LiveBudget};
 use crate::actors::company::{
     Cancel, CheckInvariants, CompanyActor, Confirm, CountReservations, Extend, FindAvailability,
     Hold, ListReservations, Logged, LoggedAnswer, ReadMetrics, ReadReservation, RecordRejected,
-    SampleMetrics,
+    SampleMetrics, SetResourceCapacity,
 };
 use crate::actors::expiry::{
     ExpireBatch, ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport,
@@ -296,6 +296,22 @@ impl Engine {
             .company(company)?
             .send(FindAvailability { request })
             .await??)
+    }
+
+    /// Sets how many live reservations may overlap at any instant on `resource` of `company`
+    /// (1 to 1,000), for new holds; nothing held is cancelled. In memory only for now: a restart
+    /// or a rebuild from disk brings back capacity 1.
+    pub async fn set_resource_capacity(
+        &self,
+        company: &str,
+        resource: &str,
+        capacity: u32,
+    ) -> Result<(), EngineError> {
+        let message = SetResourceCapacity {
+            resource: resource.to_string(),
+            capacity,
+        };
+        Ok(self.company(company)?.send(message).await??)
     }
 
     /// The company's metrics object.

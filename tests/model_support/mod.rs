@@ -72,7 +72,12 @@ pub struct Model {
     pub live_max: usize,
     /// key -> (fingerprint, token, created_at_ms)
     idempotency: Vec<(String, u64, Uuid, i64)>,
+    /// resource -> capacity, for the resources configured (every other one has 1).
+    capacities: Vec<(String, u32)>,
 }
+
+/// A conflict as both sides report it: resource, start, end, and whether it is a booking.
+pub type ModelConflict = (String, i64, i64, bool);
 
 pub type ModelResult<T> = Result<T, ErrorType>;
 
@@ -108,9 +113,55 @@ impl Model {
             .ok_or(ErrorType::NotFound)
     }
 
-    /// Whether `[start, end)` on `resource` is free at `now_ms`, with `ignore_call`'s active holds
-    /// counting as free.
-    fn free(
+    /// Sets a resource's capacity: 1 to 1,000, else `invalid_request`.
+    pub fn set_capacity(&mut self, resource: &str, capacity: u32) -> ModelResult<()> {
+        if !(1..=1_000).contains(&capacity) {
+            return Err(ErrorType::InvalidRequest);
+        }
+        self.capacities.retain(|(r, _)| r != resource);
+        self.capacities.push((resource.to_string(), capacity));
+        Ok(())
+    }
+
+    /// A resource's capacity (1 unless configured).
+    pub fn capacity(&self, resource: &str) -> u32 {
+        self.capacities
+            .iter()
+            .find(|(r, _)| r == resource)
+            .map_or(1, |(_, capacity)| *capacity)
+    }
+
+    /// The segments on `resource` of every reservation that blocks at `now_ms` (bookings, and
+    /// active holds other than `ignore_call`'s), with whether each is a booking.
+    fn blocking_segments(
+        &self,
+        resource: &str,
+        now_ms: i64,
+        ignore_call: Option<&str>,
+    ) -> Vec<(i64, i64, bool)> {
+        let mut found = Vec::new();
+        for r in &self.reservations {
+            let blocks = match r.status_at(now_ms) {
+                Status::Converted => true,
+                Status::Active => ignore_call.is_none() || r.call_id.as_deref() != ignore_call,
+                _ => false,
+            };
+            if blocks {
+                for (res, s, e) in &r.segments {
+                    if res == resource {
+                        found.push((*s, *e, r.status == Status::Converted));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether `[start, end)` on `resource` has room for one more reservation at `now_ms`: at
+    /// every instant of it, fewer than the capacity of the blocking reservations overlap. The
+    /// count only rises where a segment starts, so checking `start` and every segment start
+    /// inside the interval checks every instant.
+    fn room(
         &self,
         resource: &str,
         start_ms: i64,
@@ -118,18 +169,47 @@ impl Model {
         now_ms: i64,
         ignore_call: Option<&str>,
     ) -> bool {
-        self.reservations.iter().all(|r| {
-            let status = r.status_at(now_ms);
-            let blocks = match status {
-                Status::Converted => true,
-                Status::Active => ignore_call.is_none() || r.call_id.as_deref() != ignore_call,
-                _ => false,
-            };
-            !blocks
-                || r.segments
-                    .iter()
-                    .all(|(res, s, e)| res != resource || *e <= start_ms || end_ms <= *s)
-        })
+        let blocking = self.blocking_segments(resource, now_ms, ignore_call);
+        let capacity = self.capacity(resource) as usize;
+        let instants = std::iter::once(start_ms).chain(
+            blocking
+                .iter()
+                .map(|(s, _, _)| *s)
+                .filter(|s| start_ms < *s && *s < end_ms),
+        );
+        for instant in instants {
+            let covering = blocking
+                .iter()
+                .filter(|(s, e, _)| *s <= instant && instant < *e)
+                .count();
+            if covering >= capacity {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The conflicts a refused hold of `segments` lists, sorted: on every segment without room,
+    /// every blocking reservation's segment overlapping it.
+    pub fn conflicts(
+        &self,
+        segments: &[(String, i64, i64)],
+        now_ms: i64,
+        ignore_call: Option<&str>,
+    ) -> Vec<ModelConflict> {
+        let mut conflicts = Vec::new();
+        for (resource, start_ms, end_ms) in segments {
+            if self.room(resource, *start_ms, *end_ms, now_ms, ignore_call) {
+                continue;
+            }
+            for (s, e, booked) in self.blocking_segments(resource, now_ms, ignore_call) {
+                if s < *end_ms && *start_ms < e {
+                    conflicts.push((resource.clone(), s, e, booked));
+                }
+            }
+        }
+        conflicts.sort();
+        conflicts
     }
 
     /// Whether two segments of one request overlap on one resource: such a request is invalid
@@ -185,7 +265,7 @@ impl Model {
                 let duration_ms = find.duration_ms();
                 'search: while t + duration_ms <= find.latest_ms() {
                     for resource in find.resources() {
-                        if self.free(resource, t, t + duration_ms, now_ms, ignore_call) {
+                        if self.room(resource, t, t + duration_ms, now_ms, ignore_call) {
                             found = Some((resource.clone(), t, t + duration_ms));
                             break 'search;
                         }
@@ -196,7 +276,7 @@ impl Model {
             }
         };
         for (resource, start, end) in &segments {
-            if !self.free(resource, *start, *end, now_ms, ignore_call) {
+            if !self.room(resource, *start, *end, now_ms, ignore_call) {
                 return Err(ErrorType::Conflict);
             }
         }
@@ -328,8 +408,8 @@ impl Model {
                 let mut slots = Vec::new();
                 let mut t = request.from_ms();
                 while t + duration_ms <= request.to_ms() && slots.len() < 1_000 {
-                    let free = self.free(resource, t, t + duration_ms, now_ms, request.call_id());
-                    if free {
+                    let room = self.room(resource, t, t + duration_ms, now_ms, request.call_id());
+                    if room {
                         slots.push(t);
                     }
                     t += request.step_ms();

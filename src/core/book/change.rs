@@ -187,6 +187,7 @@ impl Book {
         for segment in reservation.segments.iter() {
             let set = self.calendars[segment.resource as usize].set_expiry(
                 segment.start_ms,
+                segment.end_ms,
                 token,
                 expires_at_ms,
             );
@@ -198,7 +199,11 @@ impl Book {
     pub(super) fn unlink_calendars(&mut self, token: Uuid) {
         let reservation = &self.reservations[&token];
         for segment in reservation.segments.iter() {
-            let removed = self.calendars[segment.resource as usize].remove(segment.start_ms, token);
+            let removed = self.calendars[segment.resource as usize].remove(
+                segment.start_ms,
+                segment.end_ms,
+                token,
+            );
             debug_assert!(
                 removed,
                 "live reservation {token} missing from its calendar"

@@ -37,6 +37,8 @@ impl Book {
                 ),
             });
         }
+        // Validates the name and the capacity before anything is kept.
+        self.set_resource_capacity(resource, config.capacity())?;
         let id = self.resource_id_or_create(resource);
         Ok(self.configs.insert(id, config).is_none())
     }
@@ -44,10 +46,16 @@ impl Book {
     /// Removes the configuration of `resource` (it is open and of capacity 1 again); answers
     /// whether it had one. Reservations are never touched.
     pub fn delete_resource(&mut self, resource: &str) -> bool {
-        match self.resource_ids.get(resource) {
-            Some(id) => self.configs.remove(id).is_some(),
-            None => false,
+        let Some(id) = self.resource_ids.get(resource).copied() else {
+            return false;
+        };
+        let existed = self.configs.remove(&id).is_some();
+        if existed {
+            // Back to one at a time for new holds; what is held stays.
+            let reset = self.set_resource_capacity(resource, limits::RESOURCE_CAPACITY_DEFAULT);
+            debug_assert!(reset.is_ok(), "a known resource takes the default capacity");
         }
+        existed
     }
 
     /// The configuration of `resource`, if it has one.
@@ -176,5 +184,29 @@ mod tests {
         .unwrap();
         assert_eq!(book.company_settings().locale().as_str(), "de");
         assert!(book.configured_resources().is_empty());
+    }
+
+    /// Goal: a configured capacity is the calendar's, and removing the configuration brings the
+    /// resource back to one at a time.
+    #[test]
+    fn capacity_follows_the_configuration() {
+        let mut book = Book::new("acme", Settings::default());
+        let config = ResourceConfig::new(Some("Room".into()), 3, None, Vec::new()).unwrap();
+        book.put_resource("room-1", config).unwrap();
+        assert_eq!(book.resource_capacity("room-1"), 3);
+        for _ in 0..3 {
+            hold(&mut book, "room-1", TUESDAY_MS, TUESDAY_MS + HOUR_MS).unwrap();
+        }
+        assert!(matches!(
+            hold(&mut book, "room-1", TUESDAY_MS, TUESDAY_MS + HOUR_MS),
+            Err(BookError::Conflict { .. })
+        ));
+        assert!(book.delete_resource("room-1"));
+        assert_eq!(book.resource_capacity("room-1"), 1);
+        assert_eq!(
+            book.live_count(),
+            3,
+            "removing the configuration cancels nothing"
+        );
     }
 }

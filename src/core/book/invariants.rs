@@ -16,15 +16,16 @@ impl Book {
         self.check_counters()?;
         self.check_indexes()?;
         self.check_retention_queues()?;
-        self.check_no_live_overlap(now_ms)
+        self.check_capacity(now_ms)
     }
 
-    /// Calendars hold no overlap, and exactly the live segments, with their current expiry.
+    /// Calendars keep their own invariants (form, filing, no more overlap than their ceiling),
+    /// and hold exactly the live segments, with their current expiry.
     fn check_calendars(&self) -> Result<(), String> {
         let mut in_calendars = 0usize;
         for (index, calendar) in self.calendars.iter().enumerate() {
             calendar
-                .check_no_overlap()
+                .check()
                 .map_err(|e| format!("resource {}: {e}", self.resource_names[index]))?;
             for (start_ms, entry) in calendar.iter() {
                 let r = self
@@ -183,25 +184,46 @@ impl Book {
         Ok(())
     }
 
-    /// No two reservations live at `now_ms` overlap on one resource (follows from the above,
-    /// checked directly as the property the product promises).
-    fn check_no_live_overlap(&self, now_ms: i64) -> Result<(), String> {
-        let mut by_resource: HashMap<ResourceId, Vec<(i64, i64)>> = HashMap::new();
+    /// On every resource, at no instant do more reservations live at `now_ms` overlap than the
+    /// capacity allows (follows from the above and the admission rule, checked directly as the
+    /// property the product promises). A reservation is admitted only where fewer than the
+    /// capacity then in force overlap it, and liveness only ends, so at any instant the latest
+    /// admitted of those overlapping bounds them all: where one admitted since the capacity's
+    /// last change is among them, at most the capacity overlap; elsewhere, at most the ceiling
+    /// (the largest capacity in force while they were admitted).
+    fn check_capacity(&self, now_ms: i64) -> Result<(), String> {
+        // Per resource: (instant, +1 or -1, admitted since the capacity's last change).
+        let mut events: HashMap<ResourceId, Vec<(i64, i32, bool)>> = HashMap::new();
         for r in self.reservations.values().filter(|r| r.is_live_at(now_ms)) {
             for s in r.segments.iter() {
-                by_resource
-                    .entry(s.resource)
-                    .or_default()
-                    .push((s.start_ms, s.end_ms));
+                let calendar = &self.calendars[s.resource as usize];
+                let recent = r.seq >= calendar.capacity_set_at_seq();
+                let events = events.entry(s.resource).or_default();
+                events.push((s.start_ms, 1, recent));
+                events.push((s.end_ms, -1, recent));
             }
         }
-        for (resource, mut intervals) in by_resource {
-            intervals.sort_unstable();
-            for pair in intervals.windows(2) {
-                if pair[1].0 < pair[0].1 {
+        for (resource, mut events) in events {
+            let calendar = &self.calendars[resource as usize];
+            let (capacity, ceiling) = (calendar.capacity(), calendar.capacity_ceiling());
+            // Ends before starts at one instant: half-open intervals that touch do not overlap.
+            events.sort_unstable_by_key(|&(at_ms, delta, _)| (at_ms, delta));
+            let (mut depth, mut recent_depth) = (0u32, 0u32);
+            for (at_ms, delta, recent) in events {
+                depth = depth.wrapping_add_signed(delta);
+                if recent {
+                    recent_depth = recent_depth.wrapping_add_signed(delta);
+                }
+                let bound = if recent_depth > 0 { capacity } else { ceiling };
+                if delta > 0 && depth > bound {
                     return Err(format!(
-                        "live overlap on {}: {:?} and {:?}",
-                        self.resource_names[resource as usize], pair[0], pair[1]
+                        "{depth} live reservations overlap on {} at {at_ms}, {} allows {bound}",
+                        self.resource_names[resource as usize],
+                        if recent_depth > 0 {
+                            "its capacity"
+                        } else {
+                            "its ceiling"
+                        },
                     ));
                 }
             }

@@ -3,7 +3,10 @@
 //! method that takes `now_ms`.
 //!
 //! Invariants (checked by [`Book::check_invariants`] in tests and simulations):
-//! - every calendar's entries are pairwise disjoint, so no two live reservations overlap;
+//! - on every resource, at no instant do more live reservations overlap than its capacity; after
+//!   the capacity was lowered, reservations admitted before keep their places, so the bound is
+//!   the capacity where a reservation admitted since the change is among them, and otherwise
+//!   the largest capacity they were admitted under (the calendar's ceiling);
 //! - a reservation is in the calendars exactly while its stored status is `Active` or
 //!   `Converted` (an `Active` one may be lazily expired: it is in the calendar but blocks
 //!   nothing, and is expired on the spot before anything is inserted over it);
@@ -44,7 +47,9 @@ pub use restore::ExportHead;
 pub use search::ResourceSlots;
 
 use crate::core::calendar::Calendar;
-use crate::core::command::{AvailabilityRequest, HoldRequest, Idempotency, ListFilter};
+use crate::core::command::{
+    validate_capacity, validate_id, AvailabilityRequest, HoldRequest, Idempotency, ListFilter,
+};
 use crate::core::error::{BookError, ErrorType};
 use crate::core::metrics::{Metrics, MetricsReport};
 use crate::core::queue::BlockQueue;
@@ -321,6 +326,46 @@ impl Book {
     ) -> Result<Vec<ResourceSlots>, BookError> {
         let slots = self.availability_inner(request, now_ms);
         self.count(Ok(slots))
+    }
+
+    /// Sets how many live reservations may overlap at any instant on `resource` (1 to
+    /// [`limits::RESOURCE_CAPACITY_MAX`]; a resource never configured has 1). It affects new
+    /// holds only and never cancels anything: after a lowering, reservations already held keep
+    /// their places even where they overlap more than the new capacity, and new holds are
+    /// refused wherever the count is at or above it. Held in memory only until the durable
+    /// format carries it: not logged, not in snapshots.
+    pub fn set_resource_capacity(
+        &mut self,
+        resource: &str,
+        capacity: u32,
+    ) -> Result<(), BookError> {
+        validate_capacity("capacity", capacity)?;
+        validate_id("resource", resource)?;
+        let id = match self.resource_ids.get(resource) {
+            Some(&id) => id,
+            // A resource the book does not know has the default already: nothing to store.
+            None if capacity == limits::RESOURCE_CAPACITY_DEFAULT => return Ok(()),
+            None if self.resource_names.len() >= limits::RESOURCES_PER_COMPANY_MAX => {
+                return Err(BookError::LimitReached {
+                    detail: format!(
+                        "the company uses its maximum of {} resources",
+                        limits::RESOURCES_PER_COMPANY_MAX
+                    ),
+                })
+            }
+            None => self.resource_id_or_create(resource),
+        };
+        self.calendars[id as usize].set_capacity(capacity, self.next_seq);
+        Ok(())
+    }
+
+    /// How many live reservations may overlap at any instant on `resource`.
+    pub fn resource_capacity(&self, resource: &str) -> u32 {
+        self.resource_ids
+            .get(resource)
+            .map_or(limits::RESOURCE_CAPACITY_DEFAULT, |&id| {
+                self.calendars[id as usize].capacity()
+            })
     }
 
     /// The API's metrics object.

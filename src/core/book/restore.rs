@@ -1,7 +1,8 @@
 //! The book's side of a snapshot: the export (a point-in-time copy, taken a chunk at a time
 //! while the book goes on changing) and the restore (reservations, keys and counters read back,
 //! each reservation checked so that what a damaged or foreign file brings cannot break an
-//! invariant: no overlap, no reused token, no invalid resource name).
+//! invariant: no overlap beyond a resource's capacity, no reused token, no invalid resource
+//! name).
 
 use super::{Book, IdempotencyRecord};
 use crate::core::command::validate_id;
@@ -56,9 +57,10 @@ impl Book {
     }
 
     /// Adds a reservation read back from a snapshot or log, by resource names. Refuses one that
-    /// would overlap a live reservation, reuse a token or a creation position (`seq`: lists
-    /// and their cursors walk the creation order, which must name each reservation once), or
-    /// name an invalid resource.
+    /// would overlap more live reservations than the resource's capacity ceiling allows (any
+    /// live one, for a resource never configured), reuse a token or a creation position (`seq`:
+    /// lists and their cursors walk the creation order, which must name each reservation once),
+    /// or name an invalid resource.
     pub fn restore_reservation<S: AsRef<str>>(
         &mut self,
         mut reservation: Reservation,
@@ -90,11 +92,11 @@ impl Book {
                 return Err(BookError::invalid("segments", "empty interval"));
             }
             if reservation.status.is_live()
-                && self.calendars[resource as usize].has_overlap(segment.start_ms, segment.end_ms)
+                && !self.calendars[resource as usize].has_room(segment.start_ms, segment.end_ms)
             {
                 return Err(BookError::invalid(
                     "segments",
-                    "overlaps another live reservation",
+                    "overlaps more live reservations than the resource's capacity allows",
                 ));
             }
         }

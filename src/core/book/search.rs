@@ -1,17 +1,26 @@
-//! The search: whether an interval is free, which entries block it, the first free start of a
-//! first-available hold and the free starts of an availability query. All of it reads the
-//! calendars alone: an entry carries its hold's expiry, so a check decides without a lookup of
-//! the reservation, except when a call's own holds are to be ignored.
+//! The search: whether an interval has room, which entries block it, the first start with room
+//! of a first-available hold and the starts with room of an availability query. All of it reads
+//! the calendars alone: an entry carries its hold's expiry, so a check decides without a lookup
+//! of the reservation, except when a call's own holds are to be ignored.
 //!
-//! Every walk jumps past a blocking entry to the next start on the step grid instead of trying
-//! each step, so a search costs one `O(log n)` descent per entry in its window, not per step.
+//! The capacity rule: a resource of capacity `k` has room for `[start, end)` when at every
+//! instant of it fewer than `k` live reservations overlap. A calendar in the disjoint form
+//! (capacity 1) decides it from its walk alone: the first live entry met blocks.
+//! A calendar in the shared form hands over its overlapping entries and the sweep
+//! ([`full_until`]) counts them per instant.
+//!
+//! Every walk jumps past what blocks to the next start on the step grid instead of trying each
+//! step (past the blocking entry in the disjoint form, past the end of the last full stretch in
+//! the shared form, which is the end of an entry), so a search costs one query per entry in its
+//! window, not per step.
 
 use super::Book;
-use crate::core::calendar::{CalendarEntry, BOOKED};
+use crate::core::calendar::{full_until, CalendarEntry, Intervals, BOOKED, SWEEP_INLINE};
 use crate::core::command::{AvailabilityRequest, FindRequest, SegmentRequest};
 use crate::core::error::BookError;
 use crate::core::reservation::{ConflictKind, ConflictView, ResourceId};
 use crate::limits;
+use smallvec::SmallVec;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -36,8 +45,9 @@ enum Blocking {
 }
 
 impl Book {
-    /// Walks the entries overlapping `[start_ms, end_ms)` on `resource`: live ones (other than
-    /// `ignore_call`'s active holds) are conflicts, lazily expired holds are collected in `stale`.
+    /// Walks the entries overlapping `[start_ms, end_ms)` on `resource`: when the live ones (other
+    /// than `ignore_call`'s active holds) leave no room, they are the conflicts; lazily expired
+    /// holds are collected in `stale` either way.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn scan(
         &self,
@@ -49,23 +59,88 @@ impl Book {
         conflicts: &mut Vec<ConflictView>,
         stale: &mut Vec<Uuid>,
     ) {
-        for (entry_start_ms, entry) in
-            self.calendars[resource as usize].overlapping(start_ms, end_ms)
-        {
-            match self.blocking(&entry, now_ms, ignore_call) {
-                Blocking::Stale => stale.push(entry.token),
-                Blocking::Free => {}
-                Blocking::By(kind) => {
-                    if conflicts.len() < limits::CONFLICTS_REPORTED_MAX {
-                        conflicts.push(ConflictView {
-                            resource: self.resource_names[resource as usize].clone(),
-                            start_ms: entry_start_ms,
-                            end_ms: entry.end_ms,
-                            kind,
-                        });
+        let calendar = &self.calendars[resource as usize];
+        if let Some(walk) = calendar.latest_first(start_ms, end_ms) {
+            // Capacity 1: every live entry in the way is a conflict.
+            for (entry_start_ms, entry) in walk {
+                match self.blocking(&entry, now_ms, ignore_call) {
+                    Blocking::Stale => stale.push(entry.token),
+                    Blocking::Free => {}
+                    Blocking::By(kind) => {
+                        self.report(conflicts, resource, entry_start_ms, entry.end_ms, kind)
                     }
                 }
             }
+            return;
+        }
+        self.scan_shared(
+            resource,
+            start_ms,
+            end_ms,
+            now_ms,
+            ignore_call,
+            conflicts,
+            stale,
+        );
+    }
+
+    /// [`Book::scan`] in the shared form: the live entries in the way are conflicts only when
+    /// they fill some instant of the interval. A function of its own so that the disjoint walk
+    /// above, the path of every capacity-1 resource, keeps a small frame without this one's
+    /// scratch space.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn scan_shared(
+        &self,
+        resource: ResourceId,
+        start_ms: i64,
+        end_ms: i64,
+        now_ms: i64,
+        ignore_call: Option<&str>,
+        conflicts: &mut Vec<ConflictView>,
+        stale: &mut Vec<Uuid>,
+    ) {
+        let calendar = &self.calendars[resource as usize];
+        let mut blocking: SmallVec<[(i64, i64, ConflictKind); SWEEP_INLINE]> = SmallVec::new();
+        calendar.for_each_overlapping(start_ms, end_ms, |entry_start_ms, entry| {
+            match self.blocking(entry, now_ms, ignore_call) {
+                Blocking::Stale => stale.push(entry.token),
+                Blocking::Free => {}
+                Blocking::By(kind) => blocking.push((entry_start_ms, entry.end_ms, kind)),
+            }
+        });
+        if blocking.len() < calendar.capacity() as usize {
+            // Fewer live entries in the way than the capacity cannot fill any instant.
+            return;
+        }
+        let mut intervals: Intervals = blocking.iter().map(|&(s, e, _)| (s, e)).collect();
+        if full_until(&mut intervals, start_ms, calendar.capacity()).is_none() {
+            return;
+        }
+        // Full: the answer lists every live reservation in the way, latest first, as the
+        // disjoint walk does.
+        blocking.sort_unstable_by_key(|&(s, e, _)| std::cmp::Reverse((s, e)));
+        for (entry_start_ms, entry_end_ms, kind) in blocking {
+            self.report(conflicts, resource, entry_start_ms, entry_end_ms, kind);
+        }
+    }
+
+    /// Adds one conflict to the answer, up to [`limits::CONFLICTS_REPORTED_MAX`].
+    fn report(
+        &self,
+        conflicts: &mut Vec<ConflictView>,
+        resource: ResourceId,
+        start_ms: i64,
+        end_ms: i64,
+        kind: ConflictKind,
+    ) {
+        if conflicts.len() < limits::CONFLICTS_REPORTED_MAX {
+            conflicts.push(ConflictView {
+                resource: self.resource_names[resource as usize].clone(),
+                start_ms,
+                end_ms,
+                kind,
+            });
         }
     }
 
@@ -89,21 +164,22 @@ impl Book {
         }
     }
 
-    /// The conflict check on its own: whether `[start_ms, end_ms)` on `resource` is free of live
-    /// reservations at `now_ms`. Read-only (lazily expired holds count as free but stay stored).
+    /// The conflict check on its own: whether `[start_ms, end_ms)` on `resource` has room for one
+    /// more reservation at `now_ms`. Read-only (lazily expired holds count as free but stay
+    /// stored).
     pub fn is_free(&self, resource: &str, start_ms: i64, end_ms: i64, now_ms: i64) -> bool {
         match self.resource_ids.get(resource) {
             Some(&id) => self
-                .last_blocking_end(id, start_ms, end_ms, now_ms, None)
+                .blocked_until(id, start_ms, end_ms, now_ms, None)
                 .is_none(),
             None => true,
         }
     }
 
-    /// The end of the latest blocking entry overlapping `[start_ms, end_ms)`, if any. Entries
-    /// are walked latest first and their ends are ordered, so the first blocking one has the
-    /// greatest end.
-    fn last_blocking_end(
+    /// `None` when `[start_ms, end_ms)` on `resource` has room; otherwise the instant before
+    /// which no start of the same length has room (the end of what blocks it), for a search to
+    /// jump to.
+    fn blocked_until(
         &self,
         resource: ResourceId,
         start_ms: i64,
@@ -111,15 +187,43 @@ impl Book {
         now_ms: i64,
         ignore_call: Option<&str>,
     ) -> Option<i64> {
-        self.calendars[resource as usize]
-            .overlapping(start_ms, end_ms)
-            .find(|(_, entry)| matches!(self.blocking(entry, now_ms, ignore_call), Blocking::By(_)))
-            .map(|(_, entry)| entry.end_ms)
+        let calendar = &self.calendars[resource as usize];
+        if let Some(mut walk) = calendar.latest_first(start_ms, end_ms) {
+            // Entries are walked latest first and their ends are ordered, so the first blocking
+            // one has the greatest end.
+            return walk
+                .find(|(_, entry)| {
+                    matches!(self.blocking(entry, now_ms, ignore_call), Blocking::By(_))
+                })
+                .map(|(_, entry)| entry.end_ms);
+        }
+        self.blocked_until_shared(resource, start_ms, end_ms, now_ms, ignore_call)
     }
 
-    /// The earliest free start on one resource, stepping from `earliest_ms` by `step_ms`, with
-    /// `t + duration_ms <= latest_ms`. Each miss jumps past the blocking entry, so the loop runs
-    /// at most once per entry in the window.
+    /// [`Book::blocked_until`] in the shared form: the sweep over the live entries in the way.
+    /// A function of its own for the same reason as [`Book::scan_shared`].
+    #[inline(never)]
+    fn blocked_until_shared(
+        &self,
+        resource: ResourceId,
+        start_ms: i64,
+        end_ms: i64,
+        now_ms: i64,
+        ignore_call: Option<&str>,
+    ) -> Option<i64> {
+        let calendar = &self.calendars[resource as usize];
+        let mut intervals = Intervals::new();
+        calendar.for_each_overlapping(start_ms, end_ms, |entry_start_ms, entry| {
+            if matches!(self.blocking(entry, now_ms, ignore_call), Blocking::By(_)) {
+                intervals.push((entry_start_ms, entry.end_ms));
+            }
+        });
+        full_until(&mut intervals, start_ms, calendar.capacity())
+    }
+
+    /// The earliest start with room on one resource, stepping from `earliest_ms` by `step_ms`,
+    /// with `t + duration_ms <= latest_ms`. Each miss jumps past what blocks it, which is the end
+    /// of an entry, so the loop runs at most once per entry in the window.
     #[allow(clippy::too_many_arguments)]
     fn earliest_free(
         &self,
@@ -136,7 +240,7 @@ impl Book {
             let Some(resource) = resource else {
                 return Some(start_ms);
             };
-            match self.last_blocking_end(
+            match self.blocked_until(
                 resource,
                 start_ms,
                 start_ms + duration_ms,
@@ -152,7 +256,7 @@ impl Book {
         None
     }
 
-    /// The segment a first-available hold takes: the earliest free start over every listed
+    /// The segment a first-available hold takes: the earliest start with room over every listed
     /// resource, ties to the resource listed first.
     pub(super) fn find_first(
         &self,
@@ -208,7 +312,7 @@ impl Book {
                 let mut start_ms = from_ms;
                 while start_ms + duration_ms <= to_ms {
                     let blocked = resource.and_then(|id| {
-                        self.last_blocking_end(
+                        self.blocked_until(
                             id,
                             start_ms,
                             start_ms + duration_ms,

@@ -25,6 +25,6 @@ pub use hold::{
 };
 pub use query::{AvailabilityRequest, ListFilter};
 pub use rules::{
-    validate_id, validate_idempotency_key, validate_interval, validate_length, validate_phone,
-    validate_reason, validate_text, validate_time, validate_ttl,
+    validate_capacity, validate_id, validate_idempotency_key, validate_interval, validate_length,
+    validate_phone, validate_reason, validate_text, validate_time, validate_ttl,
 };

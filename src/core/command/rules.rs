@@ -130,6 +130,17 @@ pub fn validate_ttl(field: &str, ttl_seconds: i64) -> Result<(), BookError> {
     Ok(())
 }
 
+/// Checks a resource's capacity: 1 to `RESOURCE_CAPACITY_MAX` live reservations at once.
+pub fn validate_capacity(field: &str, capacity: u32) -> Result<(), BookError> {
+    if !(1..=limits::RESOURCE_CAPACITY_MAX).contains(&capacity) {
+        return Err(BookError::invalid(
+            field,
+            format!("must be 1 to {}", limits::RESOURCE_CAPACITY_MAX),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a list of resources of a query: 1 to `QUERY_RESOURCES_MAX` ids.
 pub(super) fn validate_resources(field: &str, resources: &[String]) -> Result<(), BookError> {
     if resources.is_empty() || resources.len() > limits::QUERY_RESOURCES_MAX {

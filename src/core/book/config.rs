@@ -79,6 +79,10 @@ impl Book {
     /// Whether `[start_ms, end_ms)` on `resource` lies in its opening hours and outside its
     /// closures (always, for a resource without configuration).
     pub(super) fn admits(&self, resource: ResourceId, start_ms: i64, end_ms: i64) -> bool {
+        // Most companies configure nothing: one length test, no hashing, on every search step.
+        if self.configs.is_empty() {
+            return true;
+        }
         match self.configs.get(&resource) {
             Some(config) => config.admits(self.company_settings.time_zone(), start_ms, end_ms),
             None => true,
@@ -90,7 +94,9 @@ impl Book {
 mod tests {
     use super::*;
     use crate::core::book::Settings;
-    use crate::core::command::{HoldOptions, HoldRequest, HoldTarget};
+    use crate::core::command::{
+        AvailabilityRequest, FindRequest, HoldOptions, HoldRequest, HoldTarget,
+    };
     use crate::core::schedule::{Closure, WeeklyHours};
     use uuid::Uuid;
 
@@ -184,6 +190,49 @@ mod tests {
         .unwrap();
         assert_eq!(book.company_settings().locale().as_str(), "de");
         assert!(book.configured_resources().is_empty());
+    }
+
+    /// Goal: first-available and availability offer only starts whose whole interval lies in
+    /// the opening hours and outside the closures.
+    #[test]
+    fn searches_offer_only_open_starts() {
+        let mut book = berlin_book();
+        let now_ms = TUESDAY_MS - 24 * HOUR_MS;
+        // From 06:00 UTC (07:00 Berlin), hourly, an hour long: the first open start is 09:00
+        // Berlin (08:00 UTC); the last is 16:00 Berlin; 14:00 Berlin is closed.
+        let request = AvailabilityRequest::new(
+            vec!["staff-7".into()],
+            TUESDAY_MS + 6 * HOUR_MS,
+            TUESDAY_MS + 20 * HOUR_MS,
+            HOUR_MS,
+            HOUR_MS,
+        )
+        .unwrap();
+        let slots = book.availability(&request, now_ms).unwrap();
+        let hours: Vec<i64> = slots[0]
+            .slots_ms
+            .iter()
+            .map(|ms| (ms - TUESDAY_MS) / HOUR_MS)
+            .collect();
+        assert_eq!(
+            hours,
+            [8, 9, 10, 11, 12, 14, 15],
+            "09:00 to 16:00 Berlin, 14:00 closed"
+        );
+        let find = FindRequest::new(
+            vec!["staff-7".into()],
+            TUESDAY_MS + 6 * HOUR_MS,
+            TUESDAY_MS + 20 * HOUR_MS,
+            HOUR_MS,
+            HOUR_MS / 2,
+        )
+        .unwrap();
+        let request = HoldRequest::with_options(HoldTarget::Find(find), HoldOptions::default());
+        let held = book.hold(request, None, Uuid::new_v4(), now_ms).unwrap();
+        assert_eq!(
+            held.reservation.segments[0].start_ms,
+            TUESDAY_MS + 8 * HOUR_MS
+        );
     }
 
     /// Goal: a configured capacity is the calendar's, and removing the configuration brings the

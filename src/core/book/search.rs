@@ -240,6 +240,11 @@ impl Book {
             let Some(resource) = resource else {
                 return Some(start_ms);
             };
+            // Outside opening hours or in a closure: the next start on the grid.
+            if !self.admits(resource, start_ms, start_ms + duration_ms) {
+                start_ms += step_ms;
+                continue;
+            }
             match self.blocked_until(
                 resource,
                 start_ms,
@@ -312,6 +317,10 @@ impl Book {
                 let mut start_ms = from_ms;
                 while start_ms + duration_ms <= to_ms {
                     let blocked = resource.and_then(|id| {
+                        if !self.admits(id, start_ms, start_ms + duration_ms) {
+                            // Not open then: blocked up to the next start on the grid.
+                            return Some(start_ms + 1);
+                        }
                         self.blocked_until(
                             id,
                             start_ms,

@@ -10,6 +10,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use holdfast::actors::engine::{Engine, EngineConfig};
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
+use holdfast::core::schedule::{CompanySettings, ResourceConfig, WeeklyHours, WEEKDAYS};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicIsize, Ordering};
@@ -207,6 +208,53 @@ fn conflict_check_and_hold_at_capacity_8(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same hold at 100,000 reservations on a resource without configuration and on one with
+/// opening hours (one interval on every weekday, in Europe/Berlin): the cost of judging the
+/// wall clock on every hold, side by side in one run.
+fn hold_with_hours(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hours");
+    group.measurement_time(Duration::from_secs(4));
+    let count = 100_000usize;
+    for with_hours in [false, true] {
+        let mut book = Book::new("bench", settings());
+        if with_hours {
+            book.set_company_settings(
+                CompanySettings::new("Europe/Berlin", "en", 30, 300).expect("valid settings"),
+            );
+            let week = WEEKDAYS.iter().map(|day| {
+                (
+                    day.to_string(),
+                    vec![("00:00".to_string(), "24:00".to_string())],
+                )
+            });
+            let hours = WeeklyHours::new(week).expect("valid hours");
+            let config = ResourceConfig::new(None, 1, Some(hours), Vec::new()).expect("valid");
+            book.put_resource("staff-1", config).expect("configured");
+        }
+        for i in 0..count {
+            let request = hold_request("staff-1", BASE_MS + i as i64 * PERIOD_MS, i as u64);
+            book.hold(request, None, Uuid::from_u128(i as u128 + 1), NOW_MS)
+                .expect("free and open");
+        }
+        let name = if with_hours {
+            "hold_with_hours"
+        } else {
+            "hold_without_hours"
+        };
+        let mut next_token = count as u128 + 1;
+        group.bench_with_input(BenchmarkId::new(name, count), &count, |b, &count| {
+            b.iter_custom(|iterations| {
+                time_holds(&mut book, iterations, &mut next_token, |n| {
+                    let slot = (n * 7_919) as i64 % count as i64;
+                    let start_ms = BASE_MS + slot * PERIOD_MS + LENGTH_MS;
+                    hold_request("staff-1", start_ms, n % 1_000)
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
 fn hold_through_the_actor(c: &mut Criterion) {
     let system = actix_rt::System::new();
     let engine = system.block_on(async {
@@ -291,6 +339,7 @@ criterion_group!(
     benches,
     conflict_check_and_hold,
     conflict_check_and_hold_at_capacity_8,
+    hold_with_hours,
     hold_through_the_actor,
     million_holds_over_a_thousand_resources
 );

@@ -12,7 +12,7 @@
 
 use crate::core::error::BookError;
 use crate::limits;
-use chrono::{DateTime, Datelike, NaiveDateTime, Offset, TimeZone};
+use chrono::{DateTime, NaiveDateTime, Offset, TimeZone};
 use chrono_tz::Tz;
 
 const MINUTE_MS: i64 = 60_000;
@@ -401,75 +401,64 @@ impl ResourceConfig {
     }
 }
 
-/// The wall-clock time of `ms` in `zone`, and the zone's offset from UTC then (seconds).
-fn wall(zone: Tz, ms: i64) -> Option<(NaiveDateTime, i32)> {
+/// The zone's offset from UTC at instant `ms`, in milliseconds (one search of the zone's
+/// transitions).
+fn offset_ms(zone: Tz, ms: i64) -> Option<i64> {
     let utc = DateTime::from_timestamp_millis(ms)?;
-    let local = zone.from_utc_datetime(&utc.naive_utc());
-    Some((local.naive_local(), local.offset().fix().local_minus_utc()))
+    let offset = zone.offset_from_utc_datetime(&utc.naive_utc());
+    Some(i64::from(offset.fix().local_minus_utc()) * 1_000)
 }
 
-fn offset_at(zone: Tz, ms: i64) -> Option<i32> {
-    wall(zone, ms).map(|(_, offset)| offset)
+/// The wall-clock time of `ms` in `zone` (tests read it back as a date and time).
+#[cfg(test)]
+fn wall(zone: Tz, ms: i64) -> Option<NaiveDateTime> {
+    let utc = DateTime::from_timestamp_millis(ms)?;
+    Some(zone.from_utc_datetime(&utc.naive_utc()).naive_local())
 }
 
 /// Whether every wall-clock time `[start_ms, end_ms)` covers lies in one opening interval of the
 /// weekday it starts on. The interval is cut where the zone's offset changes (at most once: a
 /// reservation that fits one day is shorter than the time between two changes), and the wall
-/// times of both pieces must fit.
+/// times of both pieces must fit. Wall times are plain milliseconds (instant + offset), so a day
+/// and its weekday are integer divisions: the hold path pays two offset lookups and arithmetic.
 fn within_hours(hours: &WeeklyHours, zone: Tz, start_ms: i64, end_ms: i64) -> bool {
     if end_ms <= start_ms || end_ms - start_ms > LONGEST_DAY_MS {
         return false;
     }
-    let Some((start_wall, start_offset)) = wall(zone, start_ms) else {
+    let (Some(start_offset), Some(end_offset)) =
+        (offset_ms(zone, start_ms), offset_ms(zone, end_ms - 1))
+    else {
         return false;
     };
-    let Some(end_offset) = offset_at(zone, end_ms - 1) else {
-        return false;
-    };
-    let day = start_wall.date();
-    let midnight = day
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists on the naive calendar");
-    let since_midnight = |wall: NaiveDateTime| (wall - midnight).num_milliseconds();
-    // The exclusive end of a piece `[from, to)` read on the wall clock of the offset it runs at.
-    let wall_end = |to_ms: i64, offset: i32| {
-        DateTime::from_timestamp_millis(to_ms)
-            .map(|utc| utc.naive_utc() + chrono::Duration::seconds(i64::from(offset)))
-    };
+    let start_wall = start_ms + start_offset;
+    let day = start_wall.div_euclid(DAY_MS);
+    let midnight = day * DAY_MS;
     let (low, high) = if start_offset == end_offset {
-        let Some(end_wall) = wall_end(end_ms, start_offset) else {
-            return false;
-        };
-        (since_midnight(start_wall), since_midnight(end_wall))
+        (start_wall - midnight, end_ms + start_offset - midnight)
     } else {
         // Find the first instant at the new offset: a binary search over milliseconds.
         let (mut before, mut after) = (start_ms, end_ms - 1);
         while after - before > 1 {
             let middle = before + (after - before) / 2;
-            if offset_at(zone, middle) == Some(start_offset) {
+            if offset_ms(zone, middle) == Some(start_offset) {
                 before = middle;
             } else {
                 after = middle;
             }
         }
-        let (Some(first_end), Some((second_start, _)), Some(second_end)) = (
-            wall_end(after, start_offset),
-            wall(zone, after),
-            wall_end(end_ms, end_offset),
-        ) else {
-            return false;
-        };
-        let starts = [since_midnight(start_wall), since_midnight(second_start)];
-        let ends = [since_midnight(first_end), since_midnight(second_end)];
+        let first_end = after + start_offset - midnight;
+        let second_start = after + end_offset - midnight;
+        let second_end = end_ms + end_offset - midnight;
         (
-            starts.into_iter().min().unwrap_or(0),
-            ends.into_iter().max().unwrap_or(DAY_MS),
+            (start_wall - midnight).min(second_start),
+            first_end.max(second_end),
         )
     };
     if low < 0 || high > DAY_MS {
         return false;
     }
-    let weekday = day.weekday().num_days_from_monday() as usize;
+    // 1970-01-01, day 0, was a Thursday: index 3 counted from Monday.
+    let weekday = (day + 3).rem_euclid(7) as usize;
     hours.day(weekday).iter().any(|interval| {
         i64::from(interval.open_minute) * MINUTE_MS <= low
             && high <= i64::from(interval.close_minute) * MINUTE_MS
@@ -608,7 +597,7 @@ mod tests {
         let hour = 60 * MINUTE_MS;
         let second = first + hour;
         assert_eq!(
-            wall(zone, second).unwrap().0,
+            wall(zone, second).unwrap(),
             day.and_hms_opt(2, 30, 0).unwrap()
         );
         let config = with_hours(week(&[("sun", &[("02:00", "03:00")])]));

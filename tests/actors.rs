@@ -13,6 +13,7 @@ use holdfast::core::command::{
 };
 use holdfast::core::error::BookError;
 use holdfast::core::reservation::Status;
+use holdfast::core::schedule::ResourceConfig;
 use std::sync::Arc;
 
 const BASE_MS: i64 = 1_798_761_600_000;
@@ -103,25 +104,25 @@ fn sixty_four_callers_race_for_one_slot_and_exactly_one_wins() {
 /// Goal: on a resource of capacity k, for every k from 1 to 8, 64 tasks on several threads race
 /// for one slot; exactly k win and the other 64 - k get `conflict` listing the k winners, in each
 /// of 200 rounds (each round a fresh slot, so every round is a real race). A capacity outside 1
-/// to 1,000 is refused through the engine as through the book.
+/// to 1,000 is refused when the configuration is built.
 #[test]
 fn sixty_four_callers_race_for_one_slot_of_capacity_k_and_exactly_k_win() {
     const CALLERS: usize = 64;
     let (engine, system) = start_engine(2);
     let runtime = callers();
     runtime.block_on(async {
-        match engine.set_resource_capacity("race-k", "chairs", 0).await {
-            Err(EngineError::Book(BookError::InvalidRequest { field, .. })) => {
-                assert_eq!(field, "capacity")
-            }
+        match ResourceConfig::new(None, 0, None, Vec::new()) {
+            Err(BookError::InvalidRequest { field, .. }) => assert_eq!(field, "capacity"),
             other => panic!("expected invalid_request, got {other:?}"),
         }
         for capacity in 1..=8usize {
             let resource = format!("chairs-{capacity}");
-            engine
-                .set_resource_capacity("race-k", &resource, capacity as u32)
+            let config = ResourceConfig::new(None, capacity as i64, None, Vec::new()).unwrap();
+            let created = engine
+                .put_resource("race-k", &resource, config)
                 .await
                 .expect("a valid capacity");
+            assert!(created, "configured for the first time");
             for round in 0..200i64 {
                 let start_ms = BASE_MS + round * SLOT_MS;
                 let mut tasks = Vec::new();

@@ -16,12 +16,21 @@ use crate::core::error::ErrorType;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::{ReservationView, Status};
 use crate::durability::fingerprint::idempotency_of;
-use crate::durability::log::{HoldRequestV1, LogFailed, LogRecordV1, LogWriter, Ticket};
+use crate::durability::log::{
+    HoldRequestV1, LogFailed, LogRecordV1, LogRecordV2, LogWriter, Ticket,
+};
 use crate::durability::snapshot::{CompanyExport, EncodedCompany};
 use crate::limits;
 use actix::prelude::*;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
+
+mod config;
+
+pub use config::{
+    DeleteResource, ListResources, PutResource, ReadResource, ReadSettings, ResourceEntry,
+    UpdateSettings,
+};
 
 /// How often the actor drops reservations whose retention ran out.
 pub const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
@@ -116,7 +125,7 @@ impl CompanyActor {
     /// only in wal mode (in snapshot mode the change is only numbered, so the snapshotter sees
     /// that something changed). The actor never waits for the disk here: the engine awaits the
     /// sync before it answers the caller.
-    fn log(&mut self, make_record: impl FnOnce(String) -> LogRecordV1) {
+    fn log<R: Into<LogRecordV2>>(&mut self, make_record: impl FnOnce(String) -> R) {
         if let Some(log_writer) = &self.log_writer {
             let company = self.book.company();
             match log_writer.append(|| make_record(company.to_string())) {
@@ -227,6 +236,11 @@ impl Handler<Hold> for CompanyActor {
     fn handle(&mut self, message: Hold, _: &mut Context<Self>) -> Self::Result {
         let started = Instant::now();
         let now_ms = self.clock.now_ms();
+        // Resolved before the fingerprint and the record: both hold the time to live it got.
+        let default_ttl_seconds = self.book.company_settings().default_ttl_seconds();
+        let message = Hold {
+            request: message.request.with_default_ttl(default_ttl_seconds),
+        };
         if let Err(refusal) = self.take_live_place(&message.request, now_ms) {
             // Counted like the book's own refusals; the book itself is not touched.
             self.book.record_rejected(refusal.error_type(), None);
@@ -519,26 +533,6 @@ impl CompanyActor {
     }
 }
 
-/// Set how many live reservations may overlap at any instant on a resource (see
-/// `Book::set_resource_capacity`). Not logged and not on the engine's change path: the
-/// capacity is held in memory only until the durable format carries it, so there is no record
-/// to wait for.
-#[derive(Message)]
-#[rtype(result = "Result<(), BookError>")]
-pub struct SetResourceCapacity {
-    pub resource: String,
-    pub capacity: u32,
-}
-
-impl Handler<SetResourceCapacity> for CompanyActor {
-    type Result = Result<(), BookError>;
-
-    fn handle(&mut self, message: SetResourceCapacity, _: &mut Context<Self>) -> Self::Result {
-        self.book
-            .set_resource_capacity(&message.resource, message.capacity)
-    }
-}
-
 /// Check the book's invariants now (tests and simulations).
 #[derive(Message)]
 #[rtype(result = "Result<(), String>")]
@@ -704,3 +698,6 @@ logged!(Hold, HoldOutcome);
 logged!(Confirm, ReservationView);
 logged!(Extend, ReservationView);
 logged!(Cancel, ReservationView);
+logged!(UpdateSettings, crate::core::schedule::CompanySettings);
+logged!(PutResource, bool);
+logged!(DeleteResource, bool);

@@ -5,9 +5,10 @@
 
 use crate::actors::budget::{total_live_limit_default, LiveBudget};
 use crate::actors::company::{
-    Cancel, CheckInvariants, CompanyActor, Confirm, CountReservations, Extend, FindAvailability,
-    Hold, ListReservations, Logged, LoggedAnswer, ReadMetrics, ReadReservation, RecordRejected,
-    SampleMetrics, SetResourceCapacity,
+    Cancel, CheckInvariants, CompanyActor, Confirm, CountReservations, DeleteResource, Extend,
+    FindAvailability, Hold, ListReservations, ListResources, Logged, LoggedAnswer, PutResource,
+    ReadMetrics, ReadReservation, ReadResource, ReadSettings, RecordRejected, ResourceEntry,
+    SampleMetrics, UpdateSettings,
 };
 use crate::actors::expiry::{
     ExpireBatch, ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport,
@@ -20,6 +21,7 @@ use crate::core::error::BookError;
 use crate::core::error::ErrorType;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::ReservationView;
+use crate::core::schedule::{CompanySettings, ResourceConfig, SettingsPatch};
 use crate::durability::log::{LogWriter, Ticket};
 use actix::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -298,20 +300,67 @@ impl Engine {
             .await??)
     }
 
-    /// Sets how many live reservations may overlap at any instant on `resource` of `company`
-    /// (1 to 1,000), for new holds; nothing held is cancelled. In memory only for now: a restart
-    /// or a rebuild from disk brings back capacity 1.
-    pub async fn set_resource_capacity(
+    /// The company's settings.
+    pub async fn settings(&self, company: &str) -> Result<CompanySettings, EngineError> {
+        Ok(self.company(company)?.send(ReadSettings).await?)
+    }
+
+    /// Changes some of the company's settings; answers the settings it left. New holds follow
+    /// them; nothing held changes.
+    pub async fn update_settings(
+        &self,
+        company: &str,
+        patch: SettingsPatch,
+    ) -> Result<CompanySettings, EngineError> {
+        self.change(company, UpdateSettings { patch }).await
+    }
+
+    /// One configured resource, with the company's settings (`NotFound` when it has none).
+    pub async fn resource(
         &self,
         company: &str,
         resource: &str,
-        capacity: u32,
-    ) -> Result<(), EngineError> {
-        let message = SetResourceCapacity {
+    ) -> Result<(CompanySettings, ResourceEntry), EngineError> {
+        let message = ReadResource {
             resource: resource.to_string(),
-            capacity,
         };
         Ok(self.company(company)?.send(message).await??)
+    }
+
+    /// Every configured resource of the company, sorted by name, with its settings.
+    pub async fn resources(
+        &self,
+        company: &str,
+    ) -> Result<(CompanySettings, Vec<ResourceEntry>), EngineError> {
+        Ok(self.company(company)?.send(ListResources).await?)
+    }
+
+    /// Configures a resource of `company` (hours, closures, capacity), replacing what it had;
+    /// answers whether it was not configured before. New holds follow it; nothing held changes.
+    pub async fn put_resource(
+        &self,
+        company: &str,
+        resource: &str,
+        config: ResourceConfig,
+    ) -> Result<bool, EngineError> {
+        let message = PutResource {
+            resource: resource.to_string(),
+            config,
+        };
+        self.change(company, message).await
+    }
+
+    /// Removes a resource's configuration (open around the clock, capacity 1 again); answers
+    /// whether it had one. Reservations are never touched.
+    pub async fn delete_resource(
+        &self,
+        company: &str,
+        resource: &str,
+    ) -> Result<bool, EngineError> {
+        let message = DeleteResource {
+            resource: resource.to_string(),
+        };
+        self.change(company, message).await
     }
 
     /// The company's metrics object.

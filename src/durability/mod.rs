@@ -23,6 +23,7 @@
 //!   falling back to the oldest kept snapshot still finds the log after it;
 //! - a file that does not verify is never deleted, and never silently half-read.
 
+pub mod config;
 pub mod disk;
 pub mod files;
 pub mod fingerprint;

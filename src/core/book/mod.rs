@@ -256,7 +256,7 @@ impl Book {
     /// checked before anything changes. `idempotency` is the request's key with its fingerprint
     /// when it has a key (`None` otherwise), computed by the caller from the request's on-disk
     /// form, which the core does not know. `token` is the new reservation's id, made by the
-    /// caller.
+    /// caller. A request that names no time to live gets the company's default.
     pub fn hold(
         &mut self,
         request: HoldRequest,
@@ -264,6 +264,7 @@ impl Book {
         token: Uuid,
         now_ms: i64,
     ) -> Result<HoldOutcome, BookError> {
+        let request = request.with_default_ttl(self.company_settings.default_ttl_seconds());
         let result = self.hold_inner(request, idempotency, token, now_ms);
         self.count(result)
     }

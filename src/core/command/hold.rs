@@ -258,6 +258,9 @@ impl Idempotency {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct HoldOptions {
     ttl_seconds: i64,
+    /// Whether the caller named a time to live; when not, the company's default applies
+    /// ([`HoldRequest::with_default_ttl`]) instead of `ttl_seconds`.
+    ttl_named: bool,
     call_id: Option<String>,
     customer_phone: Option<String>,
     service_id: Option<String>,
@@ -269,6 +272,7 @@ impl Default for HoldOptions {
     fn default() -> HoldOptions {
         HoldOptions {
             ttl_seconds: limits::TTL_SECONDS_DEFAULT,
+            ttl_named: false,
             call_id: None,
             customer_phone: None,
             service_id: None,
@@ -283,6 +287,7 @@ impl HoldOptions {
     pub fn with_ttl_seconds(mut self, ttl_seconds: i64) -> Result<HoldOptions, BookError> {
         validate_ttl("ttl_seconds", ttl_seconds)?;
         self.ttl_seconds = ttl_seconds;
+        self.ttl_named = true;
         Ok(self)
     }
 
@@ -360,6 +365,17 @@ impl HoldRequest {
     /// Its time to live, in seconds.
     pub fn ttl_seconds(&self) -> i64 {
         self.options.ttl_seconds
+    }
+
+    /// The same request with `default_ttl_seconds` (the company's, already checked) as its time
+    /// to live when its caller named none. Resolved before the request is fingerprinted and
+    /// logged, so that the log holds the time to live the hold got and replay needs no settings.
+    pub fn with_default_ttl(mut self, default_ttl_seconds: i64) -> HoldRequest {
+        if !self.options.ttl_named {
+            self.options.ttl_seconds = default_ttl_seconds;
+            self.options.ttl_named = true;
+        }
+        self
     }
 
     /// The call it belongs to.

@@ -132,6 +132,58 @@ impl CompanySettings {
     }
 }
 
+/// A change of some of a company's settings, each given part checked (the error names the
+/// field); a part left out keeps its value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SettingsPatch {
+    time_zone: Option<Tz>,
+    locale: Option<Locale>,
+    default_duration_minutes: Option<u32>,
+    default_ttl_seconds: Option<i64>,
+}
+
+impl SettingsPatch {
+    /// A patch from the parts a caller gave.
+    pub fn new(
+        time_zone: Option<&str>,
+        locale: Option<&str>,
+        default_duration_minutes: Option<i64>,
+        default_ttl_seconds: Option<i64>,
+    ) -> Result<SettingsPatch, BookError> {
+        // Each given part is checked by the same rule as a whole value, against the defaults.
+        let defaults = CompanySettings::default();
+        let checked = CompanySettings::new(
+            time_zone.unwrap_or("UTC"),
+            locale.unwrap_or(defaults.locale.as_str()),
+            default_duration_minutes.unwrap_or(i64::from(defaults.default_duration_minutes)),
+            default_ttl_seconds.unwrap_or(defaults.default_ttl_seconds),
+        )?;
+        Ok(SettingsPatch {
+            time_zone: time_zone.map(|_| checked.time_zone),
+            locale: locale.map(|_| checked.locale),
+            default_duration_minutes: default_duration_minutes
+                .map(|_| checked.default_duration_minutes),
+            default_ttl_seconds: default_ttl_seconds.map(|_| checked.default_ttl_seconds),
+        })
+    }
+}
+
+impl CompanySettings {
+    /// These settings with `patch`'s given parts in place of theirs.
+    pub fn patched(self, patch: SettingsPatch) -> CompanySettings {
+        CompanySettings {
+            time_zone: patch.time_zone.unwrap_or(self.time_zone),
+            locale: patch.locale.unwrap_or(self.locale),
+            default_duration_minutes: patch
+                .default_duration_minutes
+                .unwrap_or(self.default_duration_minutes),
+            default_ttl_seconds: patch
+                .default_ttl_seconds
+                .unwrap_or(self.default_ttl_seconds),
+        }
+    }
+}
+
 /// Parses an IANA time zone name (`Europe/Berlin`, `UTC`).
 pub fn parse_time_zone(name: &str) -> Result<Tz, BookError> {
     name.parse::<Tz>().map_err(|_| {
@@ -259,6 +311,31 @@ impl WeeklyHours {
             week.days[index] = day;
         }
         Ok(week)
+    }
+
+    /// Builds the week from minutes after local midnight, Monday first (the on-disk form), with
+    /// the same checks as [`WeeklyHours::new`]: a stored week is read as if it were typed in.
+    pub fn from_minutes(days: &[Vec<(u16, u16)>]) -> Result<WeeklyHours, BookError> {
+        if days.len() != WEEKDAYS.len() {
+            return Err(invalid("hours", "does not have seven weekdays"));
+        }
+        let named = WEEKDAYS.iter().zip(days).map(|(name, intervals)| {
+            let intervals = intervals
+                .iter()
+                .map(|&(open, close)| (format_clock(open), format_clock(close)))
+                .collect();
+            (name.to_string(), intervals)
+        });
+        WeeklyHours::new(named)
+    }
+
+    /// Every weekday's intervals in minutes after local midnight, Monday first (the on-disk
+    /// form, read back by [`WeeklyHours::from_minutes`]).
+    pub fn minutes_by_day(&self) -> Vec<Vec<(u16, u16)>> {
+        self.days
+            .iter()
+            .map(|day| day.iter().map(|interval| interval.minutes()).collect())
+            .collect()
     }
 
     /// The intervals of a weekday (0 is Monday).

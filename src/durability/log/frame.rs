@@ -3,7 +3,7 @@
 //! Encoding, stamping the LSN once the writer assigns it, and reading one frame back with its
 //! checks (length bound, checksum, exact decode), so that nothing else knows the byte layout.
 
-use crate::durability::log::record::LogRecordV1;
+use crate::durability::log::record::{LogRecordV1, LogRecordV2};
 use crate::limits;
 
 /// Size of a frame's header (length, checksum, LSN), in bytes.
@@ -14,8 +14,8 @@ fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// The bytes of one frame holding `record` at `lsn`.
-pub fn encode_frame(lsn: u64, record: &LogRecordV1) -> Vec<u8> {
+/// The bytes of one frame holding `record` at `lsn` (the current format, version 2).
+pub fn encode_frame(lsn: u64, record: &LogRecordV2) -> Vec<u8> {
     let mut frame = vec![0u8; FRAME_HEADER_BYTES];
     bincode::serde::encode_into_std_write(record, &mut frame, bincode_config())
         .expect("encoding a record into memory cannot fail");
@@ -36,7 +36,7 @@ pub(crate) fn stamp_lsn(frame: &mut [u8], lsn: u64) {
 /// One frame read back: its LSN, record, and total size in bytes.
 pub(crate) struct Frame {
     pub lsn: u64,
-    pub record: LogRecordV1,
+    pub record: LogRecordV2,
     pub bytes: usize,
 }
 
@@ -48,7 +48,9 @@ pub(crate) enum FrameProblem {
     Bad(String),
 }
 
-pub(crate) fn read_frame(bytes: &[u8]) -> Result<Frame, FrameProblem> {
+/// Reads the frame at the start of `bytes`, its payload decoded as the record type of the
+/// segment's `format_version` (1 or 2: the reader refuses any other before it reads a frame).
+pub(crate) fn read_frame(bytes: &[u8], format_version: u32) -> Result<Frame, FrameProblem> {
     if bytes.len() < FRAME_HEADER_BYTES {
         return Err(FrameProblem::PastEnd);
     }
@@ -69,9 +71,15 @@ pub(crate) fn read_frame(bytes: &[u8]) -> Result<Frame, FrameProblem> {
     }
     let mut lsn = [0u8; 8];
     lsn.copy_from_slice(&bytes[8..16]);
-    let (record, read): (LogRecordV1, usize) =
-        bincode::serde::decode_from_slice(&bytes[FRAME_HEADER_BYTES..total], bincode_config())
-            .map_err(|e| FrameProblem::Bad(format!("record does not decode: {e}")))?;
+    let payload = &bytes[FRAME_HEADER_BYTES..total];
+    let decoded = if format_version == 1 {
+        bincode::serde::decode_from_slice::<LogRecordV1, _>(payload, bincode_config())
+            .map(|(record, read)| (LogRecordV2::Change(record), read))
+    } else {
+        bincode::serde::decode_from_slice::<LogRecordV2, _>(payload, bincode_config())
+    };
+    let (record, read) =
+        decoded.map_err(|e| FrameProblem::Bad(format!("record does not decode: {e}")))?;
     if read != payload_bytes {
         return Err(FrameProblem::Bad("record has trailing bytes".into()));
     }
@@ -84,7 +92,7 @@ pub(crate) fn read_frame(bytes: &[u8]) -> Result<Frame, FrameProblem> {
 
 /// Whether any frame that verifies and continues the log after `last_lsn` starts anywhere in
 /// `bytes`. Decides whether a bad frame is a torn tail (nothing valid after it) or corruption.
-pub(crate) fn valid_frame_follows(bytes: &[u8], last_lsn: u64) -> bool {
+pub(crate) fn valid_frame_follows(bytes: &[u8], last_lsn: u64, format_version: u32) -> bool {
     let lsn_most = last_lsn + 1 + (bytes.len() / FRAME_HEADER_BYTES) as u64;
     (1..bytes.len().saturating_sub(FRAME_HEADER_BYTES - 1)).any(|at| {
         let rest = &bytes[at..];
@@ -92,6 +100,6 @@ pub(crate) fn valid_frame_follows(bytes: &[u8], last_lsn: u64) -> bool {
         lsn.copy_from_slice(&rest[8..16]);
         let lsn = u64::from_le_bytes(lsn);
         // Cheap tests first: a plausible LSN, then the checksum.
-        lsn > last_lsn && lsn <= lsn_most && read_frame(rest).is_ok()
+        lsn > last_lsn && lsn <= lsn_most && read_frame(rest, format_version).is_ok()
     })
 }

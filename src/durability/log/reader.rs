@@ -5,9 +5,9 @@
 //! acknowledged changes.
 
 use crate::durability::log::frame::{read_frame, valid_frame_follows, FrameProblem};
-use crate::durability::log::record::LogRecordV1;
+use crate::durability::log::record::LogRecordV2;
 use crate::durability::log::segment::{
-    list_segments, LOG_FORMAT_VERSION, LOG_HEADER_BYTES, LOG_MAGIC,
+    list_segments, LOG_FORMAT_VERSION, LOG_FORMAT_VERSION_OLDEST, LOG_HEADER_BYTES, LOG_MAGIC,
 };
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -41,8 +41,8 @@ pub enum LogError {
 /// What reading the log found.
 #[derive(Debug, Default)]
 pub struct LogRead {
-    /// Every record, in LSN order.
-    pub records: Vec<(u64, LogRecordV1)>,
+    /// Every record, in LSN order (a version 1 segment's records as [`LogRecordV2::Change`]).
+    pub records: Vec<(u64, LogRecordV2)>,
     /// The LSN of the last record (0 when the log is empty).
     pub last_lsn: u64,
     /// The first LSN of the oldest segment, if any segment holds a record.
@@ -113,7 +113,10 @@ fn read_segment(
         return Err(corrupt(0, "segment header checksum does not match".into()));
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != LOG_FORMAT_VERSION {
+    if version < LOG_FORMAT_VERSION_OLDEST {
+        return Err(corrupt(8, format!("unknown log format version {version}")));
+    }
+    if version > LOG_FORMAT_VERSION {
         return Err(LogError::NewerVersion {
             file: path.to_path_buf(),
             found: version,
@@ -132,7 +135,7 @@ fn read_segment(
     }
     let mut segment_last = 0;
     while offset < bytes.len() {
-        match read_frame(&bytes[offset..]) {
+        match read_frame(&bytes[offset..], version) {
             Ok(frame) if frame.lsn == expected_lsn => {
                 read.first_lsn.get_or_insert(frame.lsn);
                 read.last_lsn = frame.lsn;
@@ -153,7 +156,11 @@ fn read_segment(
                     FrameProblem::Bad(detail) => detail,
                 };
                 let torn = last_segment
-                    && !valid_frame_follows(&bytes[offset..], expected_lsn.saturating_sub(1));
+                    && !valid_frame_follows(
+                        &bytes[offset..],
+                        expected_lsn.saturating_sub(1),
+                        version,
+                    );
                 if !torn {
                     return Err(corrupt(offset, detail));
                 }

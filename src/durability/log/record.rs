@@ -1,18 +1,22 @@
-//! The write-ahead log's records, version 1: what one logged change is on disk, converted by
-//! hand from and to the core's commands, and how replay re-runs it on a book.
+//! The write-ahead log's records: what one logged change is on disk, converted by hand from and
+//! to the core's commands, and how replay re-runs it on a book. Version 2 ([`LogRecordV2`])
+//! wraps every version 1 record ([`LogRecordV1`], the reservation changes, unchanged) and adds
+//! the company's configuration (settings, resources); a version 1 segment's records read back as
+//! [`LogRecordV2::Change`].
 //!
 //! The core is deterministic given a command, the token it was given and the `now_ms` it ran at,
 //! so a record is exactly that, and replay re-runs it through the same `Book` method. These are
 //! their own versioned types, never derived on the core's, because a derive on a live type
-//! changes the format silently the day someone adds a field: changing their bytes needs a
-//! `LogRecordV2` and a format version bump (`tests/fixtures/v1/` holds records that must always
-//! read).
+//! changes the format silently the day someone adds a field: changing their bytes needs a new
+//! record version and a format version bump (`tests/fixtures/v1/` and `tests/fixtures/v2/` hold
+//! records that must always read).
 
 use crate::core::book::Book;
 use crate::core::command::{
     FindRequest, HoldOptions, HoldRequest, HoldTarget, SegmentRequest, Segments,
 };
 use crate::core::error::BookError;
+use crate::durability::config::{ResourceConfigV2, SettingsV2};
 use crate::durability::fingerprint::idempotency_of;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -228,6 +232,67 @@ impl LogRecordV1 {
             }
             LogRecordV1::Housekeeping { now_ms, .. } => {
                 book.housekeeping(*now_ms);
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One logged change, version 2: a reservation change as version 1 logs it, or a change of the
+/// company's configuration. A configuration record holds the whole value the change left (not
+/// the fields a caller sent), so replay needs nothing but the record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogRecordV2 {
+    Change(LogRecordV1),
+    Settings {
+        company: String,
+        now_ms: i64,
+        settings: SettingsV2,
+    },
+    PutResource {
+        company: String,
+        now_ms: i64,
+        resource: String,
+        config: ResourceConfigV2,
+    },
+    DeleteResource {
+        company: String,
+        now_ms: i64,
+        resource: String,
+    },
+}
+
+impl From<LogRecordV1> for LogRecordV2 {
+    fn from(record: LogRecordV1) -> LogRecordV2 {
+        LogRecordV2::Change(record)
+    }
+}
+
+impl LogRecordV2 {
+    /// The company the record belongs to.
+    pub fn company(&self) -> &str {
+        match self {
+            LogRecordV2::Change(record) => record.company(),
+            LogRecordV2::Settings { company, .. }
+            | LogRecordV2::PutResource { company, .. }
+            | LogRecordV2::DeleteResource { company, .. } => company,
+        }
+    }
+
+    /// Re-runs the logged change on `book`, exactly as it first ran; a stored configuration is
+    /// checked as a caller's would be, so a damaged one is refused naming the field.
+    pub fn apply(&self, book: &mut Book) -> Result<(), BookError> {
+        match self {
+            LogRecordV2::Change(record) => record.apply(book),
+            LogRecordV2::Settings { settings, .. } => {
+                book.set_company_settings(settings.to_core()?);
+                Ok(())
+            }
+            LogRecordV2::PutResource {
+                resource, config, ..
+            } => book.put_resource(resource, config.to_core()?).map(drop),
+            LogRecordV2::DeleteResource { resource, .. } => {
+                book.delete_resource(resource);
                 Ok(())
             }
         }

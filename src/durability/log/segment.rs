@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 
 /// First bytes of every log segment.
 pub const LOG_MAGIC: [u8; 8] = *b"HOLDWAL\0";
-/// The log format this build writes, and the newest it reads.
-pub const LOG_FORMAT_VERSION: u32 = 1;
+/// The log format this build writes, and the newest it reads: version 2 records
+/// ([`super::LogRecordV2`]); version 1 segments ([`super::LogRecordV1`]) still read.
+pub const LOG_FORMAT_VERSION: u32 = 2;
+/// The oldest log format this build reads.
+pub const LOG_FORMAT_VERSION_OLDEST: u32 = 1;
 /// Size of a segment's header, in bytes.
 pub const LOG_HEADER_BYTES: usize = 16;
 /// Segment file names: `wal-<first LSN, 20 digits>.log`.
@@ -43,6 +46,15 @@ pub(crate) fn segment_header() -> [u8; LOG_HEADER_BYTES] {
     let crc = crc32c::crc32c(&header[..12]);
     header[12..16].copy_from_slice(&crc.to_le_bytes());
     header
+}
+
+/// The format version a segment's header names (this build's for a segment too short to have
+/// one: it holds no record either way). The header's checks are the reader's.
+pub(crate) fn segment_version(bytes: &[u8]) -> u32 {
+    match bytes.get(8..12) {
+        Some(word) => u32::from_le_bytes([word[0], word[1], word[2], word[3]]),
+        None => LOG_FORMAT_VERSION,
+    }
 }
 
 /// Creates the segment whose first record will be `first_lsn`, its header synced and the

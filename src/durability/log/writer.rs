@@ -12,8 +12,10 @@
 
 use crate::durability::disk::Disk;
 use crate::durability::log::frame::{encode_frame, read_frame, stamp_lsn};
-use crate::durability::log::record::LogRecordV1;
-use crate::durability::log::segment::{create_segment, list_segments, LOG_HEADER_BYTES};
+use crate::durability::log::record::LogRecordV2;
+use crate::durability::log::segment::{
+    create_segment, list_segments, segment_version, LOG_HEADER_BYTES,
+};
 use crate::limits;
 use parking_lot::{Condvar, Mutex};
 use std::collections::VecDeque;
@@ -210,12 +212,12 @@ impl LogWriter {
     /// the change must not be acknowledged. Called by a company actor right after the change was
     /// applied to its book, so that LSN order is each company's order of changes. Waits only
     /// when the queue is full.
-    pub fn append(&self, make_record: impl FnOnce() -> LogRecordV1) -> Option<u64> {
+    pub fn append<R: Into<LogRecordV2>>(&self, make_record: impl FnOnce() -> R) -> Option<u64> {
         self.shared.changes.fetch_add(1, Ordering::SeqCst);
         if self.shared.mode == DurabilityMode::Snapshot {
             return Some(self.appended_lsn());
         }
-        let record = make_record();
+        let record = make_record().into();
         // Encoded outside the lock; the LSN is patched in once assigned.
         let mut frame = encode_frame(0, &record);
         let mut queue = self.shared.queue.lock();
@@ -623,8 +625,10 @@ pub(crate) fn cut_after(disk: &Disk, dir: &Path, durable_lsn: u64) -> io::Result
         let bytes = fs::read(path)?;
         let mut offset = LOG_HEADER_BYTES.min(bytes.len());
         let mut expected_lsn = *first_lsn;
+        // The segment may predate this build's format: its frames read as its header says.
+        let version = segment_version(&bytes);
         while expected_lsn <= durable_lsn {
-            match read_frame(&bytes[offset..]) {
+            match read_frame(&bytes[offset..], version) {
                 Ok(frame) if frame.lsn == expected_lsn => {
                     offset += frame.bytes;
                     expected_lsn += 1;

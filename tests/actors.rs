@@ -325,7 +325,7 @@ fn first_requests_racing_start_one_actor_per_company() {
 #[test]
 fn a_snapshot_export_is_the_company_when_asked_while_changes_run_between_its_chunks() {
     use holdfast::actors::company::{Cancel, ExportSnapshot, Hold};
-    use holdfast::durability::snapshot::decode_company;
+    use holdfast::durability::snapshot::{decode_company, SNAPSHOT_FORMAT_VERSION};
     const HOLDS: usize = 10_000;
     const CANCELS: usize = 1_000;
     let (engine, system) = start_engine(1);
@@ -367,7 +367,9 @@ fn a_snapshot_export_is_the_company_when_asked_while_changes_run_between_its_chu
         }
         later.await.expect("delivered").expect("free");
         let first = export.await.expect("delivered").expect("exported");
-        let first = decode_company(&first.bytes).expect("decodes");
+        let first = decode_company(&first.bytes, SNAPSHOT_FORMAT_VERSION)
+            .expect("decodes")
+            .base;
         assert_eq!(
             first.reservations.len(),
             HOLDS,
@@ -378,7 +380,9 @@ fn a_snapshot_export_is_the_company_when_asked_while_changes_run_between_its_chu
             "every hold active, as when the export was asked for"
         );
         let second = address.send(ExportSnapshot).await.expect("delivered");
-        let second = decode_company(&second.expect("exported").bytes).expect("decodes");
+        let second = decode_company(&second.expect("exported").bytes, SNAPSHOT_FORMAT_VERSION)
+            .expect("decodes")
+            .base;
         assert_eq!(second.reservations.len(), HOLDS + 1);
         let cancelled = second.reservations.iter().filter(|r| r.status == 3).count();
         assert_eq!(cancelled, CANCELS);

@@ -456,6 +456,7 @@ fn creation_positions_survive_a_restore_that_lost_the_newest() {
     }
     let positions = |book: &Book| {
         let mut positions: Vec<(u64, [u8; 16])> = export_company(book, 0)
+            .base
             .reservations
             .iter()
             .map(|r| (r.seq, r.token))

@@ -159,7 +159,7 @@ fn newest_snapshot_covers(data: &Path, ledger: &Ledger) -> bool {
     let stored: HashMap<String, &str> = body
         .companies
         .iter()
-        .flat_map(|company| company.reservations.iter())
+        .flat_map(|company| company.base.reservations.iter())
         .map(|r| {
             (
                 uuid::Uuid::from_bytes(r.token).to_string(),

@@ -286,7 +286,7 @@ fn the_v1_fixtures_restore_every_reservation_key_and_counter() {
     // snapshot keeps the fingerprint stored with it; a key whose hold is replayed from the log
     // gets the fingerprint of the logged request's bytes (`durability::fingerprint`), which
     // these values pin.
-    let acme_record = export_company(acme, acme.log_position());
+    let acme_record = export_company(acme, acme.log_position()).base;
     assert_eq!(
         acme_record.idempotency,
         vec![
@@ -306,7 +306,7 @@ fn the_v1_fixtures_restore_every_reservation_key_and_counter() {
         acme_record.metrics.hold_latency_micros,
         histogram(&[(34, 1), (125, 1), (283, 1), (363, 1), (381, 1)])
     );
-    let beta_record = export_company(beta, beta.log_position());
+    let beta_record = export_company(beta, beta.log_position()).base;
     assert_eq!(
         beta_record.idempotency,
         vec![

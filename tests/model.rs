@@ -19,7 +19,7 @@ use holdfast::core::error::{BookError, ErrorType};
 use holdfast::core::reservation::{ConflictKind, Status};
 use holdfast::durability::fingerprint::idempotency_of;
 use holdfast::durability::snapshot::{
-    decode_company, export_company, CompanyExport, CompanySnapshotV1,
+    decode_company, export_company, CompanyExport, CompanySnapshotV2, SNAPSHOT_FORMAT_VERSION,
 };
 use model_support::{answer_of_view, Answer, Model, ModelConflict};
 use proptest::prelude::*;
@@ -193,14 +193,15 @@ fn error_type<T>(result: Result<T, BookError>) -> Result<T, ErrorType> {
 
 /// A record with its reservations in creation order: an export writes them in the order it
 /// copied them, which changes between chunks make differ from the store's order.
-fn by_seq(mut record: CompanySnapshotV1) -> CompanySnapshotV1 {
-    record.reservations.sort_unstable_by_key(|r| r.seq);
+fn by_seq(mut record: CompanySnapshotV2) -> CompanySnapshotV2 {
+    record.base.reservations.sort_unstable_by_key(|r| r.seq);
     record
 }
 
 /// The record a finished chunked export encoded, decoded again.
-fn exported(export: CompanyExport) -> CompanySnapshotV1 {
-    by_seq(decode_company(&export.encode().bytes).expect("an export decodes"))
+fn exported(export: CompanyExport) -> CompanySnapshotV2 {
+    let bytes = export.encode().bytes;
+    by_seq(decode_company(&bytes, SNAPSHOT_FORMAT_VERSION).expect("an export decodes"))
 }
 
 /// Runs `ops` against both sides, on resources of the given starting `capacities`, asserting
@@ -223,7 +224,7 @@ fn run(capacities: [u32; 3], ops: Vec<Op>, live_max: usize) -> Result<(), TestCa
     let mut tokens: Vec<Uuid> = Vec::new();
     let mut next_token = 1u128;
     // The export under way, and the record the book gave in one step when it began.
-    let mut export: Option<(CompanyExport, CompanySnapshotV1)> = None;
+    let mut export: Option<(CompanyExport, CompanySnapshotV2)> = None;
     let pick = |tokens: &Vec<Uuid>, index: usize| -> Uuid {
         if tokens.is_empty() || index >= tokens.len() + 2 {
             Uuid::from_u128(u128::MAX - index as u128)

@@ -17,7 +17,7 @@ pub fn inspect(path: &Path) -> Result<String, SnapshotError> {
     for company in &body.companies {
         snapshot::restore_company(company.clone(), &Settings::default()).map_err(|detail| {
             SnapshotError::Invalid {
-                company: company.company.clone(),
+                company: company.base.company.clone(),
                 detail,
             }
         })?;
@@ -49,7 +49,7 @@ pub fn inspect(path: &Path) -> Result<String, SnapshotError> {
         "log position"
     );
     let mut totals = [0usize; 6];
-    for company in &body.companies {
+    for company in body.companies.iter().map(|c| &c.base) {
         let counts = snapshot::status_counts(company);
         let row = [
             company.reservations.len(),

@@ -196,6 +196,25 @@ impl Calendar {
         self.capacity_set_at_seq = at_seq;
     }
 
+    /// Puts an empty calendar in the capacity state a snapshot recorded (restore, before any
+    /// entry comes back): `ceiling` bounds the entries restored, `capacity` the holds after.
+    pub fn restore_capacity(&mut self, capacity: u32, ceiling: u32, set_at_seq: u64) {
+        assert!(self.is_empty(), "a capacity state restored over entries");
+        assert!(
+            (1..=limits::RESOURCE_CAPACITY_MAX).contains(&capacity)
+                && (capacity..=limits::RESOURCE_CAPACITY_MAX).contains(&ceiling),
+            "capacity state {capacity}/{ceiling} reached the calendar unchecked"
+        );
+        self.entries = if ceiling > 1 {
+            Entries::Shared(SharedEntries::default())
+        } else {
+            Entries::Disjoint(BTreeMap::new())
+        };
+        self.capacity = capacity;
+        self.capacity_ceiling = ceiling;
+        self.capacity_set_at_seq = set_at_seq;
+    }
+
     /// Whether the calendar is in the disjoint form (capacity 1, entries pairwise disjoint).
     pub fn is_disjoint(&self) -> bool {
         matches!(self.entries, Entries::Disjoint(_))

@@ -247,7 +247,7 @@ pub fn load_snapshot(
 ) -> Result<(u64, BTreeMap<String, Book>), SnapshotError> {
     let bytes = fs::read(path)?;
     let (_, body) = snapshot::verify(&bytes)?;
-    let books = restore_companies(&body.companies, settings)?;
+    let books = restore_companies(&body.companies, body.format_version, settings)?;
     Ok((body.covered_lsn, books))
 }
 
@@ -256,6 +256,7 @@ pub fn load_snapshot(
 /// the whole snapshot is never in memory at once.
 pub fn restore_companies(
     frames: &[&[u8]],
+    format_version: u32,
     settings: &Settings,
 ) -> Result<BTreeMap<String, Book>, SnapshotError> {
     let threads = std::thread::available_parallelism()
@@ -271,8 +272,8 @@ pub fn restore_companies(
                         .skip(thread)
                         .step_by(threads)
                         .map(|frame| {
-                            let record = snapshot::decode_company(frame)?;
-                            let company = record.company.clone();
+                            let record = snapshot::decode_company(frame, format_version)?;
+                            let company = record.base.company.clone();
                             snapshot::restore_company(record, settings)
                                 .map_err(|detail| SnapshotError::Invalid { company, detail })
                         })

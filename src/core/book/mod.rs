@@ -43,7 +43,7 @@ mod search;
 
 pub use idempotency::IdempotencyRecord;
 pub use read::ListPage;
-pub use restore::ExportHead;
+pub use restore::{CapacityState, ExportHead};
 pub use search::ResourceSlots;
 
 use crate::core::calendar::Calendar;

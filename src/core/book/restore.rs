@@ -8,7 +8,9 @@ use super::{Book, IdempotencyRecord};
 use crate::core::command::validate_id;
 use crate::core::error::BookError;
 use crate::core::metrics::Metrics;
-use crate::core::reservation::Reservation;
+use crate::core::reservation::{Reservation, ResourceId};
+use crate::core::schedule::{CompanySettings, ResourceConfig};
+use crate::limits;
 use std::sync::Arc;
 
 /// What a snapshot copies of a book at the moment its export begins, all at once: everything but
@@ -23,6 +25,22 @@ pub struct ExportHead {
     /// The remembered idempotency keys, oldest first.
     pub idempotency: Vec<(Box<str>, IdempotencyRecord)>,
     pub metrics: Metrics,
+    pub settings: CompanySettings,
+    /// Every configured resource, by id.
+    pub configs: Vec<(ResourceId, ResourceConfig)>,
+    /// Every calendar not in the state of a resource never configured, by id.
+    pub capacities: Vec<CapacityState>,
+}
+
+/// What a resource's calendar admits (see [`crate::core::calendar::Calendar`]): its capacity for
+/// new holds, the most entries that may overlap at one instant, and the creation sequence
+/// number from which every reservation was admitted under the capacity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CapacityState {
+    pub resource: ResourceId,
+    pub capacity: u32,
+    pub ceiling: u32,
+    pub set_at_seq: u64,
 }
 
 impl Book {
@@ -37,7 +55,71 @@ impl Book {
                 .map(|(key, record)| (Box::from(key), *record))
                 .collect(),
             metrics: self.metrics.clone(),
+            settings: self.company_settings,
+            configs: self.configs_by_id(),
+            capacities: self.capacity_states(),
         }
+    }
+
+    fn configs_by_id(&self) -> Vec<(ResourceId, ResourceConfig)> {
+        let mut configs: Vec<_> = self
+            .configs
+            .iter()
+            .map(|(id, config)| (*id, config.clone()))
+            .collect();
+        configs.sort_by_key(|(id, _)| *id);
+        configs
+    }
+
+    fn capacity_states(&self) -> Vec<CapacityState> {
+        self.calendars
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.capacity() != 1 || c.capacity_ceiling() != 1)
+            .map(|(id, c)| CapacityState {
+                resource: id as ResourceId,
+                capacity: c.capacity(),
+                ceiling: c.capacity_ceiling(),
+                set_at_seq: c.capacity_set_at_seq(),
+            })
+            .collect()
+    }
+
+    /// Puts `resource`'s calendar back in the capacity state a snapshot recorded (restore, after
+    /// the configuration and before any reservation). Refuses a state out of range, one that
+    /// disagrees with the resource's configured capacity, or one for a calendar already holding
+    /// entries.
+    pub fn restore_capacity_state(
+        &mut self,
+        resource: &str,
+        capacity: u32,
+        ceiling: u32,
+        set_at_seq: u64,
+    ) -> Result<(), BookError> {
+        validate_id("resource", resource)?;
+        let max = limits::RESOURCE_CAPACITY_MAX;
+        if !(1..=max).contains(&capacity) || !(capacity..=max).contains(&ceiling) {
+            return Err(BookError::invalid(
+                "capacity",
+                format!("state {capacity} under ceiling {ceiling} is out of range"),
+            ));
+        }
+        if self.resource_config(resource).map_or(1, |c| c.capacity()) != capacity {
+            return Err(BookError::invalid(
+                "capacity",
+                "differs from the resource's configured capacity",
+            ));
+        }
+        let id = self.resource_id_or_create(resource);
+        let calendar = &mut self.calendars[id as usize];
+        if !calendar.is_empty() {
+            return Err(BookError::invalid(
+                "capacity",
+                "restored after reservations",
+            ));
+        }
+        calendar.restore_capacity(capacity, ceiling, set_at_seq);
+        Ok(())
     }
 
     /// Begins a point-in-time copy of the book for a snapshot: answers the head now, and the

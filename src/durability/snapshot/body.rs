@@ -7,7 +7,8 @@ use crate::durability::snapshot::header::{
     decode_header, encode_header, le_u32, le_u64, SnapshotHeader, SNAPSHOT_FORMAT_VERSION,
     SNAPSHOT_HEADER_BYTES,
 };
-use crate::durability::snapshot::v1::{CompanySnapshotV1, SnapshotV1};
+use crate::durability::snapshot::v1::CompanySnapshotV1;
+use crate::durability::snapshot::v2::{CompanySnapshotV2, SnapshotV2};
 use crate::durability::snapshot::SnapshotError;
 
 /// The bincode configuration of every body: little-endian, variable-length integers.
@@ -30,7 +31,7 @@ pub(crate) const BODY_PREFIX_BYTES: usize = 12;
 const FRAME_LENGTH_BYTES: usize = 4;
 
 /// The whole file: header, then the body `[covered LSN u64][company count u32]` and each
-/// company as `[length u32][bincode CompanySnapshotV1]`. Companies are framed one by one so
+/// company as `[length u32][bincode CompanySnapshotV2]`. Companies are framed one by one so
 /// that restore decodes them on every core at once, each next to its rebuild.
 pub fn encode_file(
     covered_lsn: u64,
@@ -65,6 +66,8 @@ pub fn encode_file(
 /// A body whose checksum verified, split into its companies' records (not yet decoded).
 #[derive(Debug)]
 pub struct VerifiedBody<'a> {
+    /// The file's format version: how its records decode ([`decode_company`]).
+    pub format_version: u32,
     pub covered_lsn: u64,
     pub companies: Vec<&'a [u8]>,
 }
@@ -107,21 +110,30 @@ pub fn verify(bytes: &[u8]) -> Result<(SnapshotHeader, VerifiedBody<'_>), Snapsh
     Ok((
         header,
         VerifiedBody {
+            format_version: header.format_version,
             covered_lsn,
             companies,
         },
     ))
 }
 
-/// Decodes one company's record from its frame.
-pub fn decode_company(frame: &[u8]) -> Result<CompanySnapshotV1, SnapshotError> {
-    let (record, read): (CompanySnapshotV1, usize) =
-        bincode::serde::decode_from_slice(frame, bincode_config())
-            .map_err(|e| SnapshotError::Decode(e.to_string()))?;
+/// Decodes one company's record from its frame, as the file's `format_version` stores it (a
+/// version 1 record comes with the configuration of a company that configured nothing).
+pub fn decode_company(
+    frame: &[u8],
+    format_version: u32,
+) -> Result<CompanySnapshotV2, SnapshotError> {
+    let decoded = if format_version == 1 {
+        bincode::serde::decode_from_slice::<CompanySnapshotV1, _>(frame, bincode_config())
+            .map(|(record, read)| (CompanySnapshotV2::from(record), read))
+    } else {
+        bincode::serde::decode_from_slice::<CompanySnapshotV2, _>(frame, bincode_config())
+    };
+    let (record, read) = decoded.map_err(|e| SnapshotError::Decode(e.to_string()))?;
     if read != frame.len() {
         return Err(SnapshotError::Decode(format!(
             "company {}: {} bytes left after its record",
-            record.company,
+            record.base.company,
             frame.len() - read
         )));
     }
@@ -130,16 +142,16 @@ pub fn decode_company(frame: &[u8]) -> Result<CompanySnapshotV1, SnapshotError> 
 
 /// Checks and decodes a whole file. Does not run the core's restore checks (see
 /// [`super::restore_company`]).
-pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, SnapshotV1), SnapshotError> {
+pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, SnapshotV2), SnapshotError> {
     let (header, body) = verify(bytes)?;
     let companies = body
         .companies
         .iter()
-        .map(|frame| decode_company(frame))
+        .map(|frame| decode_company(frame, body.format_version))
         .collect::<Result<Vec<_>, _>>()?;
     Ok((
         header,
-        SnapshotV1 {
+        SnapshotV2 {
             covered_lsn: body.covered_lsn,
             companies,
         },

@@ -1,7 +1,7 @@
 //! Export: a company's book into its on-disk record. The company actor copies its book a chunk
 //! at a time ([`CompanyExport`]), each reservation encoded straight into its bytes as it is
 //! copied, and the record is assembled off the actor; the bytes are exactly bincode's encoding of
-//! the [`CompanySnapshotV1`] holding the same reservations (a test pins it against
+//! the [`CompanySnapshotV2`] holding the same reservations (a test pins it against
 //! [`super::reference`]), so one decoder reads both. [`export_company`] gives the same record as
 //! a value, for tools and tests.
 
@@ -9,10 +9,12 @@ use crate::core::book::{Book, ExportHead};
 use crate::core::error::ErrorType;
 use crate::core::metrics::{LazyHistogram, Metrics};
 use crate::core::reservation::Reservation;
+use crate::durability::config::{ResourceConfigV2, SettingsV2};
 use crate::durability::snapshot::body::{bincode_config, EncodedCompany};
 use crate::durability::snapshot::v1::{
     status_code, CompanySnapshotV1, HistogramV1, IdempotencyV1, MetricsV1, ReservationV1, SegmentV1,
 };
+use crate::durability::snapshot::v2::{CapacityV2, CompanyConfigV2, CompanySnapshotV2};
 use serde::Serialize;
 
 /// One company's record under construction: the head (everything but the reservations) copied
@@ -20,7 +22,7 @@ use serde::Serialize;
 /// its on-disk bytes as it is copied (no owned copy of its strings is made). The company actor
 /// drives it ([`CompanyExport::begin`], [`CompanyExport::copy_chunk`] between its messages);
 /// [`CompanyExport::encode`] assembles the record's bytes off the actor. The bytes are exactly
-/// those of the [`CompanySnapshotV1`] holding the same reservations in the same order (a test
+/// those of the [`CompanySnapshotV2`] holding the same reservations in the same order (a test
 /// pins it), so one decoder reads both.
 #[derive(Debug)]
 pub struct CompanyExport {
@@ -64,8 +66,8 @@ impl CompanyExport {
     }
 
     /// The record's bytes: company, log position, resource names, the reservations' count and
-    /// bytes, idempotency keys, counters, as bincode encodes a [`CompanySnapshotV1`]. Runs off
-    /// the actor.
+    /// bytes, idempotency keys, counters (a [`CompanySnapshotV1`]), then the configuration, as
+    /// bincode encodes a [`CompanySnapshotV2`]. Runs off the actor.
     pub fn encode(self) -> EncodedCompany {
         let reservation_bytes: usize = self.chunks.iter().map(Vec::len).sum();
         let mut bytes = Vec::with_capacity(reservation_bytes + HEAD_BYTES_TYPICAL);
@@ -83,6 +85,7 @@ impl CompanyExport {
             &(idempotency, metrics_to_v1(&self.head.metrics)),
             &mut bytes,
         );
+        encode_into(&config_to_v2(&self.head), &mut bytes);
         EncodedCompany {
             company: company.to_string(),
             reservations: self.reservations,
@@ -168,15 +171,41 @@ fn idempotency_to_v1(head: &ExportHead) -> Vec<IdempotencyV1> {
 /// not changing): reservations in the store's order, resources as the book numbers them.
 /// `last_lsn` is the last log record the book applied. Its bincode bytes are those of
 /// [`export_encoded`].
-pub fn export_company(book: &Book, last_lsn: u64) -> CompanySnapshotV1 {
+pub fn export_company(book: &Book, last_lsn: u64) -> CompanySnapshotV2 {
     let head = book.export_head();
-    CompanySnapshotV1 {
+    let base = CompanySnapshotV1 {
         company: head.company.to_string(),
         last_lsn,
         resources: head.resource_names.iter().map(|n| n.to_string()).collect(),
         reservations: book.reservations().map(reservation_to_v1).collect(),
         idempotency: idempotency_to_v1(&head),
         metrics: metrics_to_v1(&head.metrics),
+    };
+    CompanySnapshotV2 {
+        base,
+        config: config_to_v2(&head),
+    }
+}
+
+/// The configuration part of the record (resources by the book's ids, which index its names).
+fn config_to_v2(head: &ExportHead) -> CompanyConfigV2 {
+    CompanyConfigV2 {
+        settings: SettingsV2::from_core(&head.settings),
+        resources: head
+            .configs
+            .iter()
+            .map(|(id, config)| (*id, ResourceConfigV2::from_core(config)))
+            .collect(),
+        capacities: head
+            .capacities
+            .iter()
+            .map(|state| CapacityV2 {
+                resource: state.resource,
+                capacity: state.capacity,
+                ceiling: state.ceiling,
+                set_at_seq: state.set_at_seq,
+            })
+            .collect(),
     }
 }
 

@@ -7,8 +7,11 @@ use crate::durability::snapshot::SnapshotError;
 
 /// First bytes of every snapshot file.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"HOLDSNAP";
-/// The format this build writes, and the newest it reads.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+/// The format this build writes, and the newest it reads: version 2 ([`super::v2`]); version 1
+/// files ([`super::v1`]) still read.
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 2;
+/// The oldest format this build reads.
+pub const SNAPSHOT_FORMAT_VERSION_OLDEST: u32 = 1;
 /// Size of the fixed header, in bytes.
 pub const SNAPSHOT_HEADER_BYTES: usize = 48;
 
@@ -78,7 +81,7 @@ pub fn decode_header(bytes: &[u8]) -> Result<SnapshotHeader, SnapshotError> {
             supported: SNAPSHOT_FORMAT_VERSION,
         });
     }
-    if header.format_version != SNAPSHOT_FORMAT_VERSION {
+    if header.format_version < SNAPSHOT_FORMAT_VERSION_OLDEST {
         return Err(SnapshotError::UnknownVersion(header.format_version));
     }
     let actual = (bytes.len() - SNAPSHOT_HEADER_BYTES) as u64;

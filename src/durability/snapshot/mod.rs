@@ -13,20 +13,21 @@
 //! | 40..44 | CRC-32C of the body, u32 LE | a flipped bit is found before decoding |
 //! | 44..48 | CRC-32C of bytes 0..44, u32 LE | a damaged header is told from a damaged body |
 //!
-//! The body is [`SnapshotV1`]: the covered log position (u64 LE), the number of companies (u32
-//! LE), then each company as its length (u32 LE) and its bincode 2 [`CompanySnapshotV1`], so that
-//! companies encode and decode on every core at once. The types of [`v1`] are the on-disk
-//! format, versioned and converted by hand from the core's types, never derived on them, because
-//! a derive on a live type changes the file format silently the day someone adds a field
-//! (rust-analyzer's rule). A test pins the bytes of a fixed state, and files written by earlier
-//! builds (`tests/fixtures/`) must keep restoring: changing the bytes needs a new `SnapshotV2`
-//! and a version bump, and version 1 stays readable.
+//! The body is [`SnapshotV2`]: the covered log position (u64 LE), the number of companies (u32
+//! LE), then each company as its length (u32 LE) and its bincode 2 [`CompanySnapshotV2`] (a
+//! version 1 file holds [`CompanySnapshotV1`]s, read as version 2 records of companies that
+//! configured nothing), so that companies encode and decode on every core at once. The types of
+//! [`v1`] and [`v2`] are the on-disk format, versioned and converted by hand from the core's
+//! types, never derived on them, because a derive on a live type changes the file format
+//! silently the day someone adds a field (rust-analyzer's rule). A test pins the bytes of a fixed
+//! state, and files written by earlier builds (`tests/fixtures/`) must keep restoring: changing
+//! the bytes needs a new version and a version bump, and older versions stay readable.
 //!
 //! Every check happens after reading and before anything is trusted: header checksum, length,
 //! body checksum, decode, then the core's own restore checks (no overlap, no token twice).
 //!
-//! One file per noun: [`header`] (the fixed header), [`body`] (the framed companies), [`v1`]
-//! (the on-disk types), [`export`] (book -> record, a chunk at a time), [`restore`] (record ->
+//! One file per noun: [`header`] (the fixed header), [`body`] (the framed companies), [`v1`] and
+//! [`v2`] (the on-disk types), [`export`] (book -> record, a chunk at a time), [`restore`] (record ->
 //! book), [`file`] (names, atomic write, listing, pruning, quarantine) and [`reference`] (the
 //! value encoder only tests and tools use).
 
@@ -37,6 +38,7 @@ pub mod header;
 pub mod reference;
 pub mod restore;
 pub mod v1;
+pub mod v2;
 
 #[cfg(test)]
 mod tests;
@@ -48,7 +50,8 @@ pub use file::{
     write_file, SnapshotInfo, CORRUPT_SUFFIX, SNAPSHOT_PREFIX, SNAPSHOT_SUFFIX, TEMPORARY_SUFFIX,
 };
 pub use header::{
-    decode_header, SnapshotHeader, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_HEADER_BYTES, SNAPSHOT_MAGIC,
+    decode_header, SnapshotHeader, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_FORMAT_VERSION_OLDEST,
+    SNAPSHOT_HEADER_BYTES, SNAPSHOT_MAGIC,
 };
 pub use reference::{reference_encode_company, reference_encode_file};
 pub use restore::restore_company;
@@ -56,6 +59,7 @@ pub use v1::{
     status_counts, CompanySnapshotV1, HistogramV1, IdempotencyV1, MetricsV1, ReservationV1,
     SegmentV1, SnapshotV1,
 };
+pub use v2::{CapacityV2, CompanyConfigV2, CompanySnapshotV2, SnapshotV2};
 
 use std::io;
 

@@ -1,6 +1,8 @@
-//! Restore: a company's on-disk record back into a book. Every reservation goes through the
-//! core's own restore checks (no overlap, no token twice, valid names), so a record that would
-//! serve a double booking is refused rather than trusted.
+//! Restore: a company's on-disk record back into a book. The configuration comes first (settings,
+//! resources, capacity states), read through the same checks a caller's input goes through; then
+//! every reservation goes through the core's own restore checks (no overlap beyond the capacity
+//! ceiling, no token twice, valid names), so a record that would serve a double booking is
+//! refused rather than trusted.
 
 use crate::core::book::{Book, IdempotencyRecord, Settings};
 use crate::core::error::ErrorType;
@@ -9,9 +11,8 @@ use crate::core::metrics::{
     LIFETIME_MILLIS_HISTOGRAM_MAX,
 };
 use crate::core::reservation::{Outcome, Reservation, Segment};
-use crate::durability::snapshot::v1::{
-    status_from_code, CompanySnapshotV1, HistogramV1, MetricsV1, ReservationV1,
-};
+use crate::durability::snapshot::v1::{status_from_code, HistogramV1, MetricsV1, ReservationV1};
+use crate::durability::snapshot::v2::{CompanyConfigV2, CompanySnapshotV2};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -19,9 +20,14 @@ use uuid::Uuid;
 /// Rebuilds a company's book from its record, with today's settings. Every reservation goes
 /// through the core's restore checks, so a record that would overlap or reuse a token is refused.
 /// The record is consumed: its decoded strings become the book's, without a copy.
-pub fn restore_company(record: CompanySnapshotV1, settings: &Settings) -> Result<Book, String> {
+pub fn restore_company(record: CompanySnapshotV2, settings: &Settings) -> Result<Book, String> {
+    let CompanySnapshotV2 {
+        base: record,
+        config,
+    } = record;
     crate::core::command::validate_id("company", &record.company).map_err(|e| e.to_string())?;
     let mut book = Book::new(record.company.as_str(), settings.clone());
+    restore_config(&mut book, &config, &record.resources)?;
     let mut names: Vec<&str> = Vec::with_capacity(crate::limits::SEGMENTS_MAX);
     for (index, stored) in record.reservations.into_iter().enumerate() {
         names.clear();
@@ -41,6 +47,40 @@ pub fn restore_company(record: CompanySnapshotV1, settings: &Settings) -> Result
     book.restore_metrics(metrics_from_v1(&record.metrics)?);
     book.set_log_position(record.last_lsn);
     Ok(book)
+}
+
+/// Settings, then each configured resource, then each calendar's capacity state (which may lie
+/// above the configured capacity after a lowering), all before any reservation comes back.
+fn restore_config(
+    book: &mut Book,
+    config: &CompanyConfigV2,
+    resources: &[String],
+) -> Result<(), String> {
+    let settings = config
+        .settings
+        .to_core()
+        .map_err(|e| format!("settings: {e}"))?;
+    book.set_company_settings(settings);
+    let name_of = |index: u32| {
+        resources
+            .get(index as usize)
+            .map(String::as_str)
+            .ok_or_else(|| format!("resource index {index} out of range"))
+    };
+    for (index, stored) in &config.resources {
+        let name = name_of(*index)?;
+        let resource = stored
+            .to_core()
+            .map_err(|e| format!("resource {name}: {e}"))?;
+        book.put_resource(name, resource)
+            .map_err(|e| format!("resource {name}: {e}"))?;
+    }
+    for state in &config.capacities {
+        let name = name_of(state.resource)?;
+        book.restore_capacity_state(name, state.capacity, state.ceiling, state.set_at_seq)
+            .map_err(|e| format!("resource {name}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// The core reservation of a stored one; `names` receives each segment's resource name.

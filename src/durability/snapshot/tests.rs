@@ -3,13 +3,16 @@
 
 use crate::core::book::{Book, Settings};
 use crate::core::command::{HoldOptions, HoldRequest, HoldTarget, SegmentRequest, Segments};
+use crate::core::error::BookError;
+use crate::core::schedule::{CompanySettings, ResourceConfig};
+use crate::durability::config::{ResourceConfigV2, SettingsV2};
 use crate::durability::snapshot::body::BODY_PREFIX_BYTES;
 use crate::durability::snapshot::header::encode_header;
 use crate::durability::snapshot::{
     decode, decode_company, export_company, export_encoded, reference_encode_company,
-    reference_encode_file, restore_company, CompanySnapshotV1, HistogramV1, IdempotencyV1,
-    MetricsV1, ReservationV1, SegmentV1, SnapshotError, SnapshotHeader, SnapshotV1,
-    SNAPSHOT_FORMAT_VERSION, SNAPSHOT_HEADER_BYTES,
+    reference_encode_file, restore_company, CapacityV2, CompanyConfigV2, CompanySnapshotV1,
+    CompanySnapshotV2, HistogramV1, IdempotencyV1, MetricsV1, ReservationV1, SegmentV1,
+    SnapshotError, SnapshotHeader, SnapshotV2, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_HEADER_BYTES,
 };
 use uuid::Uuid;
 
@@ -17,10 +20,55 @@ const BASE_MS: i64 = 1_798_761_600_000;
 
 /// A fixed snapshot body written out by hand, so that the pinned bytes depend on the format
 /// alone (not on how the core fingerprints requests or orders its maps).
-fn fixed_body() -> SnapshotV1 {
-    SnapshotV1 {
+fn fixed_body() -> SnapshotV2 {
+    SnapshotV2 {
         covered_lsn: 42,
-        companies: vec![CompanySnapshotV1 {
+        companies: vec![CompanySnapshotV2 {
+            base: fixed_company(),
+            config: fixed_config(),
+        }],
+    }
+}
+
+/// A configuration of every kind: settings, a resource with hours and a closure whose capacity
+/// was raised to 3 and lowered to 2 (so its ceiling is above its capacity).
+fn fixed_config() -> CompanyConfigV2 {
+    CompanyConfigV2 {
+        settings: SettingsV2 {
+            time_zone: "Europe/Berlin".into(),
+            locale: "de".into(),
+            default_duration_minutes: 45,
+            default_ttl_seconds: 120,
+        },
+        resources: vec![(
+            1,
+            ResourceConfigV2 {
+                label: Some("Room 2".into()),
+                capacity: 2,
+                hours: Some(vec![
+                    vec![(480, 1_080)],
+                    vec![(480, 720), (780, 1_080)],
+                    vec![],
+                    vec![],
+                    vec![],
+                    vec![],
+                    vec![(0, 1_440)],
+                ]),
+                closed: vec![(BASE_MS + 86_400_000, BASE_MS + 2 * 86_400_000)],
+            },
+        )],
+        capacities: vec![CapacityV2 {
+            resource: 1,
+            capacity: 2,
+            ceiling: 3,
+            set_at_seq: 1,
+        }],
+    }
+}
+
+fn fixed_company() -> CompanySnapshotV1 {
+    {
+        CompanySnapshotV1 {
             company: "acme".into(),
             last_lsn: 41,
             resources: vec!["chair-1".into(), "room-2".into()],
@@ -98,17 +146,17 @@ fn fixed_body() -> SnapshotV1 {
                     buckets: vec![(12, 1), (40, 1)],
                 },
             },
-        }],
+        }
     }
 }
 
 /// Goal: the bytes of a fixed state never change without a version bump. If this fails
-/// because the on-disk types changed, add `SnapshotV2`, bump `SNAPSHOT_FORMAT_VERSION`, keep
-/// reading version 1, and pin the new bytes in a new test: old files must stay readable.
+/// because the on-disk types changed, add `SnapshotV3`, bump `SNAPSHOT_FORMAT_VERSION`, keep
+/// reading versions 1 and 2, and pin the new bytes: old files must stay readable.
 #[test]
 fn golden_bytes_of_a_fixed_snapshot_are_pinned() {
     let bytes = reference_encode_file(&fixed_body(), BASE_MS, 7);
-    assert_eq!(SNAPSHOT_FORMAT_VERSION, 1);
+    assert_eq!(SNAPSHOT_FORMAT_VERSION, 2);
     assert_eq!(
         (bytes.len(), crc32c::crc32c(&bytes)),
         (GOLDEN_LEN, GOLDEN_CRC32C),
@@ -120,8 +168,8 @@ fn golden_bytes_of_a_fixed_snapshot_are_pinned() {
     assert_eq!(body, fixed_body());
 }
 
-const GOLDEN_LEN: usize = 372;
-const GOLDEN_CRC32C: u32 = 1_906_317_224;
+const GOLDEN_LEN: usize = 457;
+const GOLDEN_CRC32C: u32 = 2_067_213_788;
 
 fn hold(book: &mut Book, n: u128, segments: &[(&str, i64, i64)], now_ms: i64) -> Uuid {
     let token = Uuid::from_u128(n);
@@ -186,7 +234,10 @@ fn an_assembled_export_is_bincodes_bytes_of_the_record() {
         let assembled = export_encoded(book, 42);
         let record = export_company(book, 42);
         assert_eq!(assembled, reference_encode_company(&record));
-        assert_eq!(decode_company(&assembled.bytes).unwrap(), record);
+        assert_eq!(
+            decode_company(&assembled.bytes, SNAPSHOT_FORMAT_VERSION).unwrap(),
+            record
+        );
     };
     check(&book);
     // The cancelled hold was the last on "r2": dropping it leaves the name unused.
@@ -237,8 +288,8 @@ fn export_then_restore_keeps_every_field() {
 fn restore_refuses_overlapping_live_reservations() {
     let mut body = fixed_body();
     let company = &mut body.companies[0];
-    company.reservations[1].status = 1;
-    company.reservations[1].segments[0].start_ms = BASE_MS + 60_000;
+    company.base.reservations[1].status = 1;
+    company.base.reservations[1].segments[0].start_ms = BASE_MS + 60_000;
     let error = restore_company(company.clone(), &Settings::default()).unwrap_err();
     assert!(error.contains("overlaps"), "{error}");
 }
@@ -315,13 +366,57 @@ fn damaged_files_are_refused_with_their_reason() {
         Err(SnapshotError::TrailingBytes { .. })
     ));
     let mut newer = good.clone();
-    newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+    newer[8..12].copy_from_slice(&3u32.to_le_bytes());
     let crc = crc32c::crc32c(&newer[..44]);
     newer[44..48].copy_from_slice(&crc.to_le_bytes());
     let error = decode(&newer).unwrap_err();
     assert!(matches!(
         error,
-        SnapshotError::NewerVersion { found: 2, .. }
+        SnapshotError::NewerVersion { found: 3, .. }
     ));
     assert!(!error.is_corruption(), "a newer file is not corrupt");
+}
+
+/// Goal: a resource whose capacity was lowered below what it holds (3 overlapping holds, then
+/// capacity 1) restores with all three, still refuses a fourth, and comes back with its
+/// settings and configuration; the export of the restored book equals the first.
+#[test]
+fn a_lowered_capacity_restores_what_it_admitted() {
+    let settings = Settings::default();
+    let mut book = Book::new("acme", settings.clone());
+    book.set_company_settings(CompanySettings::new("Europe/Berlin", "de", 20, 90).unwrap());
+    let room = |capacity| ResourceConfig::new(Some("Room".into()), capacity, None, vec![]);
+    book.put_resource("room", room(3).unwrap()).unwrap();
+    for n in 1..=3 {
+        hold(
+            &mut book,
+            n,
+            &[("room", BASE_MS, BASE_MS + 3_600_000)],
+            BASE_MS,
+        );
+    }
+    book.put_resource("room", room(1).unwrap()).unwrap();
+    let exported = export_company(&book, 7);
+    let mut restored = restore_company(exported.clone(), &settings).expect("restores");
+    assert_eq!(export_company(&restored, 7), exported);
+    assert_eq!(restored.live_count(), 3);
+    assert_eq!(restored.resource_capacity("room"), 1);
+    assert_eq!(restored.company_settings().default_ttl_seconds(), 90);
+    assert_eq!(
+        restored.resource_config("room").unwrap().label(),
+        Some("Room")
+    );
+    restored.check_invariants(BASE_MS).unwrap();
+    let target = HoldTarget::single("room", BASE_MS, BASE_MS + 60_000).unwrap();
+    let fourth = restored.hold(HoldRequest::new(target), None, Uuid::from_u128(9), BASE_MS);
+    assert!(
+        matches!(fourth, Err(BookError::Conflict { .. })),
+        "{fourth:?}"
+    );
+
+    // A capacity state that disagrees with the configured capacity is refused.
+    let mut damaged = exported;
+    damaged.config.capacities[0].capacity = 2;
+    let error = restore_company(damaged, &settings).unwrap_err();
+    assert!(error.contains("configured capacity"), "{error}");
 }

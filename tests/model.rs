@@ -4,9 +4,13 @@
 //! live intervals overlapping on one resource than its capacity allows, among them) must hold
 //! after every step. Resources start with random capacities of 1 to 4, and capacity changes
 //! (raising, lowering below what is held, invalid values) are among the operations; a refused
-//! hold must list the same conflicts on both sides. Snapshot exports begin and advance a chunk
-//! at a time between the operations: each must come out as the book was when it began. The
-//! model itself is in `tests/model_support/`.
+//! hold must list the same conflicts on both sides. Resources are configured with opening hours
+//! and closures, and the company's time zone and default time to live change, on grids laid on
+//! days with and without a daylight-saving change (Europe/Berlin on 2026-03-29 and 2026-10-25):
+//! the model judges hours by walking each interval's local times, the book by its own
+//! arithmetic. Snapshot exports begin and advance a chunk at a time between the operations:
+//! each must come out as the book was when it began. The model itself is in
+//! `tests/model_support/`.
 
 mod model_support;
 
@@ -17,18 +21,22 @@ use holdfast::core::command::{
 };
 use holdfast::core::error::{BookError, ErrorType};
 use holdfast::core::reservation::{ConflictKind, Status};
+use holdfast::core::schedule::{Closure, CompanySettings, ResourceConfig, WeeklyHours};
 use holdfast::durability::fingerprint::idempotency_of;
 use holdfast::durability::snapshot::{
     decode_company, export_company, CompanyExport, CompanySnapshotV2, SNAPSHOT_FORMAT_VERSION,
 };
-use model_support::{answer_of_view, Answer, Model, ModelConflict};
+use model_support::{answer_of_view, Answer, Model, ModelConflict, ModelHours};
 use proptest::prelude::*;
 use uuid::Uuid;
 
 /// One slot of the test grid: 15 minutes.
 const SLOT_MS: i64 = 15 * 60 * 1_000;
-/// The grid starts here (2027-01-01T00:00:00Z).
-const BASE_MS: i64 = 1_798_761_600_000;
+/// The days a grid starts on, at 00:00 UTC: 2027-01-01 (a Friday, no change), 2026-03-29 and
+/// 2026-10-25 (Sundays; Berlin changes its clocks at 01:00 UTC, inside the grid).
+const BASES_MS: [i64; 3] = [1_798_761_600_000, 1_774_742_400_000, 1_792_886_400_000];
+const ZONES: [&str; 3] = ["UTC", "Europe/Berlin", "America/New_York"];
+const DEFAULT_TTLS_SECONDS: [i64; 3] = [60, 300, 900];
 const RESOURCES: [&str; 3] = ["r0", "r1", "r2"];
 const CALLS: [&str; 3] = ["call-a", "call-b", "call-c"];
 
@@ -39,7 +47,8 @@ enum Op {
     Advance(i64),
     Hold {
         segments: Vec<(usize, i64, i64)>,
-        ttl_seconds: i64,
+        /// `None`: the company's default.
+        ttl_seconds: Option<i64>,
         call: Option<usize>,
         replace: bool,
         key: Option<usize>,
@@ -75,6 +84,11 @@ enum Op {
     Housekeeping,
     /// Set a resource's capacity (sometimes outside 1 to 1,000, which both sides refuse).
     SetCapacity(usize, u32),
+    /// Configure a resource's hours and closures with one of the presets (0 removes its
+    /// configuration).
+    Configure(usize, usize),
+    /// Set the company's time zone and default time to live.
+    SetSettings(usize, usize),
     /// Begin a snapshot export (abandoning one under way).
     ExportBegin,
     /// Copy the next chunk of the export under way, this many store slots.
@@ -87,7 +101,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         3 => (0..400_000i64).prop_map(Op::Advance),
         6 => (
             prop::collection::vec(segment, 1..4),
-            1..600i64,
+            prop::option::weighted(0.8, 1..600i64),
             prop::option::of(0..3usize),
             any::<bool>(),
             prop::option::of(0..3usize),
@@ -153,6 +167,8 @@ fn op_strategy() -> impl Strategy<Value = Op> {
             }),
         1 => Just(Op::Housekeeping),
         2 => (0..3usize, capacity_strategy()).prop_map(|(r, c)| Op::SetCapacity(r, c)),
+        2 => (0..3usize, 0..PRESETS).prop_map(|(r, p)| Op::Configure(r, p)),
+        1 => (0..3usize, 0..3usize).prop_map(|(z, t)| Op::SetSettings(z, t)),
         1 => Just(Op::ExportBegin),
         3 => (1..4usize).prop_map(Op::ExportChunk),
     ]
@@ -183,8 +199,41 @@ fn conflicts_of(error: &BookError) -> Vec<ModelConflict> {
     listed
 }
 
-fn slot(n: i64) -> i64 {
-    BASE_MS + n * SLOT_MS
+/// How many hour presets `Op::Configure` picks from.
+const PRESETS: usize = 5;
+
+/// Preset `preset` of opening hours and closures, on the grid starting at `base_ms`, as the
+/// model and the book each take it (`None`: remove the configuration).
+fn preset(preset: usize, base_ms: i64) -> Option<(ModelHours, Option<WeeklyHours>, Vec<Closure>)> {
+    let slot = |n: i64| base_ms + n * SLOT_MS;
+    let every_day = |intervals: &[(u16, u16)]| -> [Vec<(u16, u16)>; 7] {
+        std::array::from_fn(|_| intervals.to_vec())
+    };
+    let (days, closed): (Option<[Vec<(u16, u16)>; 7]>, Vec<(i64, i64)>) = match preset {
+        0 => return None,
+        // Around the hour a change skips or repeats in Berlin, with a gap.
+        1 => (Some(every_day(&[(60, 180), (210, 360)])), vec![]),
+        // Touching intervals: nothing may cross 02:30.
+        2 => (Some(every_day(&[(0, 150), (150, 1_440)])), vec![]),
+        // Open around the clock but for two closures.
+        3 => (None, vec![(slot(4), slot(6)), (slot(10), slot(11))]),
+        // Weekdays only, whole days, and a closure.
+        _ => {
+            let mut days = every_day(&[(0, 1_440)]);
+            days[5].clear();
+            days[6].clear();
+            (Some(days), vec![(slot(8), slot(9))])
+        }
+    };
+    let weekly = days
+        .as_ref()
+        .map(|days| WeeklyHours::from_minutes(days.as_slice()).expect("a valid preset"));
+    let closures = closed
+        .iter()
+        .enumerate()
+        .map(|(i, (s, e))| Closure::new(*s, *e, &format!("closed[{i}]")).unwrap())
+        .collect();
+    Some((ModelHours { days, closed }, weekly, closures))
 }
 
 fn error_type<T>(result: Result<T, BookError>) -> Result<T, ErrorType> {
@@ -204,9 +253,16 @@ fn exported(export: CompanyExport) -> CompanySnapshotV2 {
     by_seq(decode_company(&bytes, SNAPSHOT_FORMAT_VERSION).expect("an export decodes"))
 }
 
-/// Runs `ops` against both sides, on resources of the given starting `capacities`, asserting
-/// equal answers and invariants after every step.
-fn run(capacities: [u32; 3], ops: Vec<Op>, live_max: usize) -> Result<(), TestCaseError> {
+/// Runs `ops` against both sides, on resources of the given starting `capacities` and the grid
+/// starting on `BASES_MS[base]`, asserting equal answers and invariants after every step.
+fn run(
+    base: usize,
+    capacities: [u32; 3],
+    ops: Vec<Op>,
+    live_max: usize,
+) -> Result<(), TestCaseError> {
+    let base_ms = BASES_MS[base];
+    let slot = |n: i64| base_ms + n * SLOT_MS;
     let settings = Settings {
         live_reservations_max: live_max,
         // Long retention: the model keeps everything, so the book must too.
@@ -220,7 +276,7 @@ fn run(capacities: [u32; 3], ops: Vec<Op>, live_max: usize) -> Result<(), TestCa
             .expect("a valid capacity");
         model.set_capacity(resource, capacity).expect("valid");
     }
-    let mut now_ms = BASE_MS - 3_600 * 1_000;
+    let mut now_ms = base_ms - 3_600 * 1_000;
     let mut tokens: Vec<Uuid> = Vec::new();
     let mut next_token = 1u128;
     // The export under way, and the record the book gave in one step when it began.
@@ -260,18 +316,21 @@ fn run(capacities: [u32; 3], ops: Vec<Op>, live_max: usize) -> Result<(), TestCa
                 let token = Uuid::from_u128(next_token);
                 next_token += 1;
                 if let Ok(segments) = built {
-                    let mut options = HoldOptions::default()
-                        .with_ttl_seconds(ttl_seconds)
-                        .unwrap()
-                        .replacing_call_holds(replace);
+                    let mut options = HoldOptions::default().replacing_call_holds(replace);
+                    if let Some(ttl_seconds) = ttl_seconds {
+                        options = options.with_ttl_seconds(ttl_seconds).unwrap();
+                    }
                     if let Some(c) = call {
                         options = options.with_call_id(CALLS[c]).unwrap();
                     }
                     if let Some(k) = key {
                         options = options.with_idempotency_key(format!("key-{k}")).unwrap();
                     }
+                    // Resolved as the company actor does, before the fingerprint: by the book's
+                    // own setting, which must be the one the model was given.
                     let request =
-                        HoldRequest::with_options(HoldTarget::Segments(segments), options);
+                        HoldRequest::with_options(HoldTarget::Segments(segments), options)
+                            .with_default_ttl(book.company_settings().default_ttl_seconds());
                     let ignore_call = request
                         .replace_call_holds()
                         .then(|| request.call_id())
@@ -465,6 +524,31 @@ fn run(capacities: [u32; 3], ops: Vec<Op>, live_max: usize) -> Result<(), TestCa
                 prop_assert_eq!(actual, expected);
                 prop_assert_eq!(book.resource_capacity(resource), model.capacity(resource));
             }
+            Op::Configure(resource, chosen) => {
+                let resource = RESOURCES[resource];
+                match preset(chosen, base_ms) {
+                    Some((model_hours, weekly, closures)) => {
+                        let capacity = i64::from(book.resource_capacity(resource));
+                        let config = ResourceConfig::new(None, capacity, weekly, closures)
+                            .expect("a valid configuration");
+                        book.put_resource(resource, config).expect("configured");
+                        model.configure(resource, Some(model_hours));
+                    }
+                    None => {
+                        book.delete_resource(resource);
+                        model.configure(resource, None);
+                    }
+                }
+                prop_assert_eq!(book.resource_capacity(resource), model.capacity(resource));
+            }
+            Op::SetSettings(zone, ttl) => {
+                let settings =
+                    CompanySettings::new(ZONES[zone], "en", 30, DEFAULT_TTLS_SECONDS[ttl])
+                        .expect("valid settings");
+                book.set_company_settings(settings);
+                model.zone = ZONES[zone].parse().expect("a zone");
+                model.default_ttl_seconds = DEFAULT_TTLS_SECONDS[ttl];
+            }
             Op::ExportBegin => {
                 let expected = by_seq(export_company(&book, book.log_position()));
                 export = Some((CompanyExport::begin(&mut book), expected));
@@ -493,24 +577,26 @@ fn run(capacities: [u32; 3], ops: Vec<Op>, live_max: usize) -> Result<(), TestCa
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
-    /// Goal: the book answers every operation exactly as the naive model does, capacity changes
-    /// included, and never holds more overlapping live intervals at one instant on a resource
+    /// Goal: the book answers every operation exactly as the naive model does, capacity,
+    /// hours, closures and settings changes included, and never holds more overlapping live intervals at one instant on a resource
     /// than its capacity allows.
     #[test]
     fn book_matches_naive_model(
+        base in 0..BASES_MS.len(),
         capacities in prop::array::uniform3(1..=4u32),
         ops in prop::collection::vec(op_strategy(), 1..80),
     ) {
-        run(capacities, ops, usize::MAX)?;
+        run(base, capacities, ops, usize::MAX)?;
     }
 
     /// Goal: the same with a tiny live limit, so `limit_reached` and the sweep at the limit are
     /// exercised (one sweep per second of clock time: advances are mostly longer than that).
     #[test]
     fn book_matches_naive_model_at_the_live_limit(
+        base in 0..BASES_MS.len(),
         capacities in prop::array::uniform3(1..=4u32),
         ops in prop::collection::vec(op_strategy(), 1..60),
     ) {
-        run(capacities, ops, 3)?;
+        run(base, capacities, ops, 3)?;
     }
 }

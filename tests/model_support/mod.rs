@@ -2,6 +2,8 @@
 //! of reservations scanned linearly for every question, written for obviousness, not speed.
 //! What it answers is what the book must answer.
 
+use chrono::{Datelike, NaiveDateTime, TimeZone, Timelike};
+use chrono_tz::Tz;
 use holdfast::core::command::{AvailabilityRequest, HoldRequest, HoldTarget, ListFilter};
 use holdfast::core::error::ErrorType;
 use holdfast::core::reservation::{ReservationView, Status};
@@ -66,7 +68,19 @@ pub fn answer_of_view(view: &ReservationView) -> Answer {
     }
 }
 
-#[derive(Default)]
+/// When a configured resource is open: per weekday (Monday first) its opening intervals in
+/// minutes after local midnight (`None`: around the clock), and its closures.
+#[derive(Clone, Debug)]
+pub struct ModelHours {
+    pub days: Option<[Vec<(u16, u16)>; 7]>,
+    pub closed: Vec<(i64, i64)>,
+}
+
+/// Every instant the tests use is a multiple of 15 minutes, every zone they use is a whole
+/// number of hours off UTC, and every opening time is a multiple of 30 minutes: walking an
+/// interval in 15-minute steps visits every local time at which the answer can change.
+const WALK_STEP_MS: i64 = 15 * 60 * 1_000;
+
 pub struct Model {
     pub reservations: Vec<ModelReservation>,
     pub live_max: usize,
@@ -74,6 +88,24 @@ pub struct Model {
     idempotency: Vec<(String, u64, Uuid, i64)>,
     /// resource -> capacity, for the resources configured (every other one has 1).
     capacities: Vec<(String, u32)>,
+    /// resource -> hours, for the resources configured.
+    hours: Vec<(String, ModelHours)>,
+    pub zone: Tz,
+    pub default_ttl_seconds: i64,
+}
+
+impl Default for Model {
+    fn default() -> Model {
+        Model {
+            reservations: Vec::new(),
+            live_max: usize::MAX,
+            idempotency: Vec::new(),
+            capacities: Vec::new(),
+            hours: Vec::new(),
+            zone: Tz::UTC,
+            default_ttl_seconds: 300,
+        }
+    }
 }
 
 /// A conflict as both sides report it: resource, start, end, and whether it is a booking.
@@ -121,6 +153,62 @@ impl Model {
         self.capacities.retain(|(r, _)| r != resource);
         self.capacities.push((resource.to_string(), capacity));
         Ok(())
+    }
+
+    /// Configures `resource`'s hours (its capacity stays); `None` removes its configuration,
+    /// which brings a configured resource back to capacity 1.
+    pub fn configure(&mut self, resource: &str, hours: Option<ModelHours>) {
+        let was_configured = self.hours.iter().any(|(r, _)| r == resource);
+        self.hours.retain(|(r, _)| r != resource);
+        match hours {
+            Some(hours) => self.hours.push((resource.to_string(), hours)),
+            None if was_configured => self.capacities.retain(|(r, _)| r != resource),
+            None => {}
+        }
+    }
+
+    /// Whether `[start_ms, end_ms)` on `resource` may be held, by the rule written out: outside
+    /// every closure, and every local time it covers inside one opening interval of the
+    /// weekday its first instant falls on, on the wall clock of the zone.
+    pub fn admits(&self, resource: &str, start_ms: i64, end_ms: i64) -> bool {
+        let Some((_, hours)) = self.hours.iter().find(|(r, _)| r == resource) else {
+            return true;
+        };
+        if hours
+            .closed
+            .iter()
+            .any(|(s, e)| *s < end_ms && start_ms < *e)
+        {
+            return false;
+        }
+        let Some(days) = &hours.days else {
+            return true;
+        };
+        let local = |ms: i64| -> NaiveDateTime {
+            self.zone
+                .timestamp_millis_opt(ms)
+                .single()
+                .expect("an instant has one local time")
+                .naive_local()
+        };
+        let first = local(start_ms);
+        let minute = |t: NaiveDateTime| (t.hour() * 60 + t.minute()) as u16;
+        let weekday = first.date().weekday().num_days_from_monday() as usize;
+        let Some(&(open, close)) = days[weekday]
+            .iter()
+            .find(|(o, c)| *o <= minute(first) && minute(first) < *c)
+        else {
+            return false;
+        };
+        let mut t = start_ms;
+        while t < end_ms {
+            let at = local(t);
+            if at.date() != first.date() || minute(at) < open || minute(at) >= close {
+                return false;
+            }
+            t += WALK_STEP_MS;
+        }
+        true
     }
 
     /// A resource's capacity (1 unless configured).
@@ -265,7 +353,9 @@ impl Model {
                 let duration_ms = find.duration_ms();
                 'search: while t + duration_ms <= find.latest_ms() {
                     for resource in find.resources() {
-                        if self.room(resource, t, t + duration_ms, now_ms, ignore_call) {
+                        if self.admits(resource, t, t + duration_ms)
+                            && self.room(resource, t, t + duration_ms, now_ms, ignore_call)
+                        {
                             found = Some((resource.clone(), t, t + duration_ms));
                             break 'search;
                         }
@@ -275,6 +365,11 @@ impl Model {
                 vec![found.ok_or(ErrorType::NoSlot)?]
             }
         };
+        for (resource, start, end) in &segments {
+            if !self.admits(resource, *start, *end) {
+                return Err(ErrorType::OutsideHours);
+            }
+        }
         for (resource, start, end) in &segments {
             if !self.room(resource, *start, *end, now_ms, ignore_call) {
                 return Err(ErrorType::Conflict);
@@ -408,7 +503,8 @@ impl Model {
                 let mut slots = Vec::new();
                 let mut t = request.from_ms();
                 while t + duration_ms <= request.to_ms() && slots.len() < 1_000 {
-                    let room = self.room(resource, t, t + duration_ms, now_ms, request.call_id());
+                    let room = self.admits(resource, t, t + duration_ms)
+                        && self.room(resource, t, t + duration_ms, now_ms, request.call_id());
                     if room {
                         slots.push(t);
                     }

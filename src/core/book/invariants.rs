@@ -16,7 +16,28 @@ impl Book {
         self.check_counters()?;
         self.check_indexes()?;
         self.check_retention_queues()?;
+        self.check_configs()?;
         self.check_capacity(now_ms)
+    }
+
+    /// A configured resource's calendar runs at the capacity its configuration states (a
+    /// snapshot stores both, and restore refuses them apart).
+    fn check_configs(&self) -> Result<(), String> {
+        for (id, config) in &self.configs {
+            let calendar = self
+                .calendars
+                .get(*id as usize)
+                .ok_or_else(|| format!("configuration of unknown resource id {id}"))?;
+            if calendar.capacity() != config.capacity() {
+                return Err(format!(
+                    "resource {}: configured capacity {} but calendar capacity {}",
+                    self.resource_names[*id as usize],
+                    config.capacity(),
+                    calendar.capacity()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Calendars keep their own invariants (form, filing, no more overlap than their ceiling),

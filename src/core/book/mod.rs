@@ -333,8 +333,9 @@ impl Book {
     /// [`limits::RESOURCE_CAPACITY_MAX`]; a resource never configured has 1). It affects new
     /// holds only and never cancels anything: after a lowering, reservations already held keep
     /// their places even where they overlap more than the new capacity, and new holds are
-    /// refused wherever the count is at or above it. Held in memory only until the durable
-    /// format carries it: not logged, not in snapshots.
+    /// refused wherever the count is at or above it. The engine changes a capacity only through
+    /// [`Book::put_resource`], whose change is logged; this is the core's own knob (tests,
+    /// benches), kept in step with a configured resource's configuration.
     pub fn set_resource_capacity(
         &mut self,
         resource: &str,
@@ -357,6 +358,11 @@ impl Book {
             None => self.resource_id_or_create(resource),
         };
         self.calendars[id as usize].set_capacity(capacity, self.next_seq);
+        // A configured resource's configuration states its capacity: both stay one value, which
+        // a snapshot's restore checks.
+        if let Some(config) = self.configs.get_mut(&id) {
+            config.set_capacity(capacity);
+        }
         Ok(())
     }
 

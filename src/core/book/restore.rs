@@ -104,7 +104,10 @@ impl Book {
                 format!("state {capacity} under ceiling {ceiling} is out of range"),
             ));
         }
-        if self.resource_config(resource).map_or(1, |c| c.capacity()) != capacity {
+        if self
+            .resource_config(resource)
+            .is_some_and(|c| c.capacity() != capacity)
+        {
             return Err(BookError::invalid(
                 "capacity",
                 "differs from the resource's configured capacity",

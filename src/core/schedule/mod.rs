@@ -452,6 +452,11 @@ impl ResourceConfig {
         self.capacity
     }
 
+    /// Replaces the capacity (the book's own, already checked, kept in step with its calendar).
+    pub(crate) fn set_capacity(&mut self, capacity: u32) {
+        self.capacity = capacity;
+    }
+
     pub fn hours(&self) -> Option<&WeeklyHours> {
         self.hours.as_ref()
     }

@@ -199,6 +199,9 @@ fn conflicts_of(error: &BookError) -> Vec<ModelConflict> {
     listed
 }
 
+/// Opening intervals per weekday, Monday first, in minutes after local midnight.
+type Week = [Vec<(u16, u16)>; 7];
+
 /// How many hour presets `Op::Configure` picks from.
 const PRESETS: usize = 5;
 
@@ -206,10 +209,9 @@ const PRESETS: usize = 5;
 /// model and the book each take it (`None`: remove the configuration).
 fn preset(preset: usize, base_ms: i64) -> Option<(ModelHours, Option<WeeklyHours>, Vec<Closure>)> {
     let slot = |n: i64| base_ms + n * SLOT_MS;
-    let every_day = |intervals: &[(u16, u16)]| -> [Vec<(u16, u16)>; 7] {
-        std::array::from_fn(|_| intervals.to_vec())
-    };
-    let (days, closed): (Option<[Vec<(u16, u16)>; 7]>, Vec<(i64, i64)>) = match preset {
+    let every_day =
+        |intervals: &[(u16, u16)]| -> Week { std::array::from_fn(|_| intervals.to_vec()) };
+    let (days, closed): (Option<Week>, Vec<(i64, i64)>) = match preset {
         0 => return None,
         // Around the hour a change skips or repeats in Berlin, with a gap.
         1 => (Some(every_day(&[(60, 180), (210, 360)])), vec![]),

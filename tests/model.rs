@@ -203,7 +203,7 @@ fn conflicts_of(error: &BookError) -> Vec<ModelConflict> {
 type Week = [Vec<(u16, u16)>; 7];
 
 /// How many hour presets `Op::Configure` picks from.
-const PRESETS: usize = 5;
+const PRESETS: usize = 6;
 
 /// Preset `preset` of opening hours and closures, on the grid starting at `base_ms`, as the
 /// model and the book each take it (`None`: remove the configuration).
@@ -219,6 +219,8 @@ fn preset(preset: usize, base_ms: i64) -> Option<(ModelHours, Option<WeeklyHours
         2 => (Some(every_day(&[(0, 150), (150, 1_440)])), vec![]),
         // Open around the clock but for two closures.
         3 => (None, vec![(slot(4), slot(6)), (slot(10), slot(11))]),
+        // Closed until after the hour of Berlin's change, so that a search jumps across it.
+        4 => (Some(every_day(&[(180, 300)])), vec![]),
         // Weekdays only, whole days, and a closure.
         _ => {
             let mut days = every_day(&[(0, 1_440)]);

@@ -58,6 +58,15 @@ impl Book {
         existed
     }
 
+    /// For a search that found a start on `resource` refused by its hours or closures: the
+    /// earliest instant a start may be admitted again (see [`ResourceConfig::closed_until`]).
+    pub(super) fn closed_until(&self, resource: ResourceId, start_ms: i64) -> i64 {
+        match self.configs.get(&resource) {
+            Some(config) => config.closed_until(self.company_settings.time_zone(), start_ms),
+            None => start_ms + 1,
+        }
+    }
+
     /// The configuration of `resource`, if it has one.
     pub fn resource_config(&self, resource: &str) -> Option<&ResourceConfig> {
         self.resource_ids

@@ -240,9 +240,11 @@ impl Book {
             let Some(resource) = resource else {
                 return Some(start_ms);
             };
-            // Outside opening hours or in a closure: the next start on the grid.
+            // Outside opening hours or in a closure: the first start on the grid that may be
+            // open again, past a closure or a closed night in one jump.
             if !self.admits(resource, start_ms, start_ms + duration_ms) {
-                start_ms += step_ms;
+                let open_from_ms = self.closed_until(resource, start_ms);
+                start_ms = next_step(earliest_ms, step_ms, open_from_ms);
                 continue;
             }
             match self.blocked_until(
@@ -318,8 +320,8 @@ impl Book {
                 while start_ms + duration_ms <= to_ms {
                     let blocked = resource.and_then(|id| {
                         if !self.admits(id, start_ms, start_ms + duration_ms) {
-                            // Not open then: blocked up to the next start on the grid.
-                            return Some(start_ms + 1);
+                            // Not open then: blocked until it may be open again.
+                            return Some(self.closed_until(id, start_ms));
                         }
                         self.blocked_until(
                             id,

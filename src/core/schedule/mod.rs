@@ -483,6 +483,64 @@ impl ResourceConfig {
     }
 }
 
+impl ResourceConfig {
+    /// For a search that found a start at `start_ms` refused: a start before the returned
+    /// instant (always after `start_ms`) cannot be admitted either, so the search may jump
+    /// there instead of trying every step of a closure or a closed night. A lower bound, never
+    /// past the first start that may be admitted: inside a closure, its end; before an opening
+    /// interval, its opening on the wall clock; inside one, the next step (a later start in the
+    /// same interval fits no better, but a closure or a clock change may be why this one did
+    /// not).
+    pub fn closed_until(&self, zone: Tz, start_ms: i64) -> i64 {
+        let mut bound = start_ms + 1;
+        for closure in self.closed.iter().take_while(|c| c.start_ms <= start_ms) {
+            if start_ms < closure.end_ms {
+                bound = bound.max(closure.end_ms);
+            }
+        }
+        if let Some(hours) = &self.hours {
+            bound = bound.max(next_opening(hours, zone, start_ms));
+        }
+        bound
+    }
+}
+
+/// A lower bound on the next instant after `start_ms` at which an opening interval of `hours`
+/// begins on the wall clock of `zone` (`start_ms + 1` when `start_ms` lies in one already).
+fn next_opening(hours: &WeeklyHours, zone: Tz, start_ms: i64) -> i64 {
+    let Some(offset) = offset_ms(zone, start_ms) else {
+        return start_ms + 1;
+    };
+    let wall = start_ms + offset;
+    let day = wall.div_euclid(DAY_MS);
+    let minute = (wall - day * DAY_MS) / MINUTE_MS;
+    // Today from the current minute, then the next seven days: a week without an opening
+    // interval gives a bound a week ahead, and the search goes on from there.
+    for days_ahead in 0..=7i64 {
+        let weekday = (day + days_ahead + 3).rem_euclid(7) as usize;
+        for interval in hours.day(weekday) {
+            let (open, close) = (
+                i64::from(interval.open_minute),
+                i64::from(interval.close_minute),
+            );
+            if days_ahead == 0 && open <= minute && minute < close {
+                return start_ms + 1;
+            }
+            if days_ahead > 0 || open > minute {
+                let opening_wall = (day + days_ahead) * DAY_MS + open * MINUTE_MS;
+                // The wall clock reads the opening at `opening_wall - offset` if the offset
+                // holds until then; if it changed, at `opening_wall - new offset`, which the
+                // smaller of the two never passes.
+                let at_offset_now = opening_wall - offset;
+                let at_offset_then = offset_ms(zone, at_offset_now)
+                    .map_or(at_offset_now, |then| opening_wall - then);
+                return at_offset_now.min(at_offset_then).max(start_ms + 1);
+            }
+        }
+    }
+    start_ms + 8 * DAY_MS
+}
+
 /// The zone's offset from UTC at instant `ms`, in milliseconds (one search of the zone's
 /// transitions).
 fn offset_ms(zone: Tz, ms: i64) -> Option<i64> {

@@ -7,16 +7,24 @@
 //! Beyond the `Book`'s own invariants it checks promises that span operations: a confirmed
 //! booking stays converted until cancelled or dropped by retention, an acknowledged hold is never
 //! silently lost, `expired` counts every hold that expired exactly once (wheel and lazy
-//! expiry never double-count), and a change of capacity changes no reservation.
+//! expiry never double-count), a change of capacity, hours, closures or time zone changes no
+//! reservation, and a hold on a configured resource is taken only where the naive wall-clock
+//! rule of `tests/model_support` admits it (and refused as `outside_hours` only where it does
+//! not).
+
+mod model_support;
 
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{
     AvailabilityRequest, FindRequest, HoldOptions, HoldRequest, HoldTarget, ListFilter,
     SegmentRequest, Segments,
 };
+use holdfast::core::error::BookError;
 use holdfast::core::reservation::Status;
+use holdfast::core::schedule::{Closure, CompanySettings, ResourceConfig, WeeklyHours};
 use holdfast::core::wheel::TimingWheel;
 use holdfast::durability::fingerprint::idempotency_of;
+use model_support::{Model, ModelHours};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -30,6 +38,7 @@ const SEEDS: u64 = 8;
 const RETENTION_SECONDS: i64 = 2 * 3_600;
 /// Resources each company uses, `r0` to `r3`.
 const RESOURCES: usize = 4;
+const ZONES: [&str; 3] = ["UTC", "Europe/Berlin", "Asia/Kolkata"];
 
 struct World {
     rng: StdRng,
@@ -42,6 +51,8 @@ struct World {
     holds_expired_seen: u64,
     /// Per company: expired reservations that retention has dropped so far.
     expired_dropped: Vec<u64>,
+    /// Per company: its hours and time zone, as the naive rule judges them.
+    rules: Vec<Model>,
 }
 
 impl World {
@@ -70,6 +81,7 @@ impl World {
             next_token: 1,
             holds_expired_seen: 0,
             expired_dropped: vec![0; COMPANIES],
+            rules: (0..COMPANIES).map(|_| Model::default()).collect(),
         }
     }
 
@@ -102,8 +114,8 @@ impl World {
         let company = self.rng.gen_range(0..COMPANIES);
         match self.rng.gen_range(0..100) {
             0..=14 => self.advance(),
-            15..=44 => self.hold(company),
-            45..=54 => self.find(company),
+            15..=44 => self.hold(company)?,
+            45..=54 => self.find(company)?,
             55..=64 => {
                 let token = self.pick_token(company);
                 let now_ms = self.now_ms;
@@ -127,7 +139,9 @@ impl World {
                 }
             }
             83..=90 => self.read(company)?,
-            91..=93 => self.set_capacity(company)?,
+            91 => self.set_capacity(company)?,
+            92 => self.configure(company)?,
+            93 => self.set_zone(company),
             _ => {
                 let now_ms = self.now_ms;
                 self.books[company].housekeeping(now_ms);
@@ -170,21 +184,56 @@ impl World {
         }
     }
 
-    fn record_hold(&mut self, company: usize, request: HoldRequest) {
+    /// Makes the hold, and checks it against the naive wall-clock rule: a hold on segments is
+    /// refused as `outside_hours` exactly when a segment is not admitted (unless it was refused
+    /// before that question, or answered from memory), and a first-available hold takes only a
+    /// segment that is admitted.
+    fn record_hold(&mut self, company: usize, request: HoldRequest) -> Result<(), String> {
         let token = Uuid::from_u128(self.next_token);
         self.next_token += 1;
         let now_ms = self.now_ms;
+        let rules = &self.rules[company];
+        let admitted = match request.target() {
+            HoldTarget::Segments(segments) => Some(
+                segments
+                    .iter()
+                    .all(|s| rules.admits(s.resource(), s.start_ms(), s.end_ms())),
+            ),
+            HoldTarget::Find(_) => None,
+        };
         let idempotency = idempotency_of(&request);
-        if let Ok(outcome) = self.books[company].hold(request, idempotency, token, now_ms) {
+        let result = self.books[company].hold(request, idempotency, token, now_ms);
+        match (&result, admitted) {
+            (Err(BookError::OutsideHours { .. }), Some(true)) => {
+                return Err("a hold the wall-clock rule admits was refused as outside_hours".into())
+            }
+            (Err(BookError::LimitReached { .. } | BookError::IdempotencyMismatch), _) => {}
+            (Ok(outcome), _) if outcome.replayed => {}
+            (Ok(_) | Err(BookError::Conflict { .. }), Some(false)) => {
+                return Err("a hold the wall-clock rule refuses passed its hours check".into())
+            }
+            (Ok(outcome), None) => {
+                let s = &outcome.reservation.segments[0];
+                if !self.rules[company].admits(&s.resource, s.start_ms, s.end_ms) {
+                    return Err(format!(
+                        "first-available took {}..{} on {}, which the rule refuses",
+                        s.start_ms, s.end_ms, s.resource
+                    ));
+                }
+            }
+            _ => {}
+        }
+        if let Ok(outcome) = result {
             if !outcome.replayed {
                 self.known.insert(token, (company, Status::Active));
                 self.wheel
                     .schedule(outcome.reservation.expires_at_ms, (company, token));
             }
         }
+        Ok(())
     }
 
-    fn hold(&mut self, company: usize) {
+    fn hold(&mut self, company: usize) -> Result<(), String> {
         let count = if self.rng.gen_bool(0.3) {
             self.rng.gen_range(2..4)
         } else {
@@ -198,11 +247,12 @@ impl World {
         let options = self.options();
         if let Ok(segments) = segments {
             let request = HoldRequest::with_options(HoldTarget::Segments(segments), options);
-            self.record_hold(company, request);
+            self.record_hold(company, request)?;
         }
+        Ok(())
     }
 
-    fn find(&mut self, company: usize) {
+    fn find(&mut self, company: usize) -> Result<(), String> {
         let earliest = self.rng.gen_range(0..90i64);
         let find = FindRequest::new(
             (0..self.rng.gen_range(1..4))
@@ -216,7 +266,82 @@ impl World {
         .expect("a valid search");
         let options = self.options();
         let request = HoldRequest::with_options(HoldTarget::Find(find), options);
-        self.record_hold(company, request);
+        self.record_hold(company, request)
+    }
+
+    /// Random opening hours (each weekday closed, or one or two intervals on the half hour)
+    /// and up to two closures, or now and then no configuration at all, on one resource: the
+    /// book and the naive rule take the same, and nothing held changes.
+    fn configure(&mut self, company: usize) -> Result<(), String> {
+        let resource = format!("r{}", self.rng.gen_range(0..RESOURCES));
+        let before: HashMap<Uuid, Status> = self.books[company]
+            .reservations()
+            .map(|r| (r.token, r.status))
+            .collect();
+        if self.rng.gen_bool(0.2) {
+            self.books[company].delete_resource(&resource);
+            self.rules[company].configure(&resource, None);
+        } else {
+            let days: [Vec<(u16, u16)>; 7] = std::array::from_fn(|_| {
+                if self.rng.gen_bool(0.3) {
+                    return Vec::new();
+                }
+                let mut points: Vec<u16> =
+                    (0..4).map(|_| self.rng.gen_range(0..=48u16) * 30).collect();
+                points.sort_unstable();
+                points.dedup();
+                points
+                    .chunks_exact(2)
+                    .map(|pair| (pair[0], pair[1]))
+                    .collect()
+            });
+            let days = if self.rng.gen_bool(0.2) {
+                None
+            } else {
+                Some(days)
+            };
+            let closed: Vec<(i64, i64)> = (0..self.rng.gen_range(0..3))
+                .map(|_| {
+                    let start = self.rng.gen_range(0..96i64);
+                    let end = start + self.rng.gen_range(1..12i64);
+                    (BASE_MS + start * SLOT_MS, BASE_MS + end * SLOT_MS)
+                })
+                .collect();
+            let weekly = days
+                .as_ref()
+                .map(|d| WeeklyHours::from_minutes(d.as_slice()))
+                .transpose()
+                .map_err(|e| format!("random hours refused: {e}"))?;
+            let closures = closed
+                .iter()
+                .map(|(s, e)| Closure::new(*s, *e, "closed"))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("random closure refused: {e}"))?;
+            let capacity = i64::from(self.books[company].resource_capacity(&resource));
+            let config = ResourceConfig::new(None, capacity, weekly, closures)
+                .map_err(|e| format!("configuration refused: {e}"))?;
+            self.books[company]
+                .put_resource(&resource, config)
+                .map_err(|e| format!("configuration refused: {e}"))?;
+            self.rules[company].configure(&resource, Some(ModelHours { days, closed }));
+        }
+        let book = &self.books[company];
+        let unchanged = book.len() == before.len()
+            && book
+                .reservations()
+                .all(|r| before.get(&r.token) == Some(&r.status));
+        if !unchanged {
+            return Err(format!("configuring {resource} changed a reservation"));
+        }
+        Ok(())
+    }
+
+    /// Moves the company to another time zone: its hours now read on that wall clock.
+    fn set_zone(&mut self, company: usize) {
+        let zone = ZONES[self.rng.gen_range(0..ZONES.len())];
+        let settings = CompanySettings::new(zone, "en", 30, 300).expect("valid settings");
+        self.books[company].set_company_settings(settings);
+        self.rules[company].zone = zone.parse().expect("a zone");
     }
 
     /// Raises or lowers one resource's capacity (below what it holds, at times): nothing held

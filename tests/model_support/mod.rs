@@ -1,6 +1,9 @@
 //! The naive model the property tests of the core `Book` (`tests/model.rs`) hold it to: a `Vec`
 //! of reservations scanned linearly for every question, written for obviousness, not speed.
-//! What it answers is what the book must answer.
+//! What it answers is what the book must answer. The seeded simulation (`tests/simulation.rs`)
+//! asks it only the wall-clock rule of opening hours.
+
+#![allow(dead_code)] // each test binary uses its own part of this module
 
 use chrono::{Datelike, NaiveDateTime, TimeZone, Timelike};
 use chrono_tz::Tz;
@@ -77,8 +80,8 @@ pub struct ModelHours {
 }
 
 /// Every instant the tests use is a multiple of 15 minutes, every zone they use is a whole
-/// number of hours off UTC, and every opening time is a multiple of 30 minutes: walking an
-/// interval in 15-minute steps visits every local time at which the answer can change.
+/// number of quarter hours off UTC, and every opening time is a multiple of 15 minutes: walking
+/// an interval in 15-minute steps visits every local time at which the answer can change.
 const WALK_STEP_MS: i64 = 15 * 60 * 1_000;
 
 pub struct Model {

@@ -1,5 +1,6 @@
 //! The request parts a handler receives, each checked on the way in: the company (after the key
-//! check, so a handler cannot forget it), the token, the `Idempotency-Key`, and the JSON body.
+//! check, so a handler cannot forget it), the token, the resource, the `Idempotency-Key`, and
+//! the JSON body.
 //!
 //! The body extractor is ours rather than `web::Json` with a `JsonConfig` error handler because
 //! the API promises that `detail` names the field at fault, and `serde_json` errors do not name
@@ -105,6 +106,30 @@ impl FromRequest for TokenPath {
             token
                 .map(TokenPath)
                 .ok_or(ApiError::Book(BookError::NotFound)),
+        )
+    }
+}
+
+/// The `{resource}` path segment of a resource's configuration, a valid id. A text that is not
+/// one is 400 naming `resource`, answered before any company actor hears of it.
+#[derive(Clone, Debug, IntoParams)]
+#[into_params(names("resource"), parameter_in = Path)]
+pub struct ResourcePath(
+    /// The resource.
+    #[param(value_type = schemas::Id, inline)]
+    pub String,
+);
+
+impl FromRequest for ResourcePath {
+    type Error = ApiError;
+    type Future = Ready<Result<ResourcePath, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let resource = request.match_info().get("resource").unwrap_or_default();
+        ready(
+            validate_id("resource", resource)
+                .map(|()| ResourcePath(resource.to_owned()))
+                .map_err(ApiError::from),
         )
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! - [`run`]: serve on a bound listener until a shutdown future resolves, then drain;
 //!   `crate::server` calls it for the binary, the load tool and the tests alike.
-//! - [`routes`]: one handler per operation; [`extract`]: the checked request parts;
+//! - [`routes`]: one handler per operation and the endpoint table; [`configuration`]: the
+//!   handlers of a company's settings and resources; [`extract`]: the checked request parts;
 //!   [`dto`]: wire shapes and the raw -> command stage; [`time`]: RFC 3339 in and out;
 //!   [`error`]: every error to problem+json, in one place; [`auth`]: keys;
 //!   [`openapi`]: the generated document; [`responses`]: the error answers each operation
@@ -17,6 +18,7 @@
 //! snapshot and closes the log.
 
 pub mod auth;
+pub mod configuration;
 pub mod dto;
 pub mod edge_errors;
 pub mod error;

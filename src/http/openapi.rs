@@ -9,13 +9,14 @@
 //! `null`", and the server refuses a `null` body).
 
 use crate::http::dto::{
-    AvailabilityDto, CompaniesDto, CompanyCountsDto, ConfirmBody, CriterionDto, DurationSummaryDto,
-    ExtendBody, FindBody, HealthDto, HoldBody, HoldListDto, LatencyMicrosDto, MetricsDto,
-    ReservationDto, ResourceSlotsDto, SegmentBody, SegmentDto, SnapshotDto, StatusDto,
+    AvailabilityDto, ClosureBody, ClosureDto, CompaniesDto, CompanyCountsDto, ConfirmBody,
+    CriterionDto, DurationSummaryDto, ExtendBody, FindBody, HealthDto, HoldBody, HoldListDto,
+    LatencyMicrosDto, MetricsDto, ReservationDto, ResourceBody, ResourceDto, ResourceSlotsDto,
+    ResourcesDto, SegmentBody, SegmentDto, SettingsBody, SettingsDto, SnapshotDto, StatusDto,
 };
 use crate::http::error::ConflictDto;
 use crate::http::responses;
-use crate::http::routes;
+use crate::http::{configuration, routes};
 use std::sync::OnceLock;
 use utoipa::openapi::schema::{Object, OneOfBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -41,6 +42,12 @@ use utoipa::{Modify, OpenApi};
         routes::cancel_hold,
         routes::availability,
         routes::company_metrics,
+        configuration::get_settings,
+        configuration::put_settings,
+        configuration::list_resources,
+        configuration::get_resource,
+        configuration::put_resource,
+        configuration::delete_resource,
         routes::companies,
         routes::admin_snapshot,
         routes::prometheus_metrics,
@@ -51,7 +58,8 @@ use utoipa::{Modify, OpenApi};
         HoldBody, SegmentBody, FindBody, ConfirmBody, ExtendBody, ReservationDto, SegmentDto,
         StatusDto, HoldListDto, AvailabilityDto, ResourceSlotsDto, MetricsDto,
         DurationSummaryDto, LatencyMicrosDto, CriterionDto, CompaniesDto, CompanyCountsDto,
-        HealthDto, ConflictDto, SnapshotDto,
+        HealthDto, ConflictDto, SnapshotDto, SettingsBody, SettingsDto, ResourceBody,
+        ClosureBody, ResourceDto, ClosureDto, ResourcesDto,
     )),
     modifiers(&BearerKeys, &ProblemSchemas, &HoldBodyForms, &OptionalBodies)
 )]

@@ -27,7 +27,7 @@ fn meaning(kind: ProblemType) -> String {
     match kind {
         ProblemType::InvalidRequest => "a malformed or invalid request: JSON, an unknown field or \
             parameter, a query string where none is taken, a bad time, `end <= start`, an \
-            invalid company id, a limit broken; `field` names the part at fault"
+            invalid company or resource id, a limit broken; `field` names the part at fault"
             .into(),
         ProblemType::Unauthorized => "keys are configured and the request carries no known \
             `Authorization: Bearer` key"
@@ -36,7 +36,8 @@ fn meaning(kind: ProblemType) -> String {
             a company key on an admin endpoint"
             .into(),
         ProblemType::NotFound => "no such token in this company (a token of another company, or \
-            a segment that is not a hyphenated UUID, is also not found)"
+            a segment that is not a hyphenated UUID, is also not found); on a resource's \
+            configuration, the resource has none"
             .into(),
         ProblemType::MethodNotAllowed => "the path exists, the method does not".into(),
         ProblemType::Conflict => {
@@ -233,7 +234,7 @@ problem_set!(
     /// `POST /holds`.
     CreateHoldProblems: [
         InvalidRequest, Unauthorized, Forbidden, Conflict, NoSlot, IdempotencyMismatch,
-        PayloadTooLarge, UnsupportedMediaType, LimitReached, Unavailable,
+        OutsideHours, PayloadTooLarge, UnsupportedMediaType, LimitReached, Unavailable,
     ]
 );
 
@@ -243,7 +244,8 @@ problem_set!(
 );
 
 problem_set!(
-    /// `GET /holds`, `GET /availability` and the company's `GET /metrics`: reads by query.
+    /// `GET /holds`, `GET /availability`, the company's `GET /metrics`, `GET /settings` and
+    /// `GET /resources`: reads of the company as a whole.
     CompanyReadProblems: [InvalidRequest, Unauthorized, Forbidden, LimitReached, Unavailable]
 );
 
@@ -261,6 +263,21 @@ problem_set!(
         InvalidRequest, Unauthorized, Forbidden, NotFound, InvalidState, LimitReached,
         Unavailable,
     ]
+);
+
+problem_set!(
+    /// `PUT /settings` and `PUT /resources/{resource}`: a JSON body, and a change (a new
+    /// resource past the company's maximum of resources is 429).
+    ConfigChangeProblems: [
+        InvalidRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType,
+        LimitReached, Unavailable,
+    ]
+);
+
+problem_set!(
+    /// `GET /resources/{resource}` and `DELETE /resources/{resource}`: 404 when the resource has
+    /// no configuration.
+    ResourceProblems: [InvalidRequest, Unauthorized, Forbidden, NotFound, LimitReached, Unavailable]
 );
 
 problem_set!(
@@ -307,7 +324,7 @@ mod tests {
         let responses = problem_responses(CreateHoldProblems::KINDS);
         let conflict = serde_json::to_value(&responses["409"]).unwrap();
         let one_of = &conflict["content"][PROBLEM_JSON]["schema"]["oneOf"];
-        assert_eq!(one_of.as_array().unwrap().len(), 3);
+        assert_eq!(one_of.as_array().unwrap().len(), 4);
         let unauthorized = serde_json::to_value(&responses["401"]).unwrap();
         assert!(unauthorized["headers"]["WWW-Authenticate"].is_object());
     }

@@ -1,6 +1,8 @@
 //! The handlers: one per operation of `docs/API.md`, each a few lines that take checked parts
 //! (see `extract`), build a core command (see `dto`), await the `Engine` and answer. They hold no
-//! reservation state and choose no status code for an error: `error::ApiError` does.
+//! reservation state and choose no status code for an error: `error::ApiError` does. The
+//! handlers of a company's configuration live in `configuration`; the endpoint table here lists
+//! every route, theirs too.
 //!
 //! The `#[utoipa::path]` attributes on the handlers are what `/openapi.json` is generated from.
 
@@ -15,12 +17,12 @@ use crate::http::error::ApiError;
 use crate::http::extract::{
     AdminAccess, CompanyAccess, IdempotencyKey, OptionalJson, StrictJson, TokenPath,
 };
-use crate::http::openapi;
 use crate::http::responses::{
     AdminProblems, CancelHoldProblems, ChangeHoldProblems, CompanyReadProblems, CreateHoldProblems,
     GetHoldProblems, HealthProblems, PrometheusProblems,
 };
 use crate::http::AppState;
+use crate::http::{configuration, openapi};
 use crate::limits;
 use actix_web::http::{header, Method};
 use actix_web::middleware::from_fn;
@@ -60,6 +62,25 @@ fn endpoints() -> Vec<Endpoint> {
         company("/holds/{token}/extend", vec![on(Method::POST, extend_hold)]),
         company("/availability", vec![on(Method::GET, availability)]),
         company("/metrics", vec![on(Method::GET, company_metrics)]),
+        company(
+            "/settings",
+            vec![
+                on(Method::GET, configuration::get_settings),
+                on(Method::PUT, configuration::put_settings),
+            ],
+        ),
+        company(
+            "/resources",
+            vec![on(Method::GET, configuration::list_resources)],
+        ),
+        company(
+            "/resources/{resource}",
+            vec![
+                on(Method::GET, configuration::get_resource),
+                on(Method::PUT, configuration::put_resource),
+                on(Method::DELETE, configuration::delete_resource),
+            ],
+        ),
         service("/v1/admin/companies", vec![on(Method::GET, companies)]),
         service("/v1/admin/snapshot", vec![on(Method::POST, admin_snapshot)]),
         service("/metrics", vec![on(Method::GET, prometheus_metrics)]),

@@ -7,8 +7,12 @@
 //! (`2026-12-01T10:00:00Z`, `2026-12-01T10:00:00.250Z`): millisecond precision at most, the same
 //! rule for every time the API answers. The range check (1970 to 9999) stays in the core's
 //! `validate_time`, so both the edge and the `Book` refuse the same instants.
+//!
+//! One kind of answer is written on a company's wall clock instead: a resource's closures,
+//! which an operator types in local dates ([`format_in_zone`]).
 
-use chrono::{DateTime, Datelike, Timelike};
+use chrono::{DateTime, Datelike, Offset, Timelike};
+use chrono_tz::Tz;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use std::fmt;
@@ -92,6 +96,35 @@ impl fmt::Display for Instant {
     }
 }
 
+/// Writes `ms` as RFC 3339 with the offset `zone` has at that instant
+/// (`2026-12-24T00:00:00+01:00`), the fraction only when it is not zero. Where the offset is zero
+/// it is the UTC form (`Z`). Where RFC 3339 cannot say the local time exactly it is the UTC form
+/// too: an offset of seconds (some zones before 1972), which the format's `+HH:MM` would round
+/// to another instant, and a local year past 9999.
+pub fn format_in_zone(ms: i64, zone: Tz) -> String {
+    let Some(utc) = DateTime::from_timestamp_millis(ms) else {
+        return Instant(ms).to_string();
+    };
+    let local = utc.with_timezone(&zone);
+    let offset_seconds = local.offset().fix().local_minus_utc();
+    if offset_seconds == 0 || offset_seconds % 60 != 0 || !(0..=9_999).contains(&local.year()) {
+        return Instant(ms).to_string();
+    }
+    let mut text = local.naive_local().format("%Y-%m-%dT%H:%M:%S").to_string();
+    let millis = ms.rem_euclid(1_000);
+    if millis != 0 {
+        text.push_str(&format!(".{millis:03}"));
+    }
+    let sign = if offset_seconds < 0 { '-' } else { '+' };
+    let offset_minutes = offset_seconds.unsigned_abs() / 60;
+    text.push_str(&format!(
+        "{sign}{:02}:{:02}",
+        offset_minutes / 60,
+        offset_minutes % 60
+    ));
+    text
+}
+
 /// Writes `value` as exactly `out.len()` decimal digits, zero-padded.
 fn put_digits(out: &mut [u8], mut value: u32) {
     for digit in out.iter_mut().rev() {
@@ -170,6 +203,35 @@ mod tests {
         ] {
             assert!(parse_rfc3339_millis(text).is_err(), "accepted {text:?}");
         }
+    }
+
+    /// Goal: a time written on a zone's wall clock carries that instant's offset, reads back
+    /// as the same instant, and falls back to UTC where the offset is zero or not whole minutes.
+    #[test]
+    fn written_on_a_wall_clock() {
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        let winter = parse_rfc3339_millis("2026-12-23T23:00:00Z").unwrap();
+        assert_eq!(format_in_zone(winter, berlin), "2026-12-24T00:00:00+01:00");
+        let summer = parse_rfc3339_millis("2026-07-01T10:00:00.5Z").unwrap();
+        assert_eq!(
+            format_in_zone(summer, berlin),
+            "2026-07-01T12:00:00.500+02:00"
+        );
+        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+        let negative: Tz = "America/St_Johns".parse().unwrap();
+        for (ms, zone) in [(winter, kolkata), (summer, negative), (0, negative)] {
+            let text = format_in_zone(ms, zone);
+            assert_eq!(parse_rfc3339_millis(&text), Ok(ms), "{text}");
+        }
+        assert_eq!(format_in_zone(winter, Tz::UTC), "2026-12-23T23:00:00Z");
+        // Monrovia ran 44 minutes 30 seconds behind UTC until 1972.
+        let monrovia: Tz = "Africa/Monrovia".parse().unwrap();
+        assert_eq!(format_in_zone(0, monrovia), "1970-01-01T00:00:00Z");
+        let kiritimati: Tz = "Pacific/Kiritimati".parse().unwrap();
+        assert_eq!(
+            format_in_zone(crate::limits::TIME_MILLIS_MAX, kiritimati),
+            "9999-12-31T23:59:59.999Z"
+        );
     }
 
     /// Goal: the fast writer and chrono agree on every millisecond pattern tried.

@@ -5,7 +5,7 @@
 //! `deny_unknown_fields` and strict [`Instant`](crate::http::time::Instant)s) or [`QueryPairs`]
 //! (query strings, strict percent-decoding into UTF-8): it fails on anything that is not the
 //! right shape, naming the field. Stage two builds the core command (`HoldRequest`, `ListFilter`,
-//! `AvailabilityRequest`) from the raw form through the core's checking constructors, so a
+//! `AvailabilityRequest`, `SettingsPatch`, `ResourceConfig`) from the raw form through the core's checking constructors, so a
 //! request that breaks a limit is refused here with the core's own words, before it costs the
 //! company's actor a message. A command cannot be built invalid, so the `Book` takes it as it is.
 //!
@@ -16,9 +16,11 @@
 //! - `requests`: the request bodies and the hold body's raw -> command stage;
 //! - `queries`: the query-string splitter and the query parameters of each operation;
 //! - `answers`: the response bodies;
+//! - `config`: a company's settings and resources, their bodies and answers;
 //! - `schemas`: the OpenAPI schemas of the wire's kinds of value, built from `limits.rs`.
 
 mod answers;
+mod config;
 mod queries;
 mod requests;
 pub mod schemas;
@@ -28,6 +30,10 @@ pub use answers::{
     AvailabilityDto, CompaniesDto, CompanyCountsDto, CriterionDto, DurationSummaryDto, HealthDto,
     HoldListDto, LatencyMicrosDto, MetricsDto, ReservationDto, ResourceSlotsDto, SegmentDto,
     SnapshotDto, StatusDto,
+};
+pub use config::{
+    ClosureBody, ClosureDto, HoursBody, HoursDto, ResourceBody, ResourceDto, ResourcesDto,
+    SettingsBody, SettingsDto,
 };
 pub use queries::{no_query, AvailabilityQuery, CancelQuery, ListQuery, QueryPairs};
 pub use requests::{ConfirmBody, ExtendBody, FindBody, HoldBody, ObjectOnly, SegmentBody};

@@ -104,7 +104,7 @@ pub struct HoldBody {
     pub segments: Option<Vec<SegmentBody>>,
     #[serde(default, deserialize_with = "find_as_object")]
     pub find: Option<FindBody>,
-    /// Default 300, 1 to 3600.
+    /// 1 to 3600; default: the company's `default_ttl_seconds` (300 unless changed).
     #[schema(schema_with = schemas::ttl_seconds_or_null)]
     pub ttl_seconds: Option<i64>,
     #[schema(schema_with = schemas::text_or_null)]

@@ -11,7 +11,9 @@
 //! The `_or_null` forms are the optional body fields: the server reads `null` as "left out".
 
 use crate::limits;
-use utoipa::openapi::schema::{ArrayBuilder, Object, ObjectBuilder, Schema, SchemaFormat};
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, Object, ObjectBuilder, Schema, SchemaFormat,
+};
 use utoipa::openapi::schema::{KnownFormat, SchemaType, Type};
 use utoipa::openapi::{Ref, RefOr};
 
@@ -82,7 +84,7 @@ fn instant_schema(nullable: bool) -> Object {
 /// How a whole number must be written: serde reads an integer field from an integer token only.
 const WHOLE_NUMBER: &str = "Written as a JSON integer: `300`, not `300.0` or `3e2`.";
 
-fn seconds_schema(nullable: bool, minimum: i64, maximum: i64) -> Object {
+fn whole_number_schema(nullable: bool, minimum: i64, maximum: i64) -> Object {
     typed(Type::Integer, nullable)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
         .minimum(Some(minimum))
@@ -139,17 +141,17 @@ pub fn instant_or_null() -> Object {
 
 /// An optional time to live of a hold in a body, in seconds.
 pub fn ttl_seconds_or_null() -> Object {
-    seconds_schema(true, limits::TTL_SECONDS_MIN, limits::TTL_SECONDS_MAX)
+    whole_number_schema(true, limits::TTL_SECONDS_MIN, limits::TTL_SECONDS_MAX)
 }
 
 /// A length of time (a duration or a step), in whole seconds.
 pub fn length_seconds() -> Object {
-    seconds_schema(false, 1, limits::SPAN_SECONDS_MAX)
+    whole_number_schema(false, 1, limits::SPAN_SECONDS_MAX)
 }
 
 /// An optional length of time in a body, in whole seconds.
 pub fn length_seconds_or_null() -> Object {
-    seconds_schema(true, 1, limits::SPAN_SECONDS_MAX)
+    whole_number_schema(true, 1, limits::SPAN_SECONDS_MAX)
 }
 
 /// The resources a search or availability query names.
@@ -200,6 +202,167 @@ pub fn token() -> Object {
     typed(Type::String, false)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
         .pattern(Some(TOKEN_PATTERN))
+        .build()
+}
+
+/// A time of day as opening hours write it: `HH:MM`, 24-hour, `24:00` only as a close (the
+/// schema cannot tell an open from a close, so `24:00` as an open passes it and is refused, 400).
+const CLOCK_PATTERN: &str = "^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$";
+
+/// A resource's label: a name a person reads, no control characters (empty is allowed).
+const LABEL_PATTERN: &str = r"^[^\x00-\x1F\x7F-\x9F]*$";
+
+/// An IANA time zone name, as a company's settings answer it.
+pub fn time_zone() -> Object {
+    typed(Type::String, false)
+        .min_length(Some(1))
+        .description(Some(
+            "An IANA time zone name (`Europe/Berlin`, `UTC`); any other name is refused (400).",
+        ))
+        .build()
+}
+
+/// An optional time zone in a settings body.
+pub fn time_zone_or_null() -> Object {
+    let mut schema = time_zone();
+    schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+    schema
+}
+
+/// The locales of spoken answers.
+const LOCALES: [&str; 2] = ["en", "de"];
+
+/// The language of spoken answers, as the settings answer it.
+pub fn locale() -> Object {
+    one_of(&LOCALES)
+}
+
+/// An optional locale in a settings body.
+pub fn locale_or_null() -> Object {
+    typed(Type::String, true)
+        .enum_values(Some(LOCALES.iter().copied().map(Some).chain([None])))
+        .build()
+}
+
+fn minutes_schema(nullable: bool) -> Object {
+    let mut schema =
+        whole_number_schema(nullable, 1, i64::from(limits::DEFAULT_DURATION_MINUTES_MAX));
+    schema.format = Some(SchemaFormat::KnownFormat(KnownFormat::Int32));
+    schema
+}
+
+/// The length of a voice agent's holds when it names none, in minutes.
+pub fn duration_minutes() -> Object {
+    minutes_schema(false)
+}
+
+/// An optional default length in a settings body, in minutes.
+pub fn duration_minutes_or_null() -> Object {
+    minutes_schema(true)
+}
+
+/// The time to live of a hold that names none, in seconds.
+pub fn ttl_seconds() -> Object {
+    whole_number_schema(false, limits::TTL_SECONDS_MIN, limits::TTL_SECONDS_MAX)
+}
+
+fn capacity_schema(nullable: bool) -> Object {
+    let mut schema = whole_number_schema(nullable, 1, i64::from(limits::RESOURCE_CAPACITY_MAX));
+    schema.format = Some(SchemaFormat::KnownFormat(KnownFormat::Int32));
+    schema
+}
+
+/// A resource's capacity: how many live reservations may overlap at any instant.
+pub fn capacity() -> Object {
+    capacity_schema(false)
+}
+
+/// An optional capacity in a resource body (default 1).
+pub fn capacity_or_null() -> Object {
+    capacity_schema(true)
+}
+
+/// A resource's label, or `null` when it has none.
+pub fn label_or_null() -> Object {
+    typed(Type::String, true)
+        .max_length(Some(limits::RESOURCE_LABEL_CHARS_MAX))
+        .pattern(Some(LABEL_PATTERN))
+        .description(Some(format!(
+            "At most {} characters, no control characters.",
+            limits::RESOURCE_LABEL_CHARS_MAX
+        )))
+        .build()
+}
+
+/// One opening interval: `["HH:MM", "HH:MM"]`, open then close.
+fn opening_interval() -> ArrayBuilder {
+    let clock = typed(Type::String, false).pattern(Some(CLOCK_PATTERN));
+    ArrayBuilder::new()
+        .items(clock)
+        .min_items(Some(2))
+        .max_items(Some(2))
+        .description(Some(
+            "`[open, close)`: `HH:MM`, 24-hour; close after open, `24:00` for the end of the day.",
+        ))
+}
+
+/// A resource's weekly opening hours, or `null` when it is open around the clock.
+pub fn hours_or_null() -> Object {
+    let day = ArrayBuilder::new()
+        .items(opening_interval())
+        .max_items(Some(limits::OPENING_INTERVALS_PER_DAY_MAX))
+        .description(Some(
+            "The day's opening intervals, sorted, not overlapping (touching is allowed).",
+        ))
+        .build();
+    let mut week = typed(Type::Object, true)
+        .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        .description(Some(
+            "Opening intervals per weekday, on the wall clock of the company's time zone; a \
+             weekday left out is closed. `null` (or left out): open around the clock.",
+        ));
+    for weekday in crate::core::schedule::WEEKDAYS {
+        week = week.property(weekday, day.clone());
+    }
+    week.build()
+}
+
+/// A resource's closures, a request's or an answer's: absolute ranges when it is not open.
+fn closures_schema(nullable: bool, item: &str) -> Schema {
+    let schema_type = if nullable {
+        SchemaType::from_iter([Type::Array, Type::Null])
+    } else {
+        SchemaType::new(Type::Array)
+    };
+    ArrayBuilder::new()
+        .schema_type(schema_type)
+        .items(RefOr::Ref(Ref::from_schema_name(item)))
+        .max_items(Some(limits::CLOSURES_PER_RESOURCE_MAX))
+        .build()
+        .into()
+}
+
+/// The optional closures of a resource body (default: none).
+pub fn closures_or_null() -> Schema {
+    closures_schema(true, "ClosureBody")
+}
+
+/// The closures of a resource, as answered.
+pub fn closures() -> Schema {
+    closures_schema(false, "ClosureDto")
+}
+
+/// An instant the server writes on the company's wall clock: RFC 3339 with the offset of the
+/// company's time zone at that instant.
+pub fn local_instant() -> Object {
+    typed(Type::String, false)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+        .pattern(Some(INSTANT_PATTERN))
+        .description(Some(
+            "RFC 3339 with the offset of the company's time zone at that instant (`Z` where \
+             it is zero; in UTC where the zone's offset is not whole minutes or the local \
+             year would pass 9999).",
+        ))
         .build()
 }
 

@@ -102,9 +102,11 @@ async fn snapshot_mode_keeps_everything_up_to_the_last_snapshot() {
             name.starts_with("snapshot-") && name.ends_with(".bin")
         })
         .count();
+    // The default keeps 3; a kill between a new snapshot's rename and the pruning after it
+    // leaves one more, which the next snapshot prunes.
     assert!(
-        (1..=3).contains(&snapshots),
-        "{snapshots} snapshots kept (default keep is 3)"
+        (1..=4).contains(&snapshots),
+        "{snapshots} snapshots kept (default keep is 3, plus one a kill may leave)"
     );
     println!("checked {total_checked} reservation states over {ROUNDS} crashes");
 }

@@ -246,7 +246,9 @@ impl OpeningInterval {
 /// `HH:MM` as minutes after midnight; `24:00` only where `allow_end_of_day`.
 fn parse_clock(text: &str, allow_end_of_day: bool) -> Option<u16> {
     let (hours, minutes) = text.split_once(':')?;
-    if hours.len() != 2 || minutes.len() != 2 {
+    // Digits only: `str::parse` would also take a sign (`+9:00`).
+    let digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits(hours) || !digits(minutes) {
         return None;
     }
     let hours: u16 = hours.parse().ok()?;

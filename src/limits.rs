@@ -320,3 +320,32 @@ pub const CLI_COMPANIES_LISTED_MAX: usize = 1_000;
 /// (blocking nothing, thanks to lazy expiry) this long past its expiry before it is counted and
 /// freed; beyond a second the wheel stops being prompt.
 pub const EXPIRY_TICK_MS_MAX: u64 = 1_000;
+
+/// Events every company keeps for readers that resume, at least (the newest ones, whatever
+/// their age): the contract's floor, so a subscriber that was away for a while finds its place.
+pub const EVENTS_KEPT_MIN: usize = 10_000;
+
+/// Events younger than this are kept beyond [`EVENTS_KEPT_MIN`], in seconds (24 hours, the
+/// contract's floor): a reader away for a night resumes without a gap.
+pub const EVENTS_KEPT_SECONDS: i64 = 24 * 3_600;
+
+/// Events a company keeps at most, whatever their age: the memory bound (an event holds the
+/// reservation as it was, about 300 bytes, so 30 MB a company). Past it the oldest go, and a
+/// reader asking for them is told `gap`.
+pub const EVENTS_KEPT_MAX: usize = 100_000;
+
+/// Events a company's channel holds for its slowest subscriber before that subscriber is told
+/// it fell behind (and resumes from the kept events): a subscriber never slows the actor, and a
+/// burst of this many events between two reads of a subscriber costs it nothing.
+pub const EVENT_CHANNEL_CAPACITY: usize = 4_096;
+
+/// The same for the channel of every company's events (the admin's stream).
+pub const EVENT_CHANNEL_ALL_CAPACITY: usize = 65_536;
+
+/// Events a page of `GET .../events` answers by default, and at most.
+pub const EVENTS_PAGE_DEFAULT: usize = 100;
+/// See [`EVENTS_PAGE_DEFAULT`].
+pub const EVENTS_PAGE_MAX: usize = 1_000;
+
+/// Longest quiet time on an event stream before a comment line keeps it open, in seconds.
+pub const EVENT_STREAM_KEEPALIVE_SECONDS: u64 = 15;

@@ -14,7 +14,7 @@ use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::reservation::Status;
 use holdfast::durability::disk::Disk;
 use holdfast::durability::log::DurabilityMode;
-use holdfast::durability::snapshot::{self, export_company, SnapshotV2};
+use holdfast::durability::snapshot::{self, export_company, SnapshotV3};
 use holdfast::durability::{restore, DurabilityConfig, StartupError};
 use holdfast::http::HttpOptions;
 use holdfast::server::{Server, ServerConfig};
@@ -39,7 +39,7 @@ fn hold_request(resource: &str, start_ms: i64, ttl_seconds: i64) -> HoldRequest 
 }
 
 /// A book with `holds` active holds, as the body of a snapshot.
-fn body_with(holds: u128) -> SnapshotV2 {
+fn body_with(holds: u128) -> SnapshotV3 {
     let mut book = Book::new("acme", Settings::default());
     for n in 0..holds {
         let start_ms = BASE_MS + HOUR_MS + n as i64 * HOUR_MS;
@@ -51,7 +51,7 @@ fn body_with(holds: u128) -> SnapshotV2 {
         )
         .expect("hold");
     }
-    SnapshotV2 {
+    SnapshotV3 {
         covered_lsn: 0,
         companies: vec![export_company(&book, 0)],
     }
@@ -160,7 +160,7 @@ fn inspect_fails_on_damaged_files_and_describes_good_ones() {
         assert!(text.to_lowercase().contains(reason_word), "{name}: {text}");
         let (ok, text) = inspect(&dir.path().join(snapshot::file_name(1)));
         assert!(ok, "{name}: the good file inspects: {text}");
-        assert!(text.contains("format version: 2"), "{text}");
+        assert!(text.contains("format version: 3"), "{text}");
         assert!(text.contains("sequence: 1"), "{text}");
         let row = text
             .lines()
@@ -176,7 +176,7 @@ fn inspect_fails_on_damaged_files_and_describes_good_ones() {
 
 /// Writes a snapshot from a newer format version (valid header checksum).
 fn newer_version(bytes: &mut [u8]) {
-    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
     let crc = crc32c::crc32c(&bytes[..44]);
     bytes[44..48].copy_from_slice(&crc.to_le_bytes());
 }
@@ -192,7 +192,7 @@ fn a_newer_format_version_stops_start_up_untouched() {
     let error = restore(dir.path(), &Settings::default(), BASE_MS).unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, StartupError::Snapshot { .. }), "{message}");
-    assert!(message.contains("format version 3"), "{message}");
+    assert!(message.contains("format version 4"), "{message}");
     assert!(message.contains("newer holdfast"), "{message}");
     assert_eq!(std::fs::read(&newer).unwrap(), before);
     let (ok, text) = inspect(&newer);

@@ -26,6 +26,9 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 mod config;
+mod events;
+
+pub use events::{EventChannels, EventSubscription, Published, ReadEvents, SubscribeEvents};
 
 pub use config::{
     DeleteResource, ListResources, PutResource, ReadResource, ReadSettings, ResourceEntry,
@@ -56,6 +59,8 @@ pub struct CompanyActor {
     /// the place taken for a hold while the hold runs. Between messages it equals
     /// `book.live_count()` (checked by `CheckInvariants`).
     live_counted: usize,
+    /// Where the book's events go after each message (see `company::events`).
+    events: EventChannels,
 }
 
 impl CompanyActor {
@@ -70,7 +75,14 @@ impl CompanyActor {
             unkept_change: false,
             budget: LiveBudget::unbounded(),
             live_counted: 0,
+            events: EventChannels::new(None),
         }
+    }
+
+    /// The same actor, handing its events to `events`.
+    pub fn with_event_channels(mut self, events: EventChannels) -> CompanyActor {
+        self.events = events;
+        self
     }
 
     /// The same actor, counting its live reservations into `budget` and refusing holds when it
@@ -126,6 +138,13 @@ impl CompanyActor {
     /// that something changed). The actor never waits for the disk here: the engine awaits the
     /// sync before it answers the caller.
     fn log<R: Into<LogRecordV2>>(&mut self, make_record: impl FnOnce(String) -> R) {
+        // What the book expired on its own in this message came first: logged first.
+        self.log_own_expiries();
+        self.append_record(make_record);
+    }
+
+    /// Appends one record (see [`CompanyActor::log`]).
+    fn append_record<R: Into<LogRecordV2>>(&mut self, make_record: impl FnOnce(String) -> R) {
         if let Some(log_writer) = &self.log_writer {
             let company = self.book.company();
             match log_writer.append(|| make_record(company.to_string())) {
@@ -161,17 +180,6 @@ impl CompanyActor {
         }
     }
 
-    /// Logs holds expired at `now_ms` (by the wheel, or lazily by a read).
-    fn log_expired(&mut self, tokens: &[Uuid], now_ms: i64) {
-        for part in tokens.chunks(limits::LOG_EXPIRE_TOKENS_PER_RECORD_MAX) {
-            self.log(|company| LogRecordV1::Expire {
-                company,
-                now_ms,
-                tokens: part.iter().map(|t| *t.as_bytes()).collect(),
-            });
-        }
-    }
-
     /// Numbers a change without a record: snapshot mode, where only the count matters.
     fn count_change(&mut self) {
         if let Some(lsn) = self.log_writer.as_ref().and_then(LogWriter::number_change) {
@@ -204,6 +212,10 @@ impl Actor for CompanyActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(limits::COMPANY_MAILBOX_CAPACITY);
+        // A restored book's expiries and events are on disk already (restore logged what it
+        // expired): nothing of them is logged or handed over again.
+        self.book.take_expired();
+        self.book.take_new_events();
         self.schedule_all_active();
         // A restored book's live reservations count from the moment its actor runs.
         self.sync_live_budget();
@@ -213,6 +225,7 @@ impl Actor for CompanyActor {
                 actor.sync_live_budget();
                 actor.log(|company| LogRecordV1::Housekeeping { company, now_ms });
             }
+            actor.settle();
         });
     }
 
@@ -383,13 +396,10 @@ impl Handler<ReadReservation> for CompanyActor {
 
     fn handle(&mut self, message: ReadReservation, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
-        let active_before = self.book.active_count();
         let result = self.book.get(message.token, now_ms);
         self.sync_live_budget();
-        if self.book.active_count() < active_before {
-            // The read found the hold past its expiry and expired it: a change, logged.
-            self.log_expired(&[message.token], now_ms);
-        }
+        // The read may have found the hold past its expiry and expired it: a change, logged.
+        self.settle();
         result
     }
 }
@@ -406,7 +416,9 @@ impl Handler<ListReservations> for CompanyActor {
 
     fn handle(&mut self, message: ListReservations, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
-        self.book.list(&message.filter, now_ms)
+        let page = self.book.list(&message.filter, now_ms);
+        self.settle();
+        page
     }
 }
 
@@ -422,7 +434,9 @@ impl Handler<FindAvailability> for CompanyActor {
 
     fn handle(&mut self, message: FindAvailability, _: &mut Context<Self>) -> Self::Result {
         let now_ms = self.clock.now_ms();
-        self.book.availability(&message.request, now_ms)
+        let slots = self.book.availability(&message.request, now_ms);
+        self.settle();
+        slots
     }
 }
 
@@ -519,9 +533,8 @@ impl CompanyActor {
         let now_ms = self.clock.now_ms();
         let expired = self.book.expire_due(&job.tokens[job.next..end], now_ms);
         self.sync_live_budget();
-        if expired > 0 {
-            self.log_expired(&job.tokens[job.next..end], now_ms);
-        }
+        // Logs exactly the holds this chunk expired (the book noted each).
+        self.settle();
         job.expired += expired;
         job.next = end;
         if job.next == job.tokens.len() {
@@ -632,6 +645,9 @@ impl Handler<ReplaceBook> for CompanyActor {
 
     fn handle(&mut self, message: ReplaceBook, _: &mut Context<Self>) {
         self.book = message.book;
+        // As at start: what the rebuilt book holds is on disk, and its events were handed over.
+        self.book.take_expired();
+        self.book.take_new_events();
         self.sync_live_budget();
         self.export_generation += 1;
         self.unkept_change = false;
@@ -681,6 +697,8 @@ macro_rules! logged {
                 // change's own record counts.
                 self.unkept_change = false;
                 let answer = <Self as Handler<$message>>::handle(self, message.0, ctx);
+                // Expiries a refused change made are logged too, and the events handed over.
+                self.settle();
                 if std::mem::take(&mut self.unkept_change) {
                     let reason = LogFailed.to_string();
                     return MessageResult(LoggedAnswer::Refused { reason });

@@ -5,10 +5,10 @@
 
 use crate::actors::budget::{total_live_limit_default, LiveBudget};
 use crate::actors::company::{
-    Cancel, CheckInvariants, CompanyActor, Confirm, CountReservations, DeleteResource, Extend,
-    FindAvailability, Hold, ListReservations, ListResources, Logged, LoggedAnswer, PutResource,
-    ReadMetrics, ReadReservation, ReadResource, ReadSettings, RecordRejected, ResourceEntry,
-    SampleMetrics, UpdateSettings,
+    Cancel, CheckInvariants, CompanyActor, Confirm, CountReservations, DeleteResource,
+    EventSubscription, Extend, FindAvailability, Hold, ListReservations, ListResources, Logged,
+    LoggedAnswer, Published, PutResource, ReadEvents, ReadMetrics, ReadReservation, ReadResource,
+    ReadSettings, RecordRejected, ResourceEntry, SampleMetrics, SubscribeEvents, UpdateSettings,
 };
 use crate::actors::expiry::{
     ExpireBatch, ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport,
@@ -19,6 +19,7 @@ use crate::core::book::{CompanyCountsOf, HoldOutcome, ListPage, ResourceSlots, S
 use crate::core::command::{validate_id, AvailabilityRequest, HoldRequest, ListFilter};
 use crate::core::error::BookError;
 use crate::core::error::ErrorType;
+use crate::core::events::EventPage;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::ReservationView;
 use crate::core::schedule::{CompanySettings, ResourceConfig, SettingsPatch};
@@ -361,6 +362,42 @@ impl Engine {
             resource: resource.to_string(),
         };
         self.change(company, message).await
+    }
+
+    /// At most `limit` kept events of `company` after `after`, answered once every one of them
+    /// is durable (an event is as durable as its change).
+    pub async fn events(
+        &self,
+        company: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventPage, EngineError> {
+        let message = ReadEvents { after, limit };
+        let (page, ticket) = self.company(company)?.send(message).await?;
+        self.durable(ticket).await?;
+        Ok(page)
+    }
+
+    /// Subscribes to `company`'s events after `after`: the kept ones now (at most `limit`) and
+    /// every later one. The caller waits for each event's ticket before handing it on.
+    pub async fn subscribe_events(
+        &self,
+        company: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventSubscription, EngineError> {
+        let message = SubscribeEvents { after, limit };
+        Ok(self.company(company)?.send(message).await?)
+    }
+
+    /// A receiver of every company's events from now on.
+    pub fn subscribe_all_events(&self) -> tokio::sync::broadcast::Receiver<Published> {
+        self.registry.subscribe_all_events()
+    }
+
+    /// Waits until the log is durable up to `ticket` (at once without a log).
+    pub async fn wait_durable(&self, ticket: Ticket) -> Result<(), EngineError> {
+        self.durable(ticket).await
     }
 
     /// The company's metrics object.

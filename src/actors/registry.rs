@@ -11,7 +11,7 @@
 //! starts, so that all companies together stay under `--total-live-limit`.
 
 use crate::actors::budget::LiveBudget;
-use crate::actors::company::CompanyActor;
+use crate::actors::company::{CompanyActor, EventChannels, Published};
 use crate::actors::expiry::ExpiryHandle;
 use crate::clock::SharedClock;
 use crate::core::book::{Book, Settings};
@@ -23,6 +23,7 @@ use actix_rt::{Arbiter, ArbiterHandle};
 use dashmap::DashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+use tokio::sync::broadcast;
 
 /// A started company and its actor's address.
 #[derive(Clone)]
@@ -45,6 +46,8 @@ pub struct Registry {
     log_writer: Option<LogWriter>,
     /// The engine-wide live count and limit, shared by every company actor.
     live_budget: LiveBudget,
+    /// Every company's events, for the admin's stream of all of them.
+    all_events: broadcast::Sender<Published>,
 }
 
 impl Registry {
@@ -61,7 +64,13 @@ impl Registry {
             expiry: None,
             log_writer: None,
             live_budget: LiveBudget::unbounded(),
+            all_events: broadcast::channel(limits::EVENT_CHANNEL_ALL_CAPACITY).0,
         }
+    }
+
+    /// A receiver of every company's events from now on.
+    pub fn subscribe_all_events(&self) -> broadcast::Receiver<Published> {
+        self.all_events.subscribe()
     }
 
     /// The same registry, sharing `live_budget` with every company actor it starts.
@@ -121,12 +130,14 @@ impl Registry {
         let expiry = self.expiry.clone();
         let log_writer = self.log_writer.clone();
         let live_budget = self.live_budget.clone();
+        let events = EventChannels::new(Some(self.all_events.clone()));
         let entry = self.companies.entry(company.into()).or_insert_with(|| {
             let book = make_book();
             CompanyActor::start_in_arbiter(arbiter, move |ctx| {
                 let actor = CompanyActor::new(book, clock)
                     .with_log_writer(log_writer)
-                    .with_budget(live_budget);
+                    .with_budget(live_budget)
+                    .with_event_channels(events);
                 match expiry {
                     Some(expiry) => actor.with_expiry(expiry.register(ctx.address().recipient())),
                     None => actor,

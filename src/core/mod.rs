@@ -8,6 +8,7 @@
 //! - [`schedule`]: company settings (time zone, defaults) and resource configuration (capacity,
 //!   opening hours on the company's wall clock, closures);
 //! - [`error`]: typed errors, one per API error type;
+//! - [`events`]: one event per change of a reservation, numbered per company, the newest kept;
 //! - [`metrics`]: per-company counters and histograms;
 //! - [`queue`]: the retention queues' block queue, whose pushes never move entries;
 //! - [`store`]: reservations in a dense slab, and a snapshot's chunked copy of them;
@@ -17,6 +18,7 @@ pub mod book;
 pub mod calendar;
 pub mod command;
 pub mod error;
+pub mod events;
 pub mod metrics;
 pub mod queue;
 pub mod reservation;

@@ -22,6 +22,7 @@ pub mod configuration;
 pub mod dto;
 pub mod edge_errors;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod openapi;
 pub mod responses;

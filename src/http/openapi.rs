@@ -14,9 +14,10 @@ use crate::http::dto::{
     LatencyMicrosDto, MetricsDto, ReservationDto, ResourceBody, ResourceDto, ResourceSlotsDto,
     ResourcesDto, SegmentBody, SegmentDto, SettingsBody, SettingsDto, SnapshotDto, StatusDto,
 };
+use crate::http::dto::{EventDto, EventsDto};
 use crate::http::error::ConflictDto;
 use crate::http::responses;
-use crate::http::{configuration, routes};
+use crate::http::{configuration, events, routes};
 use std::sync::OnceLock;
 use utoipa::openapi::schema::{Object, OneOfBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -48,6 +49,8 @@ use utoipa::{Modify, OpenApi};
         configuration::get_resource,
         configuration::put_resource,
         configuration::delete_resource,
+        events::company_events,
+        events::all_events,
         routes::companies,
         routes::admin_snapshot,
         routes::prometheus_metrics,
@@ -59,7 +62,7 @@ use utoipa::{Modify, OpenApi};
         StatusDto, HoldListDto, AvailabilityDto, ResourceSlotsDto, MetricsDto,
         DurationSummaryDto, LatencyMicrosDto, CriterionDto, CompaniesDto, CompanyCountsDto,
         HealthDto, ConflictDto, SnapshotDto, SettingsBody, SettingsDto, ResourceBody,
-        ClosureBody, ResourceDto, ClosureDto, ResourcesDto,
+        ClosureBody, ResourceDto, ClosureDto, ResourcesDto, EventDto, EventsDto,
     )),
     modifiers(&BearerKeys, &ProblemSchemas, &HoldBodyForms, &OptionalBodies)
 )]

@@ -22,7 +22,7 @@ use crate::http::responses::{
     GetHoldProblems, HealthProblems, PrometheusProblems,
 };
 use crate::http::AppState;
-use crate::http::{configuration, openapi};
+use crate::http::{configuration, events, openapi};
 use crate::limits;
 use actix_web::http::{header, Method};
 use actix_web::middleware::from_fn;
@@ -81,6 +81,8 @@ fn endpoints() -> Vec<Endpoint> {
                 on(Method::DELETE, configuration::delete_resource),
             ],
         ),
+        company("/events", vec![on(Method::GET, events::company_events)]),
+        service("/v1/events", vec![on(Method::GET, events::all_events)]),
         service("/v1/admin/companies", vec![on(Method::GET, companies)]),
         service("/v1/admin/snapshot", vec![on(Method::POST, admin_snapshot)]),
         service("/metrics", vec![on(Method::GET, prometheus_metrics)]),

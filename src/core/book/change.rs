@@ -7,6 +7,7 @@ use super::Book;
 use crate::core::calendar::BOOKED;
 use crate::core::command::{validate_reason, validate_text, validate_ttl};
 use crate::core::error::BookError;
+use crate::core::events::EventKind;
 use crate::core::reservation::{ReservationView, Status};
 use uuid::Uuid;
 
@@ -62,7 +63,7 @@ impl Book {
             .time_to_conversion_ms
             .record(lifetime_ms.max(0) as u64);
         tracing::info!(event = "converted", company = %self.company, token = %token, "reservation converted");
-        Ok(self.view(token, now_ms))
+        Ok(self.record_event(EventKind::Converted, token, now_ms))
     }
 
     pub(super) fn extend_inner(
@@ -100,7 +101,7 @@ impl Book {
         }
         reservation.expires_at_ms = expires_at_ms;
         self.set_calendar_expiry(token, expires_at_ms);
-        Ok(self.view(token, now_ms))
+        Ok(self.record_event(EventKind::Extended, token, now_ms))
     }
 
     pub(super) fn cancel_inner(
@@ -142,6 +143,7 @@ impl Book {
         self.retain(token, Some(now_ms));
         self.metrics.record_cancel(reason);
         tracing::info!(event = "cancelled", company = %self.company, token = %token, reason, "reservation cancelled");
+        self.record_event(EventKind::Cancelled, token, now_ms);
     }
 
     /// Expires a stored-active hold that is due (the caller checked).
@@ -161,6 +163,21 @@ impl Book {
             .expired_lifetime_ms
             .record(lifetime_ms.max(0) as u64);
         tracing::info!(event = "expired", company = %self.company, token = %token, lifetime_ms, "reservation expired");
+        self.record_event(EventKind::Expired, token, now_ms);
+        self.expired_untaken.push((token, now_ms));
+    }
+
+    /// Appends the event of the change just made to `token` and answers the reservation as the
+    /// event carries it.
+    pub(super) fn record_event(
+        &mut self,
+        kind: EventKind,
+        token: Uuid,
+        now_ms: i64,
+    ) -> ReservationView {
+        let view = self.view(token, now_ms);
+        self.events.push(kind, now_ms, view.clone());
+        view
     }
 
     pub(super) fn expire_all(&mut self, tokens: &[Uuid], now_ms: i64) {

@@ -8,6 +8,7 @@ use super::{Book, HoldOutcome};
 use crate::core::calendar::{Calendar, BOOKED};
 use crate::core::command::{HoldRequest, HoldTarget, Idempotency, SegmentRequest};
 use crate::core::error::BookError;
+use crate::core::events::EventKind;
 use crate::core::metrics::mask_phone;
 use crate::core::reservation::{Reservation, ResourceId, Segment, Status};
 use crate::limits;
@@ -128,7 +129,7 @@ impl Book {
             "reservation created"
         );
         Ok(HoldOutcome {
-            reservation: self.view(token, now_ms),
+            reservation: self.record_event(EventKind::Created, token, now_ms),
             replayed: false,
         })
     }

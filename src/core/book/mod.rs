@@ -51,6 +51,7 @@ use crate::core::command::{
     validate_capacity, validate_id, AvailabilityRequest, HoldRequest, Idempotency, ListFilter,
 };
 use crate::core::error::{BookError, ErrorType};
+use crate::core::events::{Event, EventLog, EventPage};
 use crate::core::metrics::{Metrics, MetricsReport};
 use crate::core::queue::BlockQueue;
 use crate::core::reservation::{Reservation, ReservationView, ResourceId, Status};
@@ -147,6 +148,12 @@ pub struct Book {
     /// Earliest time the next full sweep at the live limit may run.
     next_limit_sweep_ms: i64,
     metrics: Metrics,
+    /// One event per change, numbered per company; the newest kept for readers that resume.
+    events: EventLog,
+    /// Holds this book expired, with the time, since the owner last took them: the owner logs
+    /// them, so that replay expires each at the same place (a read or a refused request expires
+    /// what it finds past its time, and its own record, if any, would not say so).
+    expired_untaken: Vec<(Uuid, i64)>,
 }
 
 impl Book {
@@ -172,6 +179,8 @@ impl Book {
             log_position: 0,
             next_limit_sweep_ms: i64::MIN,
             metrics: Metrics::default(),
+            events: EventLog::default(),
+            expired_untaken: Vec::new(),
         }
     }
 
@@ -373,6 +382,33 @@ impl Book {
             .map_or(limits::RESOURCE_CAPACITY_DEFAULT, |&id| {
                 self.calendars[id as usize].capacity()
             })
+    }
+
+    /// At most `limit` kept events after `after`, oldest first, with whether some after it are
+    /// no longer kept.
+    pub fn events_after(&self, after: u64, limit: usize) -> EventPage {
+        self.events.after(after, limit)
+    }
+
+    /// The events appended since the last call, oldest first (the actor hands them to the
+    /// subscribers once per message).
+    pub fn take_new_events(&mut self) -> Vec<Arc<Event>> {
+        self.events.take_new()
+    }
+
+    /// The holds expired since the last call, with the time each was expired at, in order.
+    pub fn take_expired(&mut self) -> Vec<(Uuid, i64)> {
+        std::mem::take(&mut self.expired_untaken)
+    }
+
+    /// The company's events: the `seq` the next one gets and the kept ones (snapshots).
+    pub fn event_log(&self) -> &EventLog {
+        &self.events
+    }
+
+    /// Replaces the event log (restore, before any replay).
+    pub fn restore_event_log(&mut self, events: EventLog) {
+        self.events = events;
     }
 
     /// The API's metrics object.

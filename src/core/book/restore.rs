@@ -7,6 +7,7 @@
 use super::{Book, IdempotencyRecord};
 use crate::core::command::validate_id;
 use crate::core::error::BookError;
+use crate::core::events::Event;
 use crate::core::metrics::Metrics;
 use crate::core::reservation::{Reservation, ResourceId};
 use crate::core::schedule::{CompanySettings, ResourceConfig};
@@ -30,6 +31,10 @@ pub struct ExportHead {
     pub configs: Vec<(ResourceId, ResourceConfig)>,
     /// Every calendar not in the state of a resource never configured, by id.
     pub capacities: Vec<CapacityState>,
+    /// The `seq` the next event gets.
+    pub next_event_seq: u64,
+    /// The kept events, oldest first.
+    pub events: Vec<Arc<Event>>,
 }
 
 /// What a resource's calendar admits (see [`crate::core::calendar::Calendar`]): its capacity for
@@ -58,6 +63,8 @@ impl Book {
             settings: self.company_settings,
             configs: self.configs_by_id(),
             capacities: self.capacity_states(),
+            next_event_seq: self.events.next_seq(),
+            events: self.events.kept().cloned().collect(),
         }
     }
 

@@ -78,6 +78,8 @@ impl Book {
     /// out, at most [`limits::HOUSEKEEPING_DROPS_PER_CALL`] reservations per call. Returns how many
     /// reservations it dropped.
     pub fn housekeeping(&mut self, now_ms: i64) -> usize {
+        // Events age out on a quiet company too, not only when the next one is appended.
+        self.events.drop_old(now_ms);
         let mut dropped = 0;
         while dropped < limits::HOUSEKEEPING_DROPS_PER_CALL {
             match self.finished.front() {

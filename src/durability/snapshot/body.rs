@@ -8,7 +8,8 @@ use crate::durability::snapshot::header::{
     SNAPSHOT_HEADER_BYTES,
 };
 use crate::durability::snapshot::v1::CompanySnapshotV1;
-use crate::durability::snapshot::v2::{CompanySnapshotV2, SnapshotV2};
+use crate::durability::snapshot::v2::CompanySnapshotV2;
+use crate::durability::snapshot::v3::{CompanySnapshotV3, SnapshotV3};
 use crate::durability::snapshot::SnapshotError;
 
 /// The bincode configuration of every body: little-endian, variable-length integers.
@@ -31,7 +32,7 @@ pub(crate) const BODY_PREFIX_BYTES: usize = 12;
 const FRAME_LENGTH_BYTES: usize = 4;
 
 /// The whole file: header, then the body `[covered LSN u64][company count u32]` and each
-/// company as `[length u32][bincode CompanySnapshotV2]`. Companies are framed one by one so
+/// company as `[length u32][bincode CompanySnapshotV3]`. Companies are framed one by one so
 /// that restore decodes them on every core at once, each next to its rebuild.
 pub fn encode_file(
     covered_lsn: u64,
@@ -117,17 +118,20 @@ pub fn verify(bytes: &[u8]) -> Result<(SnapshotHeader, VerifiedBody<'_>), Snapsh
     ))
 }
 
-/// Decodes one company's record from its frame, as the file's `format_version` stores it (a
-/// version 1 record comes with the configuration of a company that configured nothing).
+/// Decodes one company's record from its frame, as the file's `format_version` stores it (an
+/// older record comes with what a company had before later versions: no configuration, no
+/// events).
 pub fn decode_company(
     frame: &[u8],
     format_version: u32,
-) -> Result<CompanySnapshotV2, SnapshotError> {
-    let decoded = if format_version == 1 {
-        bincode::serde::decode_from_slice::<CompanySnapshotV1, _>(frame, bincode_config())
-            .map(|(record, read)| (CompanySnapshotV2::from(record), read))
-    } else {
-        bincode::serde::decode_from_slice::<CompanySnapshotV2, _>(frame, bincode_config())
+) -> Result<CompanySnapshotV3, SnapshotError> {
+    let config = bincode_config();
+    let decoded = match format_version {
+        1 => bincode::serde::decode_from_slice::<CompanySnapshotV1, _>(frame, config)
+            .map(|(record, read)| (CompanySnapshotV3::from(record), read)),
+        2 => bincode::serde::decode_from_slice::<CompanySnapshotV2, _>(frame, config)
+            .map(|(record, read)| (CompanySnapshotV3::from(record), read)),
+        _ => bincode::serde::decode_from_slice::<CompanySnapshotV3, _>(frame, config),
     };
     let (record, read) = decoded.map_err(|e| SnapshotError::Decode(e.to_string()))?;
     if read != frame.len() {
@@ -142,7 +146,7 @@ pub fn decode_company(
 
 /// Checks and decodes a whole file. Does not run the core's restore checks (see
 /// [`super::restore_company`]).
-pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, SnapshotV2), SnapshotError> {
+pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, SnapshotV3), SnapshotError> {
     let (header, body) = verify(bytes)?;
     let companies = body
         .companies
@@ -151,7 +155,7 @@ pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, SnapshotV2), SnapshotErro
         .collect::<Result<Vec<_>, _>>()?;
     Ok((
         header,
-        SnapshotV2 {
+        SnapshotV3 {
             covered_lsn: body.covered_lsn,
             companies,
         },

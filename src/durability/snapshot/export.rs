@@ -1,12 +1,13 @@
 //! Export: a company's book into its on-disk record. The company actor copies its book a chunk
 //! at a time ([`CompanyExport`]), each reservation encoded straight into its bytes as it is
 //! copied, and the record is assembled off the actor; the bytes are exactly bincode's encoding of
-//! the [`CompanySnapshotV2`] holding the same reservations (a test pins it against
+//! the [`CompanySnapshotV3`] holding the same reservations (a test pins it against
 //! [`super::reference`]), so one decoder reads both. [`export_company`] gives the same record as
 //! a value, for tools and tests.
 
 use crate::core::book::{Book, ExportHead};
 use crate::core::error::ErrorType;
+use crate::core::events::Event;
 use crate::core::metrics::{LazyHistogram, Metrics};
 use crate::core::reservation::Reservation;
 use crate::durability::config::{ResourceConfigV2, SettingsV2};
@@ -14,15 +15,17 @@ use crate::durability::snapshot::body::{bincode_config, EncodedCompany};
 use crate::durability::snapshot::v1::{
     status_code, CompanySnapshotV1, HistogramV1, IdempotencyV1, MetricsV1, ReservationV1, SegmentV1,
 };
-use crate::durability::snapshot::v2::{CapacityV2, CompanyConfigV2, CompanySnapshotV2};
+use crate::durability::snapshot::v2::{CapacityV2, CompanyConfigV2};
+use crate::durability::snapshot::v3::{CompanySnapshotV3, EventReservationV3, EventV3, EventsV3};
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// One company's record under construction: the head (everything but the reservations) copied
 /// when the export began, then the reservations a chunk at a time, each encoded straight into
 /// its on-disk bytes as it is copied (no owned copy of its strings is made). The company actor
 /// drives it ([`CompanyExport::begin`], [`CompanyExport::copy_chunk`] between its messages);
 /// [`CompanyExport::encode`] assembles the record's bytes off the actor. The bytes are exactly
-/// those of the [`CompanySnapshotV2`] holding the same reservations in the same order (a test
+/// those of the [`CompanySnapshotV3`] holding the same reservations in the same order (a test
 /// pins it), so one decoder reads both.
 #[derive(Debug)]
 pub struct CompanyExport {
@@ -66,8 +69,8 @@ impl CompanyExport {
     }
 
     /// The record's bytes: company, log position, resource names, the reservations' count and
-    /// bytes, idempotency keys, counters (a [`CompanySnapshotV1`]), then the configuration, as
-    /// bincode encodes a [`CompanySnapshotV2`]. Runs off the actor.
+    /// bytes, idempotency keys, counters (a [`CompanySnapshotV1`]), then the configuration and
+    /// the events, as bincode encodes a [`CompanySnapshotV3`]. Runs off the actor.
     pub fn encode(self) -> EncodedCompany {
         let reservation_bytes: usize = self.chunks.iter().map(Vec::len).sum();
         let mut bytes = Vec::with_capacity(reservation_bytes + HEAD_BYTES_TYPICAL);
@@ -86,6 +89,7 @@ impl CompanyExport {
             &mut bytes,
         );
         encode_into(&config_to_v2(&self.head), &mut bytes);
+        encode_into(&events_to_v3(&self.head), &mut bytes);
         EncodedCompany {
             company: company.to_string(),
             reservations: self.reservations,
@@ -171,7 +175,7 @@ fn idempotency_to_v1(head: &ExportHead) -> Vec<IdempotencyV1> {
 /// not changing): reservations in the store's order, resources as the book numbers them.
 /// `last_lsn` is the last log record the book applied. Its bincode bytes are those of
 /// [`export_encoded`].
-pub fn export_company(book: &Book, last_lsn: u64) -> CompanySnapshotV2 {
+pub fn export_company(book: &Book, last_lsn: u64) -> CompanySnapshotV3 {
     let head = book.export_head();
     let base = CompanySnapshotV1 {
         company: head.company.to_string(),
@@ -181,9 +185,58 @@ pub fn export_company(book: &Book, last_lsn: u64) -> CompanySnapshotV2 {
         idempotency: idempotency_to_v1(&head),
         metrics: metrics_to_v1(&head.metrics),
     };
-    CompanySnapshotV2 {
+    CompanySnapshotV3 {
         base,
         config: config_to_v2(&head),
+        events: events_to_v3(&head),
+    }
+}
+
+/// The events part of the record (segments by the book's resource ids, which index its names).
+fn events_to_v3(head: &ExportHead) -> EventsV3 {
+    let ids: HashMap<&str, u32> = head
+        .resource_names
+        .iter()
+        .enumerate()
+        .map(|(id, name)| (&**name, id as u32))
+        .collect();
+    EventsV3 {
+        next_seq: head.next_event_seq,
+        kept: head.events.iter().map(|e| event_to_v3(e, &ids)).collect(),
+    }
+}
+
+fn event_to_v3(event: &Event, ids: &HashMap<&str, u32>) -> EventV3 {
+    let r = &event.reservation;
+    let text = |t: &Option<Box<str>>| t.as_deref().map(str::to_string);
+    EventV3 {
+        seq: event.seq,
+        kind: event.kind.code(),
+        occurred_at_ms: event.occurred_at_ms,
+        reservation: EventReservationV3 {
+            token: *r.token.as_bytes(),
+            status: status_code(r.status),
+            segments: r
+                .segments
+                .iter()
+                .map(|s| SegmentV1 {
+                    // Every name an event carries is one the book interned and never drops.
+                    resource: ids.get(&*s.resource).copied().unwrap_or(u32::MAX),
+                    start_ms: s.start_ms,
+                    length_ms: s.end_ms - s.start_ms,
+                })
+                .collect(),
+            call_id: r.call_id.as_deref().map(str::to_string),
+            customer_phone: text(&r.customer_phone),
+            service_id: text(&r.service_id),
+            appointment_id: text(&r.appointment_id),
+            cancel_reason: text(&r.cancel_reason),
+            reserved_at_ms: r.reserved_at_ms,
+            expires_at_ms: r.expires_at_ms,
+            converted_at_ms: r.converted_at_ms,
+            cancelled_at_ms: r.cancelled_at_ms,
+            expired_at_ms: r.expired_at_ms,
+        },
     }
 }
 

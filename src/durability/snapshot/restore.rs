@@ -6,24 +6,29 @@
 
 use crate::core::book::{Book, IdempotencyRecord, Settings};
 use crate::core::error::ErrorType;
+use crate::core::events::{Event, EventKind, EventLog};
 use crate::core::metrics::{
     Metrics, HISTOGRAM_SIGNIFICANT_DIGITS, LATENCY_MICROS_HISTOGRAM_MAX,
     LIFETIME_MILLIS_HISTOGRAM_MAX,
 };
 use crate::core::reservation::{Outcome, Reservation, Segment};
+use crate::core::reservation::{ReservationView, SegmentView, Status};
 use crate::durability::snapshot::v1::{status_from_code, HistogramV1, MetricsV1, ReservationV1};
-use crate::durability::snapshot::v2::{CompanyConfigV2, CompanySnapshotV2};
+use crate::durability::snapshot::v2::CompanyConfigV2;
+use crate::durability::snapshot::v3::{CompanySnapshotV3, EventV3, EventsV3};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Rebuilds a company's book from its record, with today's settings. Every reservation goes
 /// through the core's restore checks, so a record that would overlap or reuse a token is refused.
 /// The record is consumed: its decoded strings become the book's, without a copy.
-pub fn restore_company(record: CompanySnapshotV2, settings: &Settings) -> Result<Book, String> {
-    let CompanySnapshotV2 {
+pub fn restore_company(record: CompanySnapshotV3, settings: &Settings) -> Result<Book, String> {
+    let CompanySnapshotV3 {
         base: record,
         config,
+        events,
     } = record;
     crate::core::command::validate_id("company", &record.company).map_err(|e| e.to_string())?;
     let mut book = Book::new(record.company.as_str(), settings.clone());
@@ -46,7 +51,98 @@ pub fn restore_company(record: CompanySnapshotV2, settings: &Settings) -> Result
     }
     book.restore_metrics(metrics_from_v1(&record.metrics)?);
     book.set_log_position(record.last_lsn);
+    let events = events_from_v3(events, &record.company, &record.resources)
+        .map_err(|detail| format!("events: {detail}"))?;
+    book.restore_event_log(events);
     Ok(book)
+}
+
+/// The event log a record stores, checked: consecutive `seq`s ending right before `next_seq`,
+/// known kinds and statuses, segments naming known resources.
+fn events_from_v3(
+    stored: EventsV3,
+    company: &str,
+    resources: &[String],
+) -> Result<EventLog, String> {
+    if stored.kept.len() > crate::limits::EVENTS_KEPT_MAX {
+        return Err(format!("{} events kept", stored.kept.len()));
+    }
+    let first = stored.next_seq.checked_sub(stored.kept.len() as u64);
+    if stored.next_seq == 0 || first.is_none_or(|first| first == 0) {
+        return Err(format!(
+            "{} events kept before event {}",
+            stored.kept.len(),
+            stored.next_seq
+        ));
+    }
+    let company: Arc<str> = company.into();
+    let names: Vec<Arc<str>> = resources.iter().map(|n| Arc::from(n.as_str())).collect();
+    let mut kept = Vec::with_capacity(stored.kept.len());
+    for (expected_seq, event) in (first.unwrap_or(1)..).zip(stored.kept) {
+        if event.seq != expected_seq {
+            return Err(format!("event {} where {expected_seq} belongs", event.seq));
+        }
+        kept.push(event_from_v3(event, &company, &names)?);
+    }
+    Ok(EventLog::restored(stored.next_seq, kept))
+}
+
+fn event_from_v3(event: EventV3, company: &Arc<str>, names: &[Arc<str>]) -> Result<Event, String> {
+    let seq = event.seq;
+    let kind = EventKind::from_code(event.kind)
+        .ok_or_else(|| format!("event {seq}: unknown kind {}", event.kind))?;
+    let r = event.reservation;
+    let status = status_from_code(r.status)
+        .ok_or_else(|| format!("event {seq}: unknown status {}", r.status))?;
+    let mut segments = Vec::with_capacity(r.segments.len());
+    for segment in &r.segments {
+        let resource = names.get(segment.resource as usize).ok_or_else(|| {
+            format!(
+                "event {seq}: resource index {} out of range",
+                segment.resource
+            )
+        })?;
+        let end_ms = segment
+            .start_ms
+            .checked_add(segment.length_ms)
+            .ok_or_else(|| format!("event {seq}: segment end overflows"))?;
+        segments.push(SegmentView {
+            resource: resource.clone(),
+            start_ms: segment.start_ms,
+            end_ms,
+        });
+    }
+    // As the view was read at the change: an active hold's time left then.
+    let time_remaining_seconds = match status {
+        Status::Active if event.occurred_at_ms < r.expires_at_ms => {
+            (r.expires_at_ms - event.occurred_at_ms + 999) / 1_000
+        }
+        _ => 0,
+    };
+    let reservation = ReservationView {
+        token: Uuid::from_bytes(r.token),
+        company: company.clone(),
+        status,
+        compound: segments.len() > 1,
+        segments,
+        call_id: r.call_id.map(Arc::from),
+        customer_phone: r.customer_phone.map(Box::from),
+        service_id: r.service_id.map(Box::from),
+        reserved_at_ms: r.reserved_at_ms,
+        expires_at_ms: r.expires_at_ms,
+        time_remaining_seconds,
+        appointment_id: r.appointment_id.map(Box::from),
+        converted_at_ms: r.converted_at_ms,
+        cancelled_at_ms: r.cancelled_at_ms,
+        cancel_reason: r.cancel_reason.map(Box::from),
+        expired_at_ms: r.expired_at_ms,
+    };
+    Ok(Event {
+        seq,
+        kind,
+        occurred_at_ms: event.occurred_at_ms,
+        reservation,
+    })
 }
 
 /// Settings, then each configured resource, then each calendar's capacity state (which may lie

@@ -11,8 +11,9 @@ use crate::durability::snapshot::header::encode_header;
 use crate::durability::snapshot::{
     decode, decode_company, export_company, export_encoded, reference_encode_company,
     reference_encode_file, restore_company, CapacityV2, CompanyConfigV2, CompanySnapshotV1,
-    CompanySnapshotV2, HistogramV1, IdempotencyV1, MetricsV1, ReservationV1, SegmentV1,
-    SnapshotError, SnapshotHeader, SnapshotV2, SNAPSHOT_FORMAT_VERSION, SNAPSHOT_HEADER_BYTES,
+    CompanySnapshotV3, EventReservationV3, EventV3, EventsV3, HistogramV1, IdempotencyV1,
+    MetricsV1, ReservationV1, SegmentV1, SnapshotError, SnapshotHeader, SnapshotV3,
+    SNAPSHOT_FORMAT_VERSION, SNAPSHOT_HEADER_BYTES,
 };
 use uuid::Uuid;
 
@@ -20,13 +21,61 @@ const BASE_MS: i64 = 1_798_761_600_000;
 
 /// A fixed snapshot body written out by hand, so that the pinned bytes depend on the format
 /// alone (not on how the core fingerprints requests or orders its maps).
-fn fixed_body() -> SnapshotV2 {
-    SnapshotV2 {
+fn fixed_body() -> SnapshotV3 {
+    SnapshotV3 {
         covered_lsn: 42,
-        companies: vec![CompanySnapshotV2 {
+        companies: vec![CompanySnapshotV3 {
             base: fixed_company(),
             config: fixed_config(),
+            events: fixed_events(),
         }],
+    }
+}
+
+/// Two kept events (the created and the cancelled of the compound hold), numbered up to 8.
+fn fixed_events() -> EventsV3 {
+    let reservation = |status: u8, cancelled_at_ms: Option<i64>| EventReservationV3 {
+        token: [2; 16],
+        status,
+        segments: vec![
+            SegmentV1 {
+                resource: 0,
+                start_ms: BASE_MS + 3_600_000,
+                length_ms: 900_000,
+            },
+            SegmentV1 {
+                resource: 1,
+                start_ms: BASE_MS + 4_500_000,
+                length_ms: 900_000,
+            },
+        ],
+        call_id: None,
+        customer_phone: None,
+        service_id: Some("svc-1".into()),
+        appointment_id: None,
+        cancel_reason: cancelled_at_ms.map(|_| "customer_hung_up".into()),
+        reserved_at_ms: BASE_MS,
+        expires_at_ms: BASE_MS + 120_000,
+        converted_at_ms: None,
+        cancelled_at_ms,
+        expired_at_ms: None,
+    };
+    EventsV3 {
+        next_seq: 8,
+        kept: vec![
+            EventV3 {
+                seq: 6,
+                kind: 0,
+                occurred_at_ms: BASE_MS,
+                reservation: reservation(0, None),
+            },
+            EventV3 {
+                seq: 7,
+                kind: 3,
+                occurred_at_ms: BASE_MS + 10_000,
+                reservation: reservation(3, Some(BASE_MS + 10_000)),
+            },
+        ],
     }
 }
 
@@ -151,12 +200,12 @@ fn fixed_company() -> CompanySnapshotV1 {
 }
 
 /// Goal: the bytes of a fixed state never change without a version bump. If this fails
-/// because the on-disk types changed, add `SnapshotV3`, bump `SNAPSHOT_FORMAT_VERSION`, keep
-/// reading versions 1 and 2, and pin the new bytes: old files must stay readable.
+/// because the on-disk types changed, add `SnapshotV4`, bump `SNAPSHOT_FORMAT_VERSION`, keep
+/// reading versions 1 to 3, and pin the new bytes: old files must stay readable.
 #[test]
 fn golden_bytes_of_a_fixed_snapshot_are_pinned() {
     let bytes = reference_encode_file(&fixed_body(), BASE_MS, 7);
-    assert_eq!(SNAPSHOT_FORMAT_VERSION, 2);
+    assert_eq!(SNAPSHOT_FORMAT_VERSION, 3);
     assert_eq!(
         (bytes.len(), crc32c::crc32c(&bytes)),
         (GOLDEN_LEN, GOLDEN_CRC32C),
@@ -168,8 +217,8 @@ fn golden_bytes_of_a_fixed_snapshot_are_pinned() {
     assert_eq!(body, fixed_body());
 }
 
-const GOLDEN_LEN: usize = 457;
-const GOLDEN_CRC32C: u32 = 2_067_213_788;
+const GOLDEN_LEN: usize = 667;
+const GOLDEN_CRC32C: u32 = 2_917_031_113;
 
 fn hold(book: &mut Book, n: u128, segments: &[(&str, i64, i64)], now_ms: i64) -> Uuid {
     let token = Uuid::from_u128(n);
@@ -366,13 +415,13 @@ fn damaged_files_are_refused_with_their_reason() {
         Err(SnapshotError::TrailingBytes { .. })
     ));
     let mut newer = good.clone();
-    newer[8..12].copy_from_slice(&3u32.to_le_bytes());
+    newer[8..12].copy_from_slice(&4u32.to_le_bytes());
     let crc = crc32c::crc32c(&newer[..44]);
     newer[44..48].copy_from_slice(&crc.to_le_bytes());
     let error = decode(&newer).unwrap_err();
     assert!(matches!(
         error,
-        SnapshotError::NewerVersion { found: 3, .. }
+        SnapshotError::NewerVersion { found: 4, .. }
     ));
     assert!(!error.is_corruption(), "a newer file is not corrupt");
 }

@@ -17,10 +17,12 @@
 //! - `queries`: the query-string splitter and the query parameters of each operation;
 //! - `answers`: the response bodies;
 //! - `config`: a company's settings and resources, their bodies and answers;
+//! - `events`: an event, a page of them, and the query that asks for them;
 //! - `schemas`: the OpenAPI schemas of the wire's kinds of value, built from `limits.rs`.
 
 mod answers;
 mod config;
+mod events;
 mod queries;
 mod requests;
 pub mod schemas;
@@ -35,6 +37,7 @@ pub use config::{
     ClosureBody, ClosureDto, HoursBody, HoursDto, ResourceBody, ResourceDto, ResourcesDto,
     SettingsBody, SettingsDto,
 };
+pub use events::{EventDto, EventsDto, EventsQuery};
 pub use queries::{no_query, AvailabilityQuery, CancelQuery, ListQuery, QueryPairs};
 pub use requests::{ConfirmBody, ExtendBody, FindBody, HoldBody, ObjectOnly, SegmentBody};
 

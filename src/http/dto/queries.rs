@@ -72,14 +72,18 @@ impl<'a> QueryPairs<'a> {
 }
 
 /// Stores `value` for `field`, refusing a second occurrence (which one would win is a guess).
-fn once<'v>(slot: &mut Option<&'v str>, field: &str, value: &'v str) -> Result<(), BookError> {
+pub(super) fn once<'v>(
+    slot: &mut Option<&'v str>,
+    field: &str,
+    value: &'v str,
+) -> Result<(), BookError> {
     if slot.replace(value).is_some() {
         return Err(BookError::invalid(field, "must appear at most once"));
     }
     Ok(())
 }
 
-fn unknown_parameter(name: &str) -> BookError {
+pub(super) fn unknown_parameter(name: &str) -> BookError {
     BookError::invalid(echo(name), "is not a parameter of this request")
 }
 

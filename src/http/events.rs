@@ -19,7 +19,7 @@ use crate::http::dto::{EventDto, EventsDto, EventsQuery};
 use crate::http::error::ApiError;
 use crate::http::extract::{AdminAccess, CompanyAccess};
 use crate::http::responses::{AdminProblems, CompanyReadProblems};
-use crate::http::AppState;
+use crate::http::{AppState, Readiness};
 use crate::limits;
 use actix_web::http::header;
 use actix_web::web::Bytes;
@@ -63,12 +63,7 @@ pub async fn company_events(
         .engine
         .subscribe_events(&company.0, after, limits::EVENTS_PAGE_MAX)
         .await?;
-    let mut stream = EventStream::new(
-        state.engine.clone(),
-        Some(company.0),
-        after,
-        subscription.receiver,
-    );
+    let mut stream = EventStream::new(&state, Some(company.0), after, subscription.receiver);
     stream.take_page(subscription.page, subscription.ticket);
     Ok(stream_response(stream))
 }
@@ -97,7 +92,7 @@ pub async fn all_events(
         return Err(BookError::invalid("Accept", detail).into());
     }
     let receiver = state.engine.subscribe_all_events();
-    let stream = EventStream::new(state.engine.clone(), None, 0, receiver);
+    let stream = EventStream::new(&state, None, 0, receiver);
     Ok(stream_response(stream))
 }
 
@@ -143,6 +138,9 @@ fn stream_response(stream: EventStream) -> HttpResponse {
 /// One reader's stream: events to hand on, in `seq` order, each once it is durable.
 struct EventStream {
     engine: Engine,
+    /// Cleared when the server drains: a stream ends then, so that shutdown does not wait for
+    /// readers that never leave.
+    ready: Readiness,
     /// The company read (`None`: every company, live only).
     company: Option<String>,
     /// The last `seq` handed on (a company's stream).
@@ -152,22 +150,30 @@ struct EventStream {
     receiver: broadcast::Receiver<Published>,
     /// A `gap` to tell before anything else.
     gap: Option<u64>,
+    /// How long nothing was sent (a keep-alive comment is due at
+    /// [`limits::EVENT_STREAM_KEEPALIVE_SECONDS`]).
+    quiet: Duration,
 }
+
+/// How often a quiet stream looks whether the server drains.
+const STREAM_POLL: Duration = Duration::from_millis(250);
 
 impl EventStream {
     fn new(
-        engine: Engine,
+        state: &AppState,
         company: Option<String>,
         after: u64,
         receiver: broadcast::Receiver<Published>,
     ) -> EventStream {
         EventStream {
-            engine,
+            engine: state.engine.clone(),
+            ready: state.ready.clone(),
             company,
             last_sent: after,
             backlog: VecDeque::new(),
             receiver,
             gap: None,
+            quiet: Duration::ZERO,
         }
     }
 
@@ -215,10 +221,19 @@ impl EventStream {
                 }
                 continue;
             }
-            let keepalive = Duration::from_secs(limits::EVENT_STREAM_KEEPALIVE_SECONDS);
-            match tokio::time::timeout(keepalive, self.receiver.recv()).await {
-                Err(_) => return Some(Bytes::from_static(b": keep-alive\n\n")),
+            if !self.ready.is_ready() {
+                return None;
+            }
+            match tokio::time::timeout(STREAM_POLL, self.receiver.recv()).await {
+                Err(_) => {
+                    self.quiet += STREAM_POLL;
+                    if self.quiet >= Duration::from_secs(limits::EVENT_STREAM_KEEPALIVE_SECONDS) {
+                        self.quiet = Duration::ZERO;
+                        return Some(Bytes::from_static(b": keep-alive\n\n"));
+                    }
+                }
                 Ok(Ok(published)) => {
+                    self.quiet = Duration::ZERO;
                     let seq = published.event.seq;
                     let in_order = self.company.is_none() || seq <= self.last_sent + 1;
                     if in_order {

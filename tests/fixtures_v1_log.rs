@@ -10,6 +10,7 @@
 //! This file: the log, read record by record, and the restore of the whole data directory
 //! (snapshot, then the log after it, then expiry). `fixtures_v1_snapshot.rs`: the snapshot alone.
 
+mod fixtures_support;
 mod fixtures_v1_support;
 
 use fixtures_v1_support::*;

@@ -10,6 +10,7 @@
 //! This file: the snapshot, decoded as stored and restored alone. `fixtures_v1_log.rs`: the log,
 //! and the restore of the whole data directory.
 
+mod fixtures_support;
 mod fixtures_v1_support;
 
 use fixtures_v1_support::*;

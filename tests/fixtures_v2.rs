@@ -8,6 +8,8 @@
 //! The files and the values below are never changed to fit new code: a new format version adds
 //! a folder and tests beside these.
 
+mod fixtures_support;
+
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::error::BookError;
@@ -16,7 +18,6 @@ use holdfast::durability::config::{ResourceConfigV2, SettingsV2};
 use holdfast::durability::log::{read_log, LogRecordV1, LogRecordV2};
 use holdfast::durability::restore;
 use holdfast::durability::snapshot::{self, CapacityV2, SnapshotHeader};
-use std::path::Path;
 use uuid::Uuid;
 
 /// `T`, when the fixtures' manual clock started: 2027-01-01T00:00:00Z, a Friday.
@@ -45,16 +46,8 @@ fn at(seconds: i64) -> i64 {
     BASE_MS + seconds * 1_000
 }
 
-/// A copy of the fixtures in a temporary directory: restore may repair files, and the committed
-/// ones must never change.
 fn fixtures() -> tempfile::TempDir {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v2");
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    for entry in std::fs::read_dir(&source).expect("the fixtures folder") {
-        let entry = entry.expect("a fixture");
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copied");
-    }
-    dir
+    fixtures_support::copy_of("v2")
 }
 
 fn weekdays_8_to_18() -> Option<Vec<Vec<(u16, u16)>>> {

@@ -7,12 +7,13 @@
 //! The files and the values below are never changed to fit new code: a new format version adds
 //! a folder and tests beside these.
 
+mod fixtures_support;
+
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::reservation::Status;
 use holdfast::durability::log::{read_log, LogRecordV1, LogRecordV2};
 use holdfast::durability::restore;
 use holdfast::durability::snapshot::{self, SnapshotHeader};
-use std::path::Path;
 use uuid::Uuid;
 
 /// `T`, when the fixtures' manual clock started: 2027-01-01T00:00:00Z.
@@ -35,16 +36,8 @@ fn at(seconds: i64) -> i64 {
     BASE_MS + seconds * 1_000
 }
 
-/// A copy of the fixtures in a temporary directory: restore may repair files, and the committed
-/// ones must never change.
 fn fixtures() -> tempfile::TempDir {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v3");
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    for entry in std::fs::read_dir(&source).expect("the fixtures folder") {
-        let entry = entry.expect("a fixture");
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copied");
-    }
-    dir
+    fixtures_support::copy_of("v3")
 }
 
 /// `(seq, kind, occurred at, token, status)` of every event a book keeps.

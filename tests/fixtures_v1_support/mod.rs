@@ -7,7 +7,6 @@
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::reservation::Status;
 use holdfast::durability::snapshot::{HistogramV1, IdempotencyV1};
-use std::path::Path;
 use uuid::Uuid;
 
 /// `T`, when the fixtures' manual clock started: 2027-01-01T00:00:00Z.
@@ -60,13 +59,7 @@ pub fn settings() -> Settings {
 /// A copy of the fixtures in a temporary directory: restore may repair files, and the committed
 /// ones must never change.
 pub fn fixtures() -> tempfile::TempDir {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v1");
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    for entry in std::fs::read_dir(&source).expect("the fixtures folder") {
-        let entry = entry.expect("a fixture");
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copied");
-    }
-    dir
+    crate::fixtures_support::copy_of("v1")
 }
 
 /// A segment on the next day: resource, start `(hours, minutes)`, end `(hours, minutes)`.

@@ -315,6 +315,12 @@ pub fn families(metrics: &EngineMetrics) -> Vec<MetricFamily> {
             |sample| sample.report.requests,
         ),
         simple(
+            "holdfast_events_total",
+            "Events the company emitted, one per change of a reservation, counted across restarts.",
+            COUNTER,
+            |sample| sample.events,
+        ),
+        simple(
             "holdfast_confirm_attempts_total",
             "Confirm requests.",
             COUNTER,

@@ -148,6 +148,17 @@ async fn prometheus_text_parses_and_matches_the_json() {
                 "{company} {field}"
             );
         }
+        // One event per change, every one still kept here.
+        let events = server
+            .get(&format!("/v1/companies/{company}/events?limit=1000"), 200)
+            .await;
+        let emitted = events["events"].as_array().unwrap().len() as f64;
+        assert!(emitted > 0.0, "{company} changed something");
+        assert_eq!(
+            parsed.get("holdfast_events_total", &[c]),
+            emitted,
+            "{company}"
+        );
         for (kind, count) in json["errors_by_type"].as_object().unwrap() {
             let value = parsed.get("holdfast_errors_total", &[c, ("type", kind)]);
             assert_eq!(value, json_u64(count), "{company} {kind}");

@@ -464,7 +464,9 @@ impl Handler<SampleMetrics> for CompanyActor {
     fn handle(&mut self, _: SampleMetrics, _: &mut Context<Self>) -> Self::Result {
         let active = self.book.active_count() as u64;
         let live = self.book.live_count() as u64;
-        MessageResult(self.book.metrics().sample(active, live))
+        let mut sample = self.book.metrics().sample(active, live);
+        sample.events = self.book.event_log().next_seq() - 1;
+        MessageResult(sample)
     }
 }
 

@@ -377,6 +377,8 @@ pub struct MetricsSample {
     pub expired_lifetime_ms: HistogramSample,
     /// Bounds: [`LATENCY_BUCKETS_MICROS`].
     pub hold_latency_micros: HistogramSample,
+    /// Events the company emitted, across restarts (its last event's `seq`); the book fills it.
+    pub events: u64,
 }
 
 impl Metrics {
@@ -387,6 +389,7 @@ impl Metrics {
             time_to_conversion_ms: self.time_to_conversion_ms.sample(&LIFETIME_BUCKETS_MS),
             expired_lifetime_ms: self.expired_lifetime_ms.sample(&LIFETIME_BUCKETS_MS),
             hold_latency_micros: self.hold_latency_micros.sample(&LATENCY_BUCKETS_MICROS),
+            events: 0,
         }
     }
 }

@@ -19,6 +19,8 @@
 //!   types, restore at start-up, the request fingerprint of idempotency keys;
 //! - [`core`]: plain Rust: calendars, the per-company `Book`, validated commands, errors,
 //!   metrics, the timing wheel;
+//! - [`webhooks`]: what delivering events to a company's endpoints needs on its own: Standard
+//!   Webhooks secrets and signatures, and which destinations a delivery may go to;
 //! - [`clock`]: time, injected (system and manual clocks);
 //! - [`limits`]: every bound, its unit and its reason.
 //!
@@ -34,3 +36,4 @@ pub mod http;
 pub mod limits;
 pub mod metrics;
 pub mod server;
+pub mod webhooks;

@@ -27,10 +27,12 @@ struct Stream {
 
 impl Stream {
     async fn open(server: &TestServer, path: &str, last_event_id: Option<u64>) -> Stream {
+        // Every stream asks for gzip too: the server must not compress (and so hold back) it.
         let mut request = server
             .client
             .get(server.url(path))
-            .header("accept", "text/event-stream");
+            .header("accept", "text/event-stream")
+            .header("accept-encoding", "gzip");
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id.to_string());
         }
@@ -225,4 +227,25 @@ async fn bad_positions_are_refused_naming_them() {
     let response = server.send(Method::GET, "/v1/events", None, None).await;
     let body = check(response, 400, Some("invalid_request")).await;
     assert_eq!(body["field"], "Accept");
+}
+
+/// Goal: a page of events is compressed for a caller that accepts gzip (the compression
+/// middleware is on), while the stream beside it is not (checked in every stream test).
+#[tokio::test]
+async fn pages_are_compressed_for_callers_that_accept_it() {
+    let server = TestServer::start();
+    for minutes in 0..20 {
+        server.post(HOLDS, &single("r1", minutes * 30), 201).await;
+    }
+    let response = server
+        .client
+        .get(server.url(EVENTS))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let mut stream = Stream::open(&server, EVENTS, Some(19)).await;
+    assert_eq!(stream.next().await.id, 20);
 }

@@ -96,19 +96,25 @@ impl Default for HttpOptions {
     }
 }
 
-/// The actix application: routes and shared state. Exposed for `actix_web::test` use.
+/// The actix application: routes and shared state, answers compressed with gzip for callers
+/// that accept it (event streams excepted: they say `Content-Encoding: identity`, which the
+/// compressor leaves alone, so it never holds back an event). Exposed for `actix_web::test`
+/// use.
 pub fn app(
     state: web::Data<AppState>,
 ) -> App<
     impl actix_web::dev::ServiceFactory<
         actix_web::dev::ServiceRequest,
         Config = (),
-        Response = actix_web::dev::ServiceResponse,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
         Error = actix_web::Error,
         InitError = (),
     >,
 > {
-    App::new().app_data(state).configure(routes::configure)
+    App::new()
+        .wrap(actix_web::middleware::Compress::default())
+        .app_data(state)
+        .configure(routes::configure)
 }
 
 /// Serves the API on `listener` until `shutdown` resolves, then drains and returns. Must run

@@ -20,6 +20,7 @@ pub mod report;
 pub mod scenarios;
 pub mod server;
 pub mod stats;
+pub mod subscribers;
 
 use audit::AuditScope;
 use client::{Connection, Target};
@@ -31,6 +32,7 @@ use scenarios::{Caller, Contention, Flow, Mix, Rounds, Throughput, Voice, SLOT_M
 use stats::Recorder;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use subscribers::Subscribers;
 
 /// The scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -134,6 +136,12 @@ pub struct BenchArgs {
     /// the report. Default: from the clock.
     #[arg(long, env = "HOLDFAST_SEED")]
     pub seed: Option<u64>,
+
+    /// Event streams (`GET .../events`, Server-Sent Events) open on each company the scenario
+    /// uses while the load runs: what readers cost the callers.
+    #[arg(long, env = "HOLDFAST_SUBSCRIBERS", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=limits::SUBSCRIBERS_MAX as i64))]
+    pub subscribers: u32,
 }
 
 /// Why a bench could not run (a failed audit is not one: it is in the report).
@@ -164,6 +172,7 @@ struct Plan {
     ttl_seconds: i64,
     mix: Mix,
     seed: u64,
+    subscribers: usize,
 }
 
 impl BenchArgs {
@@ -215,6 +224,7 @@ impl BenchArgs {
             ttl_seconds,
             mix: self.mix,
             seed: self.seed.unwrap_or_else(|| rand::thread_rng().next_u64()),
+            subscribers: self.subscribers as usize,
         })
     }
 }
@@ -295,6 +305,13 @@ async fn run_against(
     let run_id = format!("{:08x}", plan.seed as u32);
     let base_ms = scenarios::schedule_base_ms(chrono::Utc::now().timestamp_millis());
     let (phases, scopes) = phases_of(plan, &run_id, base_ms);
+    let companies: Vec<String> = scopes.iter().map(|s| s.company.clone()).collect();
+    let subscribers = Subscribers::open(&target, &companies, plan.subscribers)
+        .await
+        .map_err(|e| BenchError::NotReady {
+            url: target_name.clone(),
+            reason: format!("an event stream did not open: {e}"),
+        })?;
     let mut elapsed = Duration::ZERO;
     for (flow, duration) in phases {
         let (returned, took) = run_phase(flow, callers, duration, plan.rate).await;
@@ -302,6 +319,7 @@ async fn run_against(
         elapsed += took;
     }
     drop(callers);
+    let events_received = subscribers.close().await;
     let audit = audit::audit(&mut control, &scopes).await;
     let facts = RunFacts {
         scenario: plan.scenario.name().to_owned(),
@@ -315,6 +333,8 @@ async fn run_against(
         seed: plan.seed,
         load_average_before,
         load_average_after: load_average(),
+        subscribers: plan.subscribers,
+        events_received,
     };
     Ok(BenchReport::new(facts, &recorder, audit))
 }

@@ -46,3 +46,6 @@ pub const PACER_TICK_MICROS: u64 = 100;
 /// [`holdfast::limits::LIST_SCAN_MAX`], so this covers tens of millions of reservations, and a
 /// server that keeps answering next cursors cannot keep the audit going for ever.
 pub const AUDIT_LIST_REQUESTS_MAX: u64 = 100_000;
+
+/// Most event streams `--subscribers` opens on each company: each is a connection and a task.
+pub const SUBSCRIBERS_MAX: usize = 1_000;

@@ -37,6 +37,10 @@ pub struct BenchReport {
     /// `/proc/loadavg` (1, 5, 15 minutes) before and after the run: the machine is shared.
     pub load_average_before: Option<[f64; 3]>,
     pub load_average_after: Option<[f64; 3]>,
+    /// Event streams open on each company during the load (`--subscribers`).
+    pub subscribers: usize,
+    /// Events those streams were handed in all.
+    pub events_received: u64,
     pub operations: BTreeMap<String, OperationReport>,
     /// Every request sent, all operations together, and how many got an answer.
     pub requests: u64,
@@ -134,6 +138,8 @@ pub struct RunFacts {
     pub seed: u64,
     pub load_average_before: Option<[f64; 3]>,
     pub load_average_after: Option<[f64; 3]>,
+    pub subscribers: usize,
+    pub events_received: u64,
 }
 
 fn share(part: u64, whole: u64) -> Option<f64> {
@@ -239,6 +245,8 @@ impl BenchReport {
             seed: facts.seed,
             load_average_before: facts.load_average_before,
             load_average_after: facts.load_average_after,
+            subscribers: facts.subscribers,
+            events_received: facts.events_received,
             operations,
             requests,
             answered,
@@ -306,6 +314,13 @@ impl BenchReport {
             load(self.load_average_before),
             load(self.load_average_after)
         );
+        if self.subscribers > 0 {
+            let _ = writeln!(
+                out,
+                "event streams: {} per company, {} events handed to them",
+                self.subscribers, self.events_received
+            );
+        }
         let f = &self.flows;
         let _ = writeln!(
             out,

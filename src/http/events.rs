@@ -150,6 +150,10 @@ struct EventStream {
     receiver: broadcast::Receiver<Published>,
     /// A `gap` to tell before anything else.
     gap: Option<u64>,
+    /// The newest ticket known durable (events after it in the same epoch may still wait).
+    durable: Option<crate::durability::log::Ticket>,
+    /// The channel told of dropped events while a batch was gathered: resume before reading on.
+    lagged: bool,
     /// How long nothing was sent (a keep-alive comment is due at
     /// [`limits::EVENT_STREAM_KEEPALIVE_SECONDS`]).
     quiet: Duration,
@@ -157,6 +161,9 @@ struct EventStream {
 
 /// How often a quiet stream looks whether the server drains.
 const STREAM_POLL: Duration = Duration::from_millis(250);
+
+/// Bytes of events a stream gathers into one write when more are waiting (about 200 events).
+const STREAM_BATCH_BYTES: usize = 64 * 1024;
 
 impl EventStream {
     fn new(
@@ -173,6 +180,8 @@ impl EventStream {
             backlog: VecDeque::new(),
             receiver,
             gap: None,
+            durable: None,
+            lagged: false,
             quiet: Duration::ZERO,
         }
     }
@@ -188,7 +197,7 @@ impl EventStream {
         self.backlog.extend(
             page.events
                 .into_iter()
-                .map(|event| Published { event, ticket }),
+                .map(|event| Published::new(event, ticket)),
         );
     }
 
@@ -215,9 +224,13 @@ impl EventStream {
                 let data = serde_json::json!({ "first_available_seq": first });
                 return Some(Bytes::from(format!("event: gap\ndata: {data}\n\n")));
             }
+            if std::mem::take(&mut self.lagged) {
+                self.fell_behind().await?;
+                continue;
+            }
             if let Some(published) = self.backlog.pop_front() {
-                if let Some(chunk) = self.hand_on(published).await {
-                    return Some(chunk);
+                if let Some(first) = self.hand_on(published).await {
+                    return Some(self.with_ready(first));
                 }
                 continue;
             }
@@ -244,36 +257,114 @@ impl EventStream {
                         self.catch_up().await?;
                     }
                 }
-                Ok(Err(broadcast::error::RecvError::Lagged(_))) => {
-                    if self.company.is_some() {
-                        self.catch_up().await?;
-                    } else {
-                        // The stream of every company has no history to resume from.
-                        self.gap = Some(0);
-                        self.receiver = self.receiver.resubscribe();
-                    }
-                }
+                Ok(Err(broadcast::error::RecvError::Lagged(_))) => self.fell_behind().await?,
                 Ok(Err(broadcast::error::RecvError::Closed)) => return None,
             }
         }
     }
 
-    /// The bytes of `published` once its change is durable; `None` when it is a repeat or its
+    /// The channel dropped events this stream had not read: resume from the kept ones.
+    async fn fell_behind(&mut self) -> Option<()> {
+        if self.company.is_some() {
+            self.catch_up().await
+        } else {
+            // The stream of every company has no history to resume from.
+            self.gap = Some(0);
+            self.receiver = self.receiver.resubscribe();
+            Some(())
+        }
+    }
+
+    /// `first` and, after it, every event already waiting that can go now (in order, known
+    /// durable), up to [`STREAM_BATCH_BYTES`]: under load a reader gets one write for many
+    /// events instead of one each.
+    fn with_ready(&mut self, first: Arc<str>) -> Bytes {
+        let mut batch: Option<Vec<u8>> = None;
+        loop {
+            let size = batch.as_ref().map_or(first.len(), Vec::len);
+            if size >= STREAM_BATCH_BYTES {
+                break;
+            }
+            let next = match self.backlog.pop_front() {
+                Some(next) => next,
+                None => match self.receiver.try_recv() {
+                    Ok(next) => next,
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => {
+                        self.lagged = true;
+                        break;
+                    }
+                    Err(_) => break,
+                },
+            };
+            let in_order = self.company.is_none() || next.event.seq <= self.last_sent + 1;
+            if !in_order || !self.known_durable(next.ticket) {
+                // It waits, or tells of a skip: the next call handles it.
+                self.backlog.push_front(next);
+                break;
+            }
+            if let Some(encoded) = self.emit(&next) {
+                batch
+                    .get_or_insert_with(|| first.as_bytes().to_vec())
+                    .extend_from_slice(encoded.as_bytes());
+            }
+        }
+        match batch {
+            Some(batch) => Bytes::from(batch),
+            None => Bytes::from_owner(Encoded(first)),
+        }
+    }
+
+    /// Whether `ticket` is known durable: tickets come in order, so one known durable covers
+    /// every earlier one of its epoch.
+    fn known_durable(&self, ticket: crate::durability::log::Ticket) -> bool {
+        self.durable
+            .is_some_and(|d| d.epoch == ticket.epoch && d.lsn >= ticket.lsn)
+    }
+
+    /// The text of `published` once its change is durable; `None` when it is a repeat or its
     /// change was not kept.
-    async fn hand_on(&mut self, published: Published) -> Option<Bytes> {
-        let event: &Arc<Event> = &published.event;
-        if self.company.is_some() && event.seq <= self.last_sent {
+    async fn hand_on(&mut self, published: Published) -> Option<Arc<str>> {
+        if self.company.is_some() && published.event.seq <= self.last_sent {
             return None;
         }
-        self.engine.wait_durable(published.ticket).await.ok()?;
+        if !self.known_durable(published.ticket) {
+            self.engine.wait_durable(published.ticket).await.ok()?;
+            self.durable = Some(published.ticket);
+        }
+        self.emit(&published)
+    }
+
+    /// Marks `published` sent and answers its text (`None` for a repeat). Its change is known
+    /// durable.
+    fn emit(&mut self, published: &Published) -> Option<Arc<str>> {
+        let event: &Arc<Event> = &published.event;
         if self.company.is_some() {
+            if event.seq <= self.last_sent {
+                return None;
+            }
             self.last_sent = event.seq;
         }
-        let data = serde_json::to_string(&EventDto::from(&**event)).ok()?;
-        Some(Bytes::from(format!(
-            "id: {}\nevent: {}\ndata: {data}\n\n",
-            event.seq,
-            event.kind.as_str()
-        )))
+        Some(published.encoded.get_or_init(|| encode(event)).clone())
+    }
+}
+
+/// An event as a stream sends it: `id:`, `event:` and `data:` lines.
+fn encode(event: &Event) -> Arc<str> {
+    // Serializing a DTO of strings and numbers into memory cannot fail.
+    let data = serde_json::to_string(&EventDto::from(event)).unwrap_or_default();
+    format!(
+        "id: {}\nevent: {}\ndata: {data}\n\n",
+        event.seq,
+        event.kind.as_str()
+    )
+    .into()
+}
+
+/// Shared encoded text as the body's bytes, without a copy per reader.
+struct Encoded(Arc<str>);
+
+impl AsRef<[u8]> for Encoded {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 }

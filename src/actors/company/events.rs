@@ -13,7 +13,7 @@ use crate::core::events::{Event, EventPage};
 use crate::durability::log::{LogRecordV1, Ticket};
 use crate::limits;
 use actix::prelude::*;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::broadcast;
 
 /// An event handed to subscribers, with the log position its change waits for.
@@ -21,6 +21,20 @@ use tokio::sync::broadcast;
 pub struct Published {
     pub event: Arc<Event>,
     pub ticket: Ticket,
+    /// The event as readers receive it, written by the first reader that needs it and shared
+    /// by every other: a hundred readers encode an event once, not a hundred times.
+    pub encoded: Arc<OnceLock<Arc<str>>>,
+}
+
+impl Published {
+    /// An event read back from the kept ones (nothing encoded yet).
+    pub fn new(event: Arc<Event>, ticket: Ticket) -> Published {
+        Published {
+            event,
+            ticket,
+            encoded: Arc::default(),
+        }
+    }
 }
 
 /// Where a company's events go: its own channel, and the one every company shares.
@@ -75,7 +89,7 @@ impl CompanyActor {
         }
         let ticket = self.ticket();
         for event in new {
-            let published = Published { event, ticket };
+            let published = Published::new(event, ticket);
             // Nobody listening is no error: the book keeps the event for later readers.
             if let Some(all) = &self.events.all {
                 let _ = all.send(published.clone());

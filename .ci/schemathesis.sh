@@ -75,8 +75,9 @@ fi
 # From the temporary directory, so that schemathesis' cache (.schemathesis/) stays out of the
 # work tree.
 st="$PWD/$VENV/bin/st"
+config="$PWD/.ci/schemathesis.toml"
 status=0
-(cd "$work" && "$st" run "$base/openapi.json" --checks "$CHECKS" \
+(cd "$work" && "$st" --config-file "$config" run "$base/openapi.json" --checks "$CHECKS" \
   --max-time "$MAX_TIME" </dev/null) || status=$?
 if [ "$status" -ne 0 ]; then
   echo "schemathesis failed (exit $status); the server's log ends:" >&2

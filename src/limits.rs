@@ -349,3 +349,14 @@ pub const EVENTS_PAGE_MAX: usize = 1_000;
 
 /// Longest quiet time on an event stream before a comment line keeps it open, in seconds.
 pub const EVENT_STREAM_KEEPALIVE_SECONDS: u64 = 15;
+
+/// How often a quiet event stream looks whether the server drains, in milliseconds: a stream
+/// ends this soon after shutdown begins, and a quiet stream wakes this often.
+pub const EVENT_STREAM_POLL_MILLIS: u64 = 250;
+
+/// Bytes of events a stream gathers into one write when more are already waiting (about 200
+/// events): under load a reader gets one write for many events, and no write grows past this.
+pub const EVENT_STREAM_BATCH_BYTES: usize = 64 * 1_024;
+
+/// Longest webhook destination URL, in bytes: a URL is an address, not a payload.
+pub const WEBHOOK_URL_BYTES_MAX: usize = 2_048;

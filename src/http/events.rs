@@ -160,10 +160,7 @@ struct EventStream {
 }
 
 /// How often a quiet stream looks whether the server drains.
-const STREAM_POLL: Duration = Duration::from_millis(250);
-
-/// Bytes of events a stream gathers into one write when more are waiting (about 200 events).
-const STREAM_BATCH_BYTES: usize = 64 * 1024;
+const STREAM_POLL: Duration = Duration::from_millis(limits::EVENT_STREAM_POLL_MILLIS);
 
 impl EventStream {
     fn new(
@@ -276,13 +273,13 @@ impl EventStream {
     }
 
     /// `first` and, after it, every event already waiting that can go now (in order, known
-    /// durable), up to [`STREAM_BATCH_BYTES`]: under load a reader gets one write for many
+    /// durable), up to [`limits::EVENT_STREAM_BATCH_BYTES`]: under load a reader gets one write for many
     /// events instead of one each.
     fn with_ready(&mut self, first: Arc<str>) -> Bytes {
         let mut batch: Option<Vec<u8>> = None;
         loop {
             let size = batch.as_ref().map_or(first.len(), Vec::len);
-            if size >= STREAM_BATCH_BYTES {
+            if size >= limits::EVENT_STREAM_BATCH_BYTES {
                 break;
             }
             let next = match self.backlog.pop_front() {

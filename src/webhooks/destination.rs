@@ -5,16 +5,17 @@
 //! server send requests into the network it runs in. The resolved addresses are judged, not the
 //! URL's text (`http://127.1/`, `http://[::ffff:10.0.0.1]/`, a name that resolves to 10.0.0.1).
 
+use crate::limits;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use url::Url;
-
-/// Longest destination URL, in bytes: a webhook URL is an address, not a payload.
-pub const URL_BYTES_MAX: usize = 2_048;
 
 /// Why a destination was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DestinationError {
-    #[error("must be an absolute http or https URL of at most {URL_BYTES_MAX} bytes")]
+    #[error(
+        "must be an absolute http or https URL of at most {} bytes",
+        limits::WEBHOOK_URL_BYTES_MAX
+    )]
     NotHttp,
     #[error("must not carry a user name or password")]
     Credentials,
@@ -26,7 +27,7 @@ pub enum DestinationError {
 
 /// Parses a destination URL (the text alone; see [`resolve_public`] for its addresses).
 pub fn parse_url(text: &str) -> Result<Url, DestinationError> {
-    if text.len() > URL_BYTES_MAX {
+    if text.len() > limits::WEBHOOK_URL_BYTES_MAX {
         return Err(DestinationError::NotHttp);
     }
     let url = Url::parse(text).map_err(|_| DestinationError::NotHttp)?;
@@ -121,7 +122,10 @@ mod tests {
             parse_url("https://user:pw@app.example/"),
             Err(DestinationError::Credentials)
         );
-        let long = format!("https://app.example/{}", "a".repeat(URL_BYTES_MAX));
+        let long = format!(
+            "https://app.example/{}",
+            "a".repeat(limits::WEBHOOK_URL_BYTES_MAX)
+        );
         assert_eq!(parse_url(&long), Err(DestinationError::NotHttp));
     }
 

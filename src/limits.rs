@@ -360,3 +360,27 @@ pub const EVENT_STREAM_BATCH_BYTES: usize = 64 * 1_024;
 
 /// Longest webhook destination URL, in bytes: a URL is an address, not a payload.
 pub const WEBHOOK_URL_BYTES_MAX: usize = 2_048;
+
+/// Bytes of a webhook signing key, at least: the Standard Webhooks floor (a shorter key is
+/// guessable).
+pub const WEBHOOK_SECRET_BYTES_MIN: usize = 24;
+
+/// Bytes of a webhook signing key, at most: the Standard Webhooks ceiling.
+pub const WEBHOOK_SECRET_BYTES_MAX: usize = 64;
+
+/// Bytes of a signing key the server draws when a caller gives none: 256 bits, HMAC-SHA256's
+/// own strength.
+pub const WEBHOOK_SECRET_BYTES_DRAWN: usize = 32;
+
+/// Webhook endpoints one company may have: each is a delivery task and keeps events for itself,
+/// so their number bounds a company's share of the network and of memory.
+pub const WEBHOOKS_PER_COMPANY_MAX: usize = 16;
+
+/// Events a company keeps at most for webhook endpoints that have not acknowledged them (beyond
+/// what [`EVENTS_KEPT_MAX`] keeps for streams), the contract's floor: a receiver down for a long
+/// weekend still gets everything. Past it the oldest go and the endpoint says `lost_before_seq`.
+pub const WEBHOOK_EVENTS_KEPT_MAX: usize = 1_000_000;
+
+/// Unacknowledged events older than this are dropped even below [`WEBHOOK_EVENTS_KEPT_MAX`], in
+/// seconds (7 days): an endpoint gone for a week is not waited for forever.
+pub const WEBHOOK_EVENTS_KEPT_SECONDS: i64 = 7 * 24 * 3_600;

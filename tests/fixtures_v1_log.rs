@@ -16,7 +16,7 @@ mod fixtures_v1_support;
 use fixtures_v1_support::*;
 use holdfast::core::reservation::Status;
 use holdfast::durability::log::{
-    read_log, HoldRequestV1, HoldTargetV1, LogRecordV1, LogRecordV2, SegmentRequestV1,
+    read_log, HoldRequestV1, HoldTargetV1, LogRecordV1, LogRecordV3, SegmentRequestV1,
 };
 use holdfast::durability::snapshot::{export_company, HistogramV1};
 use holdfast::durability::{restore, ExpiredOnRestore, RestoredSnapshot};
@@ -222,7 +222,7 @@ fn the_v1_log_reads_back_record_by_record() {
         // A version 1 record reads back as the reservation change it always was.
         assert_eq!(
             record,
-            &LogRecordV2::Change(expected.clone()),
+            &LogRecordV3::Change(expected.clone()),
             "record {lsn}"
         );
     }

@@ -15,7 +15,7 @@ use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::error::BookError;
 use holdfast::core::reservation::Status;
 use holdfast::durability::config::{ResourceConfigV2, SettingsV2};
-use holdfast::durability::log::{read_log, LogRecordV1, LogRecordV2};
+use holdfast::durability::log::{read_log, LogRecordV1, LogRecordV3};
 use holdfast::durability::restore;
 use holdfast::durability::snapshot::{self, CapacityV2, SnapshotHeader};
 use uuid::Uuid;
@@ -100,8 +100,8 @@ fn berlin(default_ttl_seconds: i64) -> SettingsV2 {
 }
 
 /// What a logged reservation change must be: its kind, token and time.
-fn change(record: &LogRecordV2) -> (&'static str, Uuid, i64) {
-    let LogRecordV2::Change(change) = record else {
+fn change(record: &LogRecordV3) -> (&'static str, Uuid, i64) {
+    let LogRecordV3::Change(change) = record else {
         panic!("a reservation change, found {record:?}")
     };
     match change {
@@ -114,9 +114,9 @@ fn change(record: &LogRecordV2) -> (&'static str, Uuid, i64) {
 }
 
 /// A logged hold's time to live (the company's default when its caller named none).
-fn ttl_of(record: &LogRecordV2) -> i64 {
+fn ttl_of(record: &LogRecordV3) -> i64 {
     match record {
-        LogRecordV2::Change(LogRecordV1::Hold { request, .. }) => request.ttl_seconds,
+        LogRecordV3::Change(LogRecordV1::Hold { request, .. }) => request.ttl_seconds,
         other => panic!("a hold, found {other:?}"),
     }
 }
@@ -129,23 +129,23 @@ fn the_v2_log_reads_back_record_by_record() {
     let log = read_log(dir.path(), false).expect("the v2 log reads");
     assert_eq!((log.first_lsn, log.last_lsn), (Some(1), 18));
     assert!(log.torn.is_none());
-    let records: Vec<&LogRecordV2> = log.records.iter().map(|(_, r)| r).collect();
+    let records: Vec<&LogRecordV3> = log.records.iter().map(|(_, r)| r).collect();
     let lsns: Vec<u64> = log.records.iter().map(|(lsn, _)| *lsn).collect();
     assert_eq!(lsns, (1..=18).collect::<Vec<u64>>());
     let acme = || "acme".to_string();
     let beta = || "beta".to_string();
-    let put = |company: String, now_ms, resource: &str, config| LogRecordV2::PutResource {
+    let put = |company: String, now_ms, resource: &str, config| LogRecordV3::PutResource {
         company,
         now_ms,
         resource: resource.into(),
         config,
     };
-    let delete = |company: String, now_ms, resource: &str| LogRecordV2::DeleteResource {
+    let delete = |company: String, now_ms, resource: &str| LogRecordV3::DeleteResource {
         company,
         now_ms,
         resource: resource.into(),
     };
-    let settings = |now_ms, ttl| LogRecordV2::Settings {
+    let settings = |now_ms, ttl| LogRecordV3::Settings {
         company: acme(),
         now_ms,
         settings: berlin(ttl),

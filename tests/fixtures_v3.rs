@@ -11,7 +11,7 @@ mod fixtures_support;
 
 use holdfast::core::book::{Book, Settings};
 use holdfast::core::reservation::Status;
-use holdfast::durability::log::{read_log, LogRecordV1, LogRecordV2};
+use holdfast::durability::log::{read_log, LogRecordV1, LogRecordV3};
 use holdfast::durability::restore;
 use holdfast::durability::snapshot::{self, SnapshotHeader};
 use uuid::Uuid;
@@ -114,7 +114,7 @@ fn the_v3_log_reads_back() {
         .records
         .iter()
         .filter_map(|(_, record)| match record {
-            LogRecordV2::Change(LogRecordV1::Expire {
+            LogRecordV3::Change(LogRecordV1::Expire {
                 company,
                 now_ms,
                 tokens,

@@ -24,7 +24,7 @@ use holdfast::core::reservation::{ConflictKind, Status};
 use holdfast::core::schedule::{Closure, CompanySettings, ResourceConfig, WeeklyHours};
 use holdfast::durability::fingerprint::idempotency_of;
 use holdfast::durability::snapshot::{
-    decode_company, export_company, CompanyExport, CompanySnapshotV3, SNAPSHOT_FORMAT_VERSION,
+    decode_company, export_company, CompanyExport, CompanySnapshotV4, SNAPSHOT_FORMAT_VERSION,
 };
 use model_support::{answer_of_view, Answer, Model, ModelConflict, ModelHours};
 use proptest::prelude::*;
@@ -246,13 +246,13 @@ fn error_type<T>(result: Result<T, BookError>) -> Result<T, ErrorType> {
 
 /// A record with its reservations in creation order: an export writes them in the order it
 /// copied them, which changes between chunks make differ from the store's order.
-fn by_seq(mut record: CompanySnapshotV3) -> CompanySnapshotV3 {
+fn by_seq(mut record: CompanySnapshotV4) -> CompanySnapshotV4 {
     record.base.reservations.sort_unstable_by_key(|r| r.seq);
     record
 }
 
 /// The record a finished chunked export encoded, decoded again.
-fn exported(export: CompanyExport) -> CompanySnapshotV3 {
+fn exported(export: CompanyExport) -> CompanySnapshotV4 {
     let bytes = export.encode().bytes;
     by_seq(decode_company(&bytes, SNAPSHOT_FORMAT_VERSION).expect("an export decodes"))
 }
@@ -284,7 +284,7 @@ fn run(
     let mut tokens: Vec<Uuid> = Vec::new();
     let mut next_token = 1u128;
     // The export under way, and the record the book gave in one step when it began.
-    let mut export: Option<(CompanyExport, CompanySnapshotV3)> = None;
+    let mut export: Option<(CompanyExport, CompanySnapshotV4)> = None;
     let pick = |tokens: &Vec<Uuid>, index: usize| -> Uuid {
         if tokens.is_empty() || index >= tokens.len() + 2 {
             Uuid::from_u128(u128::MAX - index as u128)

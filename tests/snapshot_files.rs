@@ -14,7 +14,7 @@ use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::reservation::Status;
 use holdfast::durability::disk::Disk;
 use holdfast::durability::log::DurabilityMode;
-use holdfast::durability::snapshot::{self, export_company, SnapshotV3};
+use holdfast::durability::snapshot::{self, export_company, SnapshotV4};
 use holdfast::durability::{restore, DurabilityConfig, StartupError};
 use holdfast::http::HttpOptions;
 use holdfast::server::{Server, ServerConfig};
@@ -39,7 +39,7 @@ fn hold_request(resource: &str, start_ms: i64, ttl_seconds: i64) -> HoldRequest 
 }
 
 /// A book with `holds` active holds, as the body of a snapshot.
-fn body_with(holds: u128) -> SnapshotV3 {
+fn body_with(holds: u128) -> SnapshotV4 {
     let mut book = Book::new("acme", Settings::default());
     for n in 0..holds {
         let start_ms = BASE_MS + HOUR_MS + n as i64 * HOUR_MS;
@@ -51,7 +51,7 @@ fn body_with(holds: u128) -> SnapshotV3 {
         )
         .expect("hold");
     }
-    SnapshotV3 {
+    SnapshotV4 {
         covered_lsn: 0,
         companies: vec![export_company(&book, 0)],
     }

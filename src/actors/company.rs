@@ -17,7 +17,7 @@ use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::{ReservationView, Status};
 use crate::durability::fingerprint::idempotency_of;
 use crate::durability::log::{
-    HoldRequestV1, LogFailed, LogRecordV1, LogRecordV2, LogWriter, Ticket,
+    HoldRequestV1, LogFailed, LogRecordV1, LogRecordV3, LogWriter, Ticket,
 };
 use crate::durability::snapshot::{CompanyExport, EncodedCompany};
 use crate::limits;
@@ -137,14 +137,14 @@ impl CompanyActor {
     /// only in wal mode (in snapshot mode the change is only numbered, so the snapshotter sees
     /// that something changed). The actor never waits for the disk here: the engine awaits the
     /// sync before it answers the caller.
-    fn log<R: Into<LogRecordV2>>(&mut self, make_record: impl FnOnce(String) -> R) {
+    fn log<R: Into<LogRecordV3>>(&mut self, make_record: impl FnOnce(String) -> R) {
         // What the book expired on its own in this message came first: logged first.
         self.log_own_expiries();
         self.append_record(make_record);
     }
 
     /// Appends one record (see [`CompanyActor::log`]).
-    fn append_record<R: Into<LogRecordV2>>(&mut self, make_record: impl FnOnce(String) -> R) {
+    fn append_record<R: Into<LogRecordV3>>(&mut self, make_record: impl FnOnce(String) -> R) {
         if let Some(log_writer) = &self.log_writer {
             let company = self.book.company();
             match log_writer.append(|| make_record(company.to_string())) {

@@ -127,4 +127,12 @@ impl BookError {
             detail: detail.into(),
         }
     }
+
+    /// The field an invalid request names.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            BookError::InvalidRequest { field, .. } => Some(field),
+            _ => None,
+        }
+    }
 }

@@ -3,7 +3,9 @@
 //! it was right after the change. The book appends them as it changes (so replaying the log's
 //! changes appends the same events with the same numbers) and keeps the newest of them for
 //! readers that resume: at least the newest [`limits::EVENTS_KEPT_MIN`] and every event of the
-//! last [`limits::EVENTS_KEPT_SECONDS`], never more than [`limits::EVENTS_KEPT_MAX`].
+//! last [`limits::EVENTS_KEPT_SECONDS`], never more than [`limits::EVENTS_KEPT_MAX`]. Events a
+//! webhook endpoint has not acknowledged (after the book's pin) are kept longer for it, up to
+//! [`limits::WEBHOOK_EVENTS_KEPT_MAX`] and [`limits::WEBHOOK_EVENTS_KEPT_SECONDS`].
 
 use crate::core::reservation::ReservationView;
 use crate::limits;
@@ -79,6 +81,9 @@ pub struct EventLog {
     next_seq: u64,
     /// How many events were appended since [`EventLog::take_new`] last ran.
     unpublished: usize,
+    /// Events after this `seq` are still owed to a webhook endpoint (the lowest acknowledged
+    /// `seq` of the company's endpoints): kept past the streams' retention.
+    pinned_after: Option<u64>,
 }
 
 impl Default for EventLog {
@@ -87,6 +92,7 @@ impl Default for EventLog {
             kept: VecDeque::new(),
             next_seq: 1,
             unpublished: 0,
+            pinned_after: None,
         }
     }
 }
@@ -110,6 +116,7 @@ impl EventLog {
             kept: kept.into_iter().map(Arc::new).collect(),
             next_seq: next_seq.max(1),
             unpublished: 0,
+            pinned_after: None,
         }
     }
 
@@ -119,7 +126,7 @@ impl EventLog {
     }
 
     /// The kept events, oldest first.
-    pub fn kept(&self) -> impl Iterator<Item = &Arc<Event>> {
+    pub fn kept(&self) -> impl DoubleEndedIterator<Item = &Arc<Event>> + ExactSizeIterator {
         self.kept.iter()
     }
 
@@ -138,9 +145,12 @@ impl EventLog {
     }
 
     /// Drops the oldest events beyond the newest [`limits::EVENTS_KEPT_MIN`] that are older
-    /// than [`limits::EVENTS_KEPT_SECONDS`], and any beyond [`limits::EVENTS_KEPT_MAX`].
+    /// than [`limits::EVENTS_KEPT_SECONDS`], and any beyond [`limits::EVENTS_KEPT_MAX`]; an
+    /// event still owed to a webhook endpoint (after the pin) goes only past the webhooks' own
+    /// bounds.
     pub fn drop_old(&mut self, now_ms: i64) {
         let horizon_ms = now_ms - limits::EVENTS_KEPT_SECONDS * 1_000;
+        let owed_horizon_ms = now_ms - limits::WEBHOOK_EVENTS_KEPT_SECONDS * 1_000;
         while let Some(oldest) = self.kept.front() {
             let over_max = self.kept.len() > limits::EVENTS_KEPT_MAX;
             let old =
@@ -148,9 +158,26 @@ impl EventLog {
             if !(over_max || old) {
                 break;
             }
+            let owed = self.pinned_after.is_some_and(|pin| oldest.seq > pin);
+            let past_owed_bounds = self.kept.len() > limits::WEBHOOK_EVENTS_KEPT_MAX
+                || oldest.occurred_at_ms < owed_horizon_ms;
+            if owed && !past_owed_bounds {
+                break;
+            }
             self.kept.pop_front();
         }
         self.unpublished = self.unpublished.min(self.kept.len());
+    }
+
+    /// Keeps the events after `pinned_after` for webhook endpoints (`None`: none is owed) from
+    /// the next [`EventLog::drop_old`] on.
+    pub fn pin(&mut self, pinned_after: Option<u64>) {
+        self.pinned_after = pinned_after;
+    }
+
+    /// The `seq` of the oldest kept event (the next one's when none is kept).
+    pub fn first_kept_seq(&self) -> u64 {
+        self.kept.front().map_or(self.next_seq, |e| e.seq)
     }
 
     /// The events appended since the last call, oldest first, for the subscribers.
@@ -166,7 +193,7 @@ impl EventLog {
 
     /// At most `limit` kept events with a `seq` above `after`, oldest first.
     pub fn after(&self, after: u64, limit: usize) -> EventPage {
-        let first_kept = self.kept.front().map_or(self.next_seq, |e| e.seq);
+        let first_kept = self.first_kept_seq();
         let gap_before = (after + 1 < first_kept).then_some(first_kept);
         let skip = (after + 1).saturating_sub(first_kept) as usize;
         EventPage {
@@ -267,5 +294,31 @@ mod tests {
         assert_eq!(log.kept().count(), limits::EVENTS_KEPT_MAX);
         assert_eq!(log.after(0, 1).gap_before, Some(4));
         assert_eq!(log.take_new().len(), limits::EVENTS_KEPT_MAX);
+    }
+
+    /// Goal: events owed to a webhook endpoint (after the pin) outlive the streams' retention
+    /// until the webhooks' own bounds; acknowledging (moving the pin) lets them go.
+    #[test]
+    fn owed_events_are_kept_until_acknowledged_or_past_their_bound() {
+        let mut log = EventLog::default();
+        log.pin(Some(0));
+        let count = limits::EVENTS_KEPT_MIN + 5;
+        for _ in 0..count {
+            log.push(EventKind::Created, 0, view());
+        }
+        let two_days_ms = 2 * limits::EVENTS_KEPT_SECONDS * 1_000;
+        log.drop_old(two_days_ms);
+        assert_eq!(log.kept().count(), count, "every event is still owed");
+        log.pin(Some(3));
+        log.drop_old(two_days_ms);
+        assert_eq!(log.first_kept_seq(), 4, "acknowledged ones go");
+        let week_later_ms = limits::WEBHOOK_EVENTS_KEPT_SECONDS * 1_000 + HOUR_MS;
+        log.drop_old(week_later_ms);
+        assert_eq!(
+            log.kept().count(),
+            limits::EVENTS_KEPT_MIN,
+            "past the webhooks' bound"
+        );
+        assert_eq!(log.first_kept_seq(), 6);
     }
 }

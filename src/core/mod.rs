@@ -12,6 +12,7 @@
 //! - [`metrics`]: per-company counters and histograms;
 //! - [`queue`]: the retention queues' block queue, whose pushes never move entries;
 //! - [`store`]: reservations in a dense slab, and a snapshot's chunked copy of them;
+//! - [`webhooks`]: a company's webhook endpoints (where, which types, the key, how far each got);
 //! - [`wheel`]: the hashed timing wheel behind the expiry actor.
 
 pub mod book;
@@ -24,4 +25,5 @@ pub mod queue;
 pub mod reservation;
 pub mod schedule;
 pub mod store;
+pub mod webhooks;
 pub mod wheel;

@@ -4,10 +4,11 @@
 //! ([`crate::durability::snapshot::CompanyConfigV2`]) share these types. Like every on-disk type
 //! they are their own, converted by hand: a stored value is read back through the same
 //! constructors that check what a caller types in, so a damaged file is refused naming the
-//! field, never trusted.
+//! field, never trusted. [`WebhookConfigV3`] (a webhook endpoint) came with log format 3.
 
 use crate::core::error::BookError;
 use crate::core::schedule::{Closure, CompanySettings, ResourceConfig, WeeklyHours};
+use crate::core::webhooks::{EventFilter, WebhookConfig};
 use serde::{Deserialize, Serialize};
 
 /// A company's settings.
@@ -133,5 +134,36 @@ mod tests {
             damaged.to_core(),
             Err(BookError::InvalidRequest { field, .. }) if field == "time_zone"
         ));
+    }
+}
+
+/// A webhook endpoint's configuration, as log format 3 and snapshot format 4 store it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookConfigV3 {
+    pub url: String,
+    /// The event types taken, by [`crate::core::events::EventKind::code`] (0 created, 1
+    /// extended, 2 converted, 3 cancelled, 4 expired).
+    pub events: Vec<u8>,
+    /// The signing key's bytes. The data directory holds it as the server needs it to sign
+    /// after a restart; it is never answered by a `GET`.
+    pub secret: Vec<u8>,
+}
+
+impl WebhookConfigV3 {
+    pub fn from_core(config: &WebhookConfig) -> WebhookConfigV3 {
+        WebhookConfigV3 {
+            url: config.url().as_str().to_string(),
+            events: config.events().codes(),
+            secret: config.secret().to_vec(),
+        }
+    }
+
+    /// The configuration, checked as a caller's is (the URL's text by the same parser).
+    pub fn to_core(&self) -> Result<WebhookConfig, BookError> {
+        let url = crate::webhooks::destination::parse_url(&self.url)
+            .map_err(|e| BookError::invalid("url", e.to_string()))?;
+        let events = EventFilter::from_codes(&self.events)
+            .ok_or_else(|| BookError::invalid("events", "holds an unknown event type code"))?;
+        WebhookConfig::new(url, events, self.secret.clone())
     }
 }

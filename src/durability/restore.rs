@@ -5,7 +5,7 @@
 
 use crate::core::book::{Book, Settings};
 use crate::core::reservation::Status;
-use crate::durability::log::{self, LogError, LogRecordV1, LogRecordV2, TornTail};
+use crate::durability::log::{self, LogError, LogRecordV1, LogRecordV3, TornTail};
 use crate::durability::snapshot::{self, SnapshotError};
 use crate::durability::StartupError;
 use crate::limits;
@@ -308,7 +308,7 @@ pub fn restore_companies(
 /// Applies log records to the books, skipping what each company's snapshot already holds.
 fn replay(
     books: &mut BTreeMap<String, Book>,
-    records: Vec<(u64, LogRecordV2)>,
+    records: Vec<(u64, LogRecordV3)>,
     settings: &Settings,
     report: &mut RestoreReport,
 ) {

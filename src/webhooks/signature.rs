@@ -11,12 +11,10 @@ use sha2::Sha256;
 
 /// The prefix of every secret.
 pub const SECRET_PREFIX: &str = "whsec_";
-/// Bytes of a secret, at least: the specification's floor.
-pub const SECRET_BYTES_MIN: usize = 24;
-/// Bytes of a secret, at most: the specification's ceiling.
-pub const SECRET_BYTES_MAX: usize = 64;
-/// Bytes of a secret the server draws.
-pub const SECRET_BYTES_DRAWN: usize = 32;
+use crate::limits::{
+    WEBHOOK_SECRET_BYTES_DRAWN as SECRET_BYTES_DRAWN, WEBHOOK_SECRET_BYTES_MAX as SECRET_BYTES_MAX,
+    WEBHOOK_SECRET_BYTES_MIN as SECRET_BYTES_MIN,
+};
 
 /// Why a secret was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

@@ -7,7 +7,7 @@ use super::CompanyActor;
 use crate::core::error::BookError;
 use crate::core::schedule::{CompanySettings, ResourceConfig, SettingsPatch};
 use crate::durability::config::{ResourceConfigV2, SettingsV2};
-use crate::durability::log::LogRecordV2;
+use crate::durability::log::LogRecordV3;
 use actix::prelude::*;
 
 /// Read the company's settings.
@@ -37,7 +37,7 @@ impl Handler<UpdateSettings> for CompanyActor {
         let now_ms = self.clock.now_ms();
         let settings = self.book.company_settings().patched(message.patch);
         self.book.set_company_settings(settings);
-        self.log(|company| LogRecordV2::Settings {
+        self.log(|company| LogRecordV3::Settings {
             company,
             now_ms,
             settings: SettingsV2::from_core(&settings),
@@ -114,7 +114,7 @@ impl Handler<PutResource> for CompanyActor {
         let now_ms = self.clock.now_ms();
         let config = ResourceConfigV2::from_core(&message.config);
         let created = self.book.put_resource(&message.resource, message.config)?;
-        self.log(|company| LogRecordV2::PutResource {
+        self.log(|company| LogRecordV3::PutResource {
             company,
             now_ms,
             resource: message.resource,
@@ -138,7 +138,7 @@ impl Handler<DeleteResource> for CompanyActor {
         let now_ms = self.clock.now_ms();
         let existed = self.book.delete_resource(&message.resource);
         if existed {
-            self.log(|company| LogRecordV2::DeleteResource {
+            self.log(|company| LogRecordV3::DeleteResource {
                 company,
                 now_ms,
                 resource: message.resource,

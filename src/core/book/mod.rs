@@ -40,6 +40,7 @@ mod read;
 mod restore;
 mod retention;
 mod search;
+mod webhooks;
 
 pub use idempotency::IdempotencyRecord;
 pub use read::ListPage;
@@ -57,6 +58,7 @@ use crate::core::queue::BlockQueue;
 use crate::core::reservation::{Reservation, ReservationView, ResourceId, Status};
 use crate::core::schedule::{CompanySettings, ResourceConfig};
 use crate::core::store::{Slot, Store};
+use crate::core::webhooks::WebhookEndpoint;
 use crate::limits;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
@@ -154,6 +156,9 @@ pub struct Book {
     /// them, so that replay expires each at the same place (a read or a refused request expires
     /// what it finds past its time, and its own record, if any, would not say so).
     expired_untaken: Vec<(Uuid, i64)>,
+    /// Webhook endpoints by id: their configuration and how far each got. The events after the
+    /// lowest acknowledged `seq` are pinned in `events` for them.
+    webhooks: BTreeMap<Arc<str>, WebhookEndpoint>,
 }
 
 impl Book {
@@ -181,6 +186,7 @@ impl Book {
             metrics: Metrics::default(),
             events: EventLog::default(),
             expired_untaken: Vec::new(),
+            webhooks: BTreeMap::new(),
         }
     }
 
@@ -409,6 +415,9 @@ impl Book {
     /// Replaces the event log (restore, before any replay).
     pub fn restore_event_log(&mut self, events: EventLog) {
         self.events = events;
+        // The endpoints' claim on the events outlives the swap.
+        let lowest = self.webhooks.values().map(|e| e.acknowledged_seq).min();
+        self.events.pin(lowest);
     }
 
     /// The API's metrics object.

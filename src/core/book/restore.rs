@@ -11,6 +11,7 @@ use crate::core::events::Event;
 use crate::core::metrics::Metrics;
 use crate::core::reservation::{Reservation, ResourceId};
 use crate::core::schedule::{CompanySettings, ResourceConfig};
+use crate::core::webhooks::WebhookEndpoint;
 use crate::limits;
 use std::sync::Arc;
 
@@ -35,6 +36,8 @@ pub struct ExportHead {
     pub next_event_seq: u64,
     /// The kept events, oldest first.
     pub events: Vec<Arc<Event>>,
+    /// Every webhook endpoint, sorted by id.
+    pub webhooks: Vec<(Arc<str>, WebhookEndpoint)>,
 }
 
 /// What a resource's calendar admits (see [`crate::core::calendar::Calendar`]): its capacity for
@@ -65,6 +68,10 @@ impl Book {
             capacities: self.capacity_states(),
             next_event_seq: self.events.next_seq(),
             events: self.events.kept().cloned().collect(),
+            webhooks: self
+                .webhooks()
+                .map(|(id, endpoint)| (id.clone(), endpoint.clone()))
+                .collect(),
         }
     }
 

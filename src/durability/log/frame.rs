@@ -3,7 +3,7 @@
 //! Encoding, stamping the LSN once the writer assigns it, and reading one frame back with its
 //! checks (length bound, checksum, exact decode), so that nothing else knows the byte layout.
 
-use crate::durability::log::record::{LogRecordV1, LogRecordV2};
+use crate::durability::log::record::{LogRecordV1, LogRecordV2, LogRecordV3};
 use crate::limits;
 
 /// Size of a frame's header (length, checksum, LSN), in bytes.
@@ -14,8 +14,8 @@ fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// The bytes of one frame holding `record` at `lsn` (the current format, version 2).
-pub fn encode_frame(lsn: u64, record: &LogRecordV2) -> Vec<u8> {
+/// The bytes of one frame holding `record` at `lsn` (the current format, version 3).
+pub fn encode_frame(lsn: u64, record: &LogRecordV3) -> Vec<u8> {
     let mut frame = vec![0u8; FRAME_HEADER_BYTES];
     bincode::serde::encode_into_std_write(record, &mut frame, bincode_config())
         .expect("encoding a record into memory cannot fail");
@@ -36,7 +36,7 @@ pub(crate) fn stamp_lsn(frame: &mut [u8], lsn: u64) {
 /// One frame read back: its LSN, record, and total size in bytes.
 pub(crate) struct Frame {
     pub lsn: u64,
-    pub record: LogRecordV2,
+    pub record: LogRecordV3,
     pub bytes: usize,
 }
 
@@ -49,7 +49,7 @@ pub(crate) enum FrameProblem {
 }
 
 /// Reads the frame at the start of `bytes`, its payload decoded as the record type of the
-/// segment's `format_version` (1 or 2: the reader refuses any other before it reads a frame).
+/// segment's `format_version` (1 to 3: the reader refuses any other before it reads a frame).
 pub(crate) fn read_frame(bytes: &[u8], format_version: u32) -> Result<Frame, FrameProblem> {
     if bytes.len() < FRAME_HEADER_BYTES {
         return Err(FrameProblem::PastEnd);
@@ -72,11 +72,12 @@ pub(crate) fn read_frame(bytes: &[u8], format_version: u32) -> Result<Frame, Fra
     let mut lsn = [0u8; 8];
     lsn.copy_from_slice(&bytes[8..16]);
     let payload = &bytes[FRAME_HEADER_BYTES..total];
-    let decoded = if format_version == 1 {
-        bincode::serde::decode_from_slice::<LogRecordV1, _>(payload, bincode_config())
-            .map(|(record, read)| (LogRecordV2::Change(record), read))
-    } else {
-        bincode::serde::decode_from_slice::<LogRecordV2, _>(payload, bincode_config())
+    let decoded = match format_version {
+        1 => bincode::serde::decode_from_slice::<LogRecordV1, _>(payload, bincode_config())
+            .map(|(record, read)| (LogRecordV3::from(record), read)),
+        2 => bincode::serde::decode_from_slice::<LogRecordV2, _>(payload, bincode_config())
+            .map(|(record, read)| (LogRecordV3::from(record), read)),
+        _ => bincode::serde::decode_from_slice::<LogRecordV3, _>(payload, bincode_config()),
     };
     let (record, read) =
         decoded.map_err(|e| FrameProblem::Bad(format!("record does not decode: {e}")))?;

@@ -4,8 +4,8 @@
 //! their expiry, which every later read and check treats the same way, expired or not).
 //!
 //! One file per noun:
-//! - [`record`]: the records ([`LogRecordV2`], wrapping version 1's [`LogRecordV1`]), and their
-//!   replay on a book;
+//! - [`record`]: the records ([`LogRecordV3`]; version 2's [`LogRecordV2`] and version 1's
+//!   [`LogRecordV1`] read into it), and their replay on a book;
 //! - [`frame`]: one record on disk, its length, checksum and LSN;
 //! - [`segment`]: segment files, their names and headers;
 //! - [`reader`]: reading every segment back at start-up, cutting a torn tail;
@@ -24,7 +24,9 @@ mod tests;
 
 pub use frame::{encode_frame, FRAME_HEADER_BYTES};
 pub use reader::{read_log, LogError, LogRead, TornTail};
-pub use record::{HoldRequestV1, HoldTargetV1, LogRecordV1, LogRecordV2, SegmentRequestV1};
+pub use record::{
+    HoldRequestV1, HoldTargetV1, LogRecordV1, LogRecordV2, LogRecordV3, SegmentRequestV1,
+};
 pub use segment::{
     first_lsn_of, list_segments, segment_name, LOG_FORMAT_VERSION, LOG_FORMAT_VERSION_OLDEST,
     LOG_HEADER_BYTES, LOG_MAGIC, LOG_PREFIX, LOG_SUFFIX,

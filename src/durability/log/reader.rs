@@ -5,7 +5,7 @@
 //! acknowledged changes.
 
 use crate::durability::log::frame::{read_frame, valid_frame_follows, FrameProblem};
-use crate::durability::log::record::LogRecordV2;
+use crate::durability::log::record::LogRecordV3;
 use crate::durability::log::segment::{
     list_segments, LOG_FORMAT_VERSION, LOG_FORMAT_VERSION_OLDEST, LOG_HEADER_BYTES, LOG_MAGIC,
 };
@@ -41,8 +41,8 @@ pub enum LogError {
 /// What reading the log found.
 #[derive(Debug, Default)]
 pub struct LogRead {
-    /// Every record, in LSN order (a version 1 segment's records as [`LogRecordV2::Change`]).
-    pub records: Vec<(u64, LogRecordV2)>,
+    /// Every record, in LSN order (a version 1 segment's records as [`LogRecordV3::Change`]).
+    pub records: Vec<(u64, LogRecordV3)>,
     /// The LSN of the last record (0 when the log is empty).
     pub last_lsn: u64,
     /// The first LSN of the oldest segment, if any segment holds a record.

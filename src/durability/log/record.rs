@@ -2,7 +2,9 @@
 //! to the core's commands, and how replay re-runs it on a book. Version 2 ([`LogRecordV2`])
 //! wraps every version 1 record ([`LogRecordV1`], the reservation changes, unchanged) and adds
 //! the company's configuration (settings, resources); a version 1 segment's records read back as
-//! [`LogRecordV2::Change`].
+//! [`LogRecordV2::Change`]. Version 3 ([`LogRecordV3`], the current one) is version 2's records,
+//! the same variants in the same order, plus webhook endpoints (configured, removed, and how far
+//! each got); older segments read back through `From`.
 //!
 //! The core is deterministic given a command, the token it was given and the `now_ms` it ran at,
 //! so a record is exactly that, and replay re-runs it through the same `Book` method. These are
@@ -16,7 +18,7 @@ use crate::core::command::{
     FindRequest, HoldOptions, HoldRequest, HoldTarget, SegmentRequest, Segments,
 };
 use crate::core::error::BookError;
-use crate::durability::config::{ResourceConfigV2, SettingsV2};
+use crate::durability::config::{ResourceConfigV2, SettingsV2, WebhookConfigV3};
 use crate::durability::fingerprint::idempotency_of;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -240,7 +242,8 @@ impl LogRecordV1 {
 
 /// One logged change, version 2: a reservation change as version 1 logs it, or a change of the
 /// company's configuration. A configuration record holds the whole value the change left (not
-/// the fields a caller sent), so replay needs nothing but the record.
+/// the fields a caller sent), so replay needs nothing but the record. Read from version 2
+/// segments only, as [`LogRecordV3`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LogRecordV2 {
     Change(LogRecordV1),
@@ -278,21 +281,135 @@ impl LogRecordV2 {
             | LogRecordV2::DeleteResource { company, .. } => company,
         }
     }
+}
+
+/// One logged change, version 3: version 2's records (same variants, same order) and the
+/// company's webhook endpoints. An acknowledgement is logged so that delivery resumes after a
+/// restart where it stopped; it may lag the deliveries it covers (at least once: a lost one
+/// means some events go again).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogRecordV3 {
+    Change(LogRecordV1),
+    Settings {
+        company: String,
+        now_ms: i64,
+        settings: SettingsV2,
+    },
+    PutResource {
+        company: String,
+        now_ms: i64,
+        resource: String,
+        config: ResourceConfigV2,
+    },
+    DeleteResource {
+        company: String,
+        now_ms: i64,
+        resource: String,
+    },
+    PutWebhook {
+        company: String,
+        now_ms: i64,
+        id: String,
+        config: WebhookConfigV3,
+    },
+    DeleteWebhook {
+        company: String,
+        now_ms: i64,
+        id: String,
+    },
+    /// Endpoint `id` has every event up to `seq`.
+    AcknowledgeWebhook {
+        company: String,
+        now_ms: i64,
+        id: String,
+        seq: u64,
+    },
+}
+
+impl From<LogRecordV1> for LogRecordV3 {
+    fn from(record: LogRecordV1) -> LogRecordV3 {
+        LogRecordV3::Change(record)
+    }
+}
+
+impl From<LogRecordV2> for LogRecordV3 {
+    fn from(record: LogRecordV2) -> LogRecordV3 {
+        match record {
+            LogRecordV2::Change(change) => LogRecordV3::Change(change),
+            LogRecordV2::Settings {
+                company,
+                now_ms,
+                settings,
+            } => LogRecordV3::Settings {
+                company,
+                now_ms,
+                settings,
+            },
+            LogRecordV2::PutResource {
+                company,
+                now_ms,
+                resource,
+                config,
+            } => LogRecordV3::PutResource {
+                company,
+                now_ms,
+                resource,
+                config,
+            },
+            LogRecordV2::DeleteResource {
+                company,
+                now_ms,
+                resource,
+            } => LogRecordV3::DeleteResource {
+                company,
+                now_ms,
+                resource,
+            },
+        }
+    }
+}
+
+impl LogRecordV3 {
+    /// The company the record belongs to.
+    pub fn company(&self) -> &str {
+        match self {
+            LogRecordV3::Change(record) => record.company(),
+            LogRecordV3::Settings { company, .. }
+            | LogRecordV3::PutResource { company, .. }
+            | LogRecordV3::DeleteResource { company, .. }
+            | LogRecordV3::PutWebhook { company, .. }
+            | LogRecordV3::DeleteWebhook { company, .. }
+            | LogRecordV3::AcknowledgeWebhook { company, .. } => company,
+        }
+    }
 
     /// Re-runs the logged change on `book`, exactly as it first ran; a stored configuration is
     /// checked as a caller's would be, so a damaged one is refused naming the field.
     pub fn apply(&self, book: &mut Book) -> Result<(), BookError> {
         match self {
-            LogRecordV2::Change(record) => record.apply(book),
-            LogRecordV2::Settings { settings, .. } => {
+            LogRecordV3::Change(record) => record.apply(book),
+            LogRecordV3::Settings { settings, .. } => {
                 book.set_company_settings(settings.to_core()?);
                 Ok(())
             }
-            LogRecordV2::PutResource {
+            LogRecordV3::PutResource {
                 resource, config, ..
             } => book.put_resource(resource, config.to_core()?).map(drop),
-            LogRecordV2::DeleteResource { resource, .. } => {
+            LogRecordV3::DeleteResource { resource, .. } => {
                 book.delete_resource(resource);
+                Ok(())
+            }
+            LogRecordV3::PutWebhook {
+                id, config, now_ms, ..
+            } => book.put_webhook(id, config.to_core()?, *now_ms).map(drop),
+            LogRecordV3::DeleteWebhook { id, now_ms, .. } => {
+                book.delete_webhook(id, *now_ms);
+                Ok(())
+            }
+            LogRecordV3::AcknowledgeWebhook {
+                id, seq, now_ms, ..
+            } => {
+                book.acknowledge_webhook(id, *seq, *now_ms);
                 Ok(())
             }
         }

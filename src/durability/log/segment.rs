@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 
 /// First bytes of every log segment.
 pub const LOG_MAGIC: [u8; 8] = *b"HOLDWAL\0";
-/// The log format this build writes, and the newest it reads: version 2 records
-/// ([`super::LogRecordV2`]); version 1 segments ([`super::LogRecordV1`]) still read.
-pub const LOG_FORMAT_VERSION: u32 = 2;
+/// The log format this build writes, and the newest it reads: version 3 records
+/// ([`super::LogRecordV3`]); version 1 and 2 segments ([`super::LogRecordV1`],
+/// [`super::LogRecordV2`]) still read.
+pub const LOG_FORMAT_VERSION: u32 = 3;
 /// The oldest log format this build reads.
 pub const LOG_FORMAT_VERSION_OLDEST: u32 = 1;
 /// Size of a segment's header, in bytes.

@@ -3,12 +3,12 @@
 
 use crate::core::book::Book;
 use crate::core::error::BookError;
-use crate::durability::config::{ResourceConfigV2, SettingsV2};
+use crate::durability::config::{ResourceConfigV2, SettingsV2, WebhookConfigV3};
 use crate::durability::disk::Disk;
 use crate::durability::log::frame::{encode_frame, FRAME_HEADER_BYTES};
 use crate::durability::log::reader::{read_log, LogError};
 use crate::durability::log::record::{
-    HoldRequestV1, HoldTargetV1, LogRecordV1, LogRecordV2, SegmentRequestV1,
+    HoldRequestV1, HoldTargetV1, LogRecordV1, LogRecordV3, SegmentRequestV1,
 };
 use crate::durability::log::segment::{
     segment_header, segment_name, LOG_FORMAT_VERSION, LOG_HEADER_BYTES,
@@ -41,9 +41,9 @@ fn hold_record(n: u8) -> LogRecordV1 {
     }
 }
 
-/// One record of every kind: each reservation change (version 1's, wrapped) and each change of
-/// configuration.
-fn fixed_records() -> Vec<LogRecordV2> {
+/// One record of every kind: each reservation change (version 1's, wrapped), each change of
+/// configuration and each of a webhook endpoint.
+fn fixed_records() -> Vec<LogRecordV3> {
     let changes = vec![
         hold_record(1),
         LogRecordV1::Hold {
@@ -94,9 +94,9 @@ fn fixed_records() -> Vec<LogRecordV2> {
             now_ms: BASE_MS + 9,
         },
     ];
-    let mut records: Vec<LogRecordV2> = changes.into_iter().map(LogRecordV2::from).collect();
+    let mut records: Vec<LogRecordV3> = changes.into_iter().map(LogRecordV3::from).collect();
     records.extend([
-        LogRecordV2::Settings {
+        LogRecordV3::Settings {
             company: "acme".into(),
             now_ms: BASE_MS + 10,
             settings: SettingsV2 {
@@ -106,7 +106,7 @@ fn fixed_records() -> Vec<LogRecordV2> {
                 default_ttl_seconds: 120,
             },
         },
-        LogRecordV2::PutResource {
+        LogRecordV3::PutResource {
             company: "acme".into(),
             now_ms: BASE_MS + 11,
             resource: "room-1".into(),
@@ -125,24 +125,45 @@ fn fixed_records() -> Vec<LogRecordV2> {
                 closed: vec![(BASE_MS, BASE_MS + 86_400_000)],
             },
         },
-        LogRecordV2::DeleteResource {
+        LogRecordV3::DeleteResource {
             company: "acme".into(),
             now_ms: BASE_MS + 12,
             resource: "room-1".into(),
+        },
+        LogRecordV3::PutWebhook {
+            company: "acme".into(),
+            now_ms: BASE_MS + 13,
+            id: "app".into(),
+            config: WebhookConfigV3 {
+                url: "https://app.example/hooks/holdfast".into(),
+                events: vec![2, 4],
+                secret: vec![7; 32],
+            },
+        },
+        LogRecordV3::AcknowledgeWebhook {
+            company: "acme".into(),
+            now_ms: BASE_MS + 14,
+            id: "app".into(),
+            seq: 41,
+        },
+        LogRecordV3::DeleteWebhook {
+            company: "acme".into(),
+            now_ms: BASE_MS + 15,
+            id: "app".into(),
         },
     ]);
     records
 }
 
 /// Goal: the bytes of fixed log records never change without a log version bump (same rule
-/// as the snapshot's golden test: add `LogRecordV3` and keep reading versions 1 and 2).
+/// as the snapshot's golden test: add `LogRecordV4` and keep reading versions 1 to 3).
 #[test]
 fn golden_bytes_of_fixed_records_are_pinned() {
     let mut bytes = segment_header().to_vec();
     for (index, record) in fixed_records().iter().enumerate() {
         bytes.extend_from_slice(&encode_frame(index as u64 + 1, record));
     }
-    assert_eq!(LOG_FORMAT_VERSION, 2);
+    assert_eq!(LOG_FORMAT_VERSION, 3);
     assert_eq!(
         (bytes.len(), crc32c::crc32c(&bytes)),
         (GOLDEN_LEN, GOLDEN_CRC32C),
@@ -150,10 +171,10 @@ fn golden_bytes_of_fixed_records_are_pinned() {
     );
 }
 
-const GOLDEN_LEN: usize = 646;
-const GOLDEN_CRC32C: u32 = 2_132_630_104;
+const GOLDEN_LEN: usize = 823;
+const GOLDEN_CRC32C: u32 = 3_998_705_740;
 
-fn write_log(dir: &Path, records: &[LogRecordV2]) -> PathBuf {
+fn write_log(dir: &Path, records: &[LogRecordV3]) -> PathBuf {
     let path = dir.join(segment_name(1));
     let mut bytes = segment_header().to_vec();
     for (index, record) in records.iter().enumerate() {
@@ -227,13 +248,13 @@ fn a_torn_last_record_is_cut_off() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_log(dir.path(), &fixed_records());
     let whole = fs::metadata(&path).unwrap().len();
-    let frame = encode_frame(11, &hold_record(8).into());
+    let frame = encode_frame(14, &hold_record(8).into());
     let mut file = OpenOptions::new().append(true).open(&path).unwrap();
     file.write_all(&frame[..frame.len() / 2]).unwrap();
     drop(file);
     let read = read_log(dir.path(), true).unwrap();
-    assert_eq!(read.records.len(), 10);
-    assert_eq!(read.last_lsn, 10);
+    assert_eq!(read.records.len(), 13);
+    assert_eq!(read.last_lsn, 13);
     assert_eq!(read.torn.as_ref().map(|t| t.offset_bytes), Some(whole));
     assert_eq!(fs::metadata(&path).unwrap().len(), whole, "truncated");
     // Zeros where a batch was never written (file extended, data lost) are a torn tail too.
@@ -241,7 +262,7 @@ fn a_torn_last_record_is_cut_off() {
     file.write_all(&[0u8; 100]).unwrap();
     drop(file);
     let read = read_log(dir.path(), true).unwrap();
-    assert_eq!(read.records.len(), 10);
+    assert_eq!(read.records.len(), 13);
     assert_eq!(fs::metadata(&path).unwrap().len(), whole);
 }
 
@@ -271,12 +292,12 @@ fn a_newer_log_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_log(dir.path(), &fixed_records());
     let mut bytes = fs::read(&path).unwrap();
-    bytes[8..12].copy_from_slice(&3u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
     let crc = crc32c::crc32c(&bytes[..12]);
     bytes[12..16].copy_from_slice(&crc.to_le_bytes());
     fs::write(&path, &bytes).unwrap();
     let error = read_log(dir.path(), true).unwrap_err();
-    assert!(matches!(error, LogError::NewerVersion { found: 3, .. }));
+    assert!(matches!(error, LogError::NewerVersion { found: 4, .. }));
     assert!(error.to_string().contains("newer holdfast"), "{error}");
 }
 
@@ -298,7 +319,7 @@ fn replaying_a_hold_twice_is_refused_not_a_panic() {
 #[test]
 fn hold_requests_convert_both_ways() {
     for record in fixed_records() {
-        if let LogRecordV2::Change(LogRecordV1::Hold { request, .. }) = record {
+        if let LogRecordV3::Change(LogRecordV1::Hold { request, .. }) = record {
             assert_eq!(
                 HoldRequestV1::from_core(&request.to_core().unwrap()),
                 request

@@ -12,7 +12,7 @@
 
 use crate::durability::disk::Disk;
 use crate::durability::log::frame::{encode_frame, read_frame, stamp_lsn};
-use crate::durability::log::record::LogRecordV2;
+use crate::durability::log::record::LogRecordV3;
 use crate::durability::log::segment::{
     create_segment, list_segments, segment_version, LOG_HEADER_BYTES,
 };
@@ -212,7 +212,7 @@ impl LogWriter {
     /// the change must not be acknowledged. Called by a company actor right after the change was
     /// applied to its book, so that LSN order is each company's order of changes. Waits only
     /// when the queue is full.
-    pub fn append<R: Into<LogRecordV2>>(&self, make_record: impl FnOnce() -> R) -> Option<u64> {
+    pub fn append<R: Into<LogRecordV3>>(&self, make_record: impl FnOnce() -> R) -> Option<u64> {
         self.shared.changes.fetch_add(1, Ordering::SeqCst);
         if self.shared.mode == DurabilityMode::Snapshot {
             return Some(self.appended_lsn());

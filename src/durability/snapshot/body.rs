@@ -9,7 +9,8 @@ use crate::durability::snapshot::header::{
 };
 use crate::durability::snapshot::v1::CompanySnapshotV1;
 use crate::durability::snapshot::v2::CompanySnapshotV2;
-use crate::durability::snapshot::v3::{CompanySnapshotV3, SnapshotV3};
+use crate::durability::snapshot::v3::CompanySnapshotV3;
+use crate::durability::snapshot::v4::{CompanySnapshotV4, SnapshotV4};
 use crate::durability::snapshot::SnapshotError;
 
 /// The bincode configuration of every body: little-endian, variable-length integers.
@@ -32,7 +33,7 @@ pub(crate) const BODY_PREFIX_BYTES: usize = 12;
 const FRAME_LENGTH_BYTES: usize = 4;
 
 /// The whole file: header, then the body `[covered LSN u64][company count u32]` and each
-/// company as `[length u32][bincode CompanySnapshotV3]`. Companies are framed one by one so
+/// company as `[length u32][bincode CompanySnapshotV4]`. Companies are framed one by one so
 /// that restore decodes them on every core at once, each next to its rebuild.
 pub fn encode_file(
     covered_lsn: u64,
@@ -120,18 +121,20 @@ pub fn verify(bytes: &[u8]) -> Result<(SnapshotHeader, VerifiedBody<'_>), Snapsh
 
 /// Decodes one company's record from its frame, as the file's `format_version` stores it (an
 /// older record comes with what a company had before later versions: no configuration, no
-/// events).
+/// events, no webhook endpoints).
 pub fn decode_company(
     frame: &[u8],
     format_version: u32,
-) -> Result<CompanySnapshotV3, SnapshotError> {
+) -> Result<CompanySnapshotV4, SnapshotError> {
     let config = bincode_config();
     let decoded = match format_version {
         1 => bincode::serde::decode_from_slice::<CompanySnapshotV1, _>(frame, config)
-            .map(|(record, read)| (CompanySnapshotV3::from(record), read)),
+            .map(|(record, read)| (CompanySnapshotV4::from(record), read)),
         2 => bincode::serde::decode_from_slice::<CompanySnapshotV2, _>(frame, config)
-            .map(|(record, read)| (CompanySnapshotV3::from(record), read)),
-        _ => bincode::serde::decode_from_slice::<CompanySnapshotV3, _>(frame, config),
+            .map(|(record, read)| (CompanySnapshotV4::from(record), read)),
+        3 => bincode::serde::decode_from_slice::<CompanySnapshotV3, _>(frame, config)
+            .map(|(record, read)| (CompanySnapshotV4::from(record), read)),
+        _ => bincode::serde::decode_from_slice::<CompanySnapshotV4, _>(frame, config),
     };
     let (record, read) = decoded.map_err(|e| SnapshotError::Decode(e.to_string()))?;
     if read != frame.len() {
@@ -146,7 +149,7 @@ pub fn decode_company(
 
 /// Checks and decodes a whole file. Does not run the core's restore checks (see
 /// [`super::restore_company`]).
-pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, SnapshotV3), SnapshotError> {
+pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, SnapshotV4), SnapshotError> {
     let (header, body) = verify(bytes)?;
     let companies = body
         .companies
@@ -155,7 +158,7 @@ pub fn decode(bytes: &[u8]) -> Result<(SnapshotHeader, SnapshotV3), SnapshotErro
         .collect::<Result<Vec<_>, _>>()?;
     Ok((
         header,
-        SnapshotV3 {
+        SnapshotV4 {
             covered_lsn: body.covered_lsn,
             companies,
         },

@@ -1,7 +1,7 @@
 //! Export: a company's book into its on-disk record. The company actor copies its book a chunk
 //! at a time ([`CompanyExport`]), each reservation encoded straight into its bytes as it is
 //! copied, and the record is assembled off the actor; the bytes are exactly bincode's encoding of
-//! the [`CompanySnapshotV3`] holding the same reservations (a test pins it against
+//! the [`CompanySnapshotV4`] holding the same reservations (a test pins it against
 //! [`super::reference`]), so one decoder reads both. [`export_company`] gives the same record as
 //! a value, for tools and tests.
 
@@ -10,13 +10,14 @@ use crate::core::error::ErrorType;
 use crate::core::events::Event;
 use crate::core::metrics::{LazyHistogram, Metrics};
 use crate::core::reservation::Reservation;
-use crate::durability::config::{ResourceConfigV2, SettingsV2};
+use crate::durability::config::{ResourceConfigV2, SettingsV2, WebhookConfigV3};
 use crate::durability::snapshot::body::{bincode_config, EncodedCompany};
 use crate::durability::snapshot::v1::{
     status_code, CompanySnapshotV1, HistogramV1, IdempotencyV1, MetricsV1, ReservationV1, SegmentV1,
 };
 use crate::durability::snapshot::v2::{CapacityV2, CompanyConfigV2};
-use crate::durability::snapshot::v3::{CompanySnapshotV3, EventReservationV3, EventV3, EventsV3};
+use crate::durability::snapshot::v3::{EventReservationV3, EventV3, EventsV3};
+use crate::durability::snapshot::v4::{CompanySnapshotV4, WebhookV4};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -25,7 +26,7 @@ use std::collections::HashMap;
 /// its on-disk bytes as it is copied (no owned copy of its strings is made). The company actor
 /// drives it ([`CompanyExport::begin`], [`CompanyExport::copy_chunk`] between its messages);
 /// [`CompanyExport::encode`] assembles the record's bytes off the actor. The bytes are exactly
-/// those of the [`CompanySnapshotV3`] holding the same reservations in the same order (a test
+/// those of the [`CompanySnapshotV4`] holding the same reservations in the same order (a test
 /// pins it), so one decoder reads both.
 #[derive(Debug)]
 pub struct CompanyExport {
@@ -70,7 +71,7 @@ impl CompanyExport {
 
     /// The record's bytes: company, log position, resource names, the reservations' count and
     /// bytes, idempotency keys, counters (a [`CompanySnapshotV1`]), then the configuration and
-    /// the events, as bincode encodes a [`CompanySnapshotV3`]. Runs off the actor.
+    /// the events and the webhook endpoints, as bincode encodes a [`CompanySnapshotV4`]. Runs off the actor.
     pub fn encode(self) -> EncodedCompany {
         let reservation_bytes: usize = self.chunks.iter().map(Vec::len).sum();
         let mut bytes = Vec::with_capacity(reservation_bytes + HEAD_BYTES_TYPICAL);
@@ -90,6 +91,7 @@ impl CompanyExport {
         );
         encode_into(&config_to_v2(&self.head), &mut bytes);
         encode_into(&events_to_v3(&self.head), &mut bytes);
+        encode_into(&webhooks_to_v4(&self.head), &mut bytes);
         EncodedCompany {
             company: company.to_string(),
             reservations: self.reservations,
@@ -175,7 +177,7 @@ fn idempotency_to_v1(head: &ExportHead) -> Vec<IdempotencyV1> {
 /// not changing): reservations in the store's order, resources as the book numbers them.
 /// `last_lsn` is the last log record the book applied. Its bincode bytes are those of
 /// [`export_encoded`].
-pub fn export_company(book: &Book, last_lsn: u64) -> CompanySnapshotV3 {
+pub fn export_company(book: &Book, last_lsn: u64) -> CompanySnapshotV4 {
     let head = book.export_head();
     let base = CompanySnapshotV1 {
         company: head.company.to_string(),
@@ -185,11 +187,25 @@ pub fn export_company(book: &Book, last_lsn: u64) -> CompanySnapshotV3 {
         idempotency: idempotency_to_v1(&head),
         metrics: metrics_to_v1(&head.metrics),
     };
-    CompanySnapshotV3 {
+    CompanySnapshotV4 {
         base,
         config: config_to_v2(&head),
         events: events_to_v3(&head),
+        webhooks: webhooks_to_v4(&head),
     }
+}
+
+/// The webhook endpoints part of the record, sorted by id.
+fn webhooks_to_v4(head: &ExportHead) -> Vec<WebhookV4> {
+    head.webhooks
+        .iter()
+        .map(|(id, endpoint)| WebhookV4 {
+            id: id.to_string(),
+            config: WebhookConfigV3::from_core(&endpoint.config),
+            acknowledged_seq: endpoint.acknowledged_seq,
+            lost_before_seq: endpoint.lost_before_seq,
+        })
+        .collect()
 }
 
 /// The events part of the record (segments by the book's resource ids, which index its names).

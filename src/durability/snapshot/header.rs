@@ -9,7 +9,7 @@ use crate::durability::snapshot::SnapshotError;
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"HOLDSNAP";
 /// The format this build writes, and the newest it reads: version 3 ([`super::v3`]); files of
 /// versions 1 and 2 ([`super::v1`], [`super::v2`]) still read.
-pub const SNAPSHOT_FORMAT_VERSION: u32 = 3;
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 4;
 /// The oldest format this build reads.
 pub const SNAPSHOT_FORMAT_VERSION_OLDEST: u32 = 1;
 /// Size of the fixed header, in bytes.

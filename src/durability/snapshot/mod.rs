@@ -13,10 +13,11 @@
 //! | 40..44 | CRC-32C of the body, u32 LE | a flipped bit is found before decoding |
 //! | 44..48 | CRC-32C of bytes 0..44, u32 LE | a damaged header is told from a damaged body |
 //!
-//! The body is [`SnapshotV3`]: the covered log position (u64 LE), the number of companies (u32
-//! LE), then each company as its length (u32 LE) and its bincode 2 [`CompanySnapshotV3`] (older
-//! files hold [`CompanySnapshotV1`]s or [`CompanySnapshotV2`]s, read as version 3 records of
-//! companies with what they could have then: no configuration, no events), so that companies encode and decode on every core at once. The types of
+//! The body is [`SnapshotV4`]: the covered log position (u64 LE), the number of companies (u32
+//! LE), then each company as its length (u32 LE) and its bincode 2 [`CompanySnapshotV4`] (older
+//! files hold [`CompanySnapshotV1`]s, [`CompanySnapshotV2`]s or [`CompanySnapshotV3`]s, read as
+//! version 4 records of companies with what they could have then: no configuration, no events,
+//! no webhook endpoints), so that companies encode and decode on every core at once. The types of
 //! [`v1`] and [`v2`] are the on-disk format, versioned and converted by hand from the core's
 //! types, never derived on them, because a derive on a live type changes the file format
 //! silently the day someone adds a field (rust-analyzer's rule). A test pins the bytes of a fixed
@@ -27,7 +28,7 @@
 //! body checksum, decode, then the core's own restore checks (no overlap, no token twice).
 //!
 //! One file per noun: [`header`] (the fixed header), [`body`] (the framed companies), [`v1`],
-//! [`v2`] and [`v3`] (the on-disk types), [`export`] (book -> record, a chunk at a time), [`restore`] (record ->
+//! [`v2`], [`v3`] and [`v4`] (the on-disk types), [`export`] (book -> record, a chunk at a time), [`restore`] (record ->
 //! book), [`file`] (names, atomic write, listing, pruning, quarantine) and [`reference`] (the
 //! value encoder only tests and tools use).
 
@@ -40,6 +41,7 @@ pub mod restore;
 pub mod v1;
 pub mod v2;
 pub mod v3;
+pub mod v4;
 
 #[cfg(test)]
 mod tests;
@@ -62,6 +64,7 @@ pub use v1::{
 };
 pub use v2::{CapacityV2, CompanyConfigV2, CompanySnapshotV2, SnapshotV2};
 pub use v3::{CompanySnapshotV3, EventReservationV3, EventV3, EventsV3, SnapshotV3};
+pub use v4::{CompanySnapshotV4, SnapshotV4, WebhookV4};
 
 use std::io;
 

@@ -13,9 +13,11 @@ use crate::core::metrics::{
 };
 use crate::core::reservation::{Outcome, Reservation, Segment};
 use crate::core::reservation::{ReservationView, SegmentView, Status};
+use crate::core::webhooks::WebhookEndpoint;
 use crate::durability::snapshot::v1::{status_from_code, HistogramV1, MetricsV1, ReservationV1};
 use crate::durability::snapshot::v2::CompanyConfigV2;
-use crate::durability::snapshot::v3::{CompanySnapshotV3, EventV3, EventsV3};
+use crate::durability::snapshot::v3::{EventV3, EventsV3};
+use crate::durability::snapshot::v4::{CompanySnapshotV4, WebhookV4};
 use hdrhistogram::Histogram;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,11 +26,12 @@ use uuid::Uuid;
 /// Rebuilds a company's book from its record, with today's settings. Every reservation goes
 /// through the core's restore checks, so a record that would overlap or reuse a token is refused.
 /// The record is consumed: its decoded strings become the book's, without a copy.
-pub fn restore_company(record: CompanySnapshotV3, settings: &Settings) -> Result<Book, String> {
-    let CompanySnapshotV3 {
+pub fn restore_company(record: CompanySnapshotV4, settings: &Settings) -> Result<Book, String> {
+    let CompanySnapshotV4 {
         base: record,
         config,
         events,
+        webhooks,
     } = record;
     crate::core::command::validate_id("company", &record.company).map_err(|e| e.to_string())?;
     let mut book = Book::new(record.company.as_str(), settings.clone());
@@ -54,7 +57,27 @@ pub fn restore_company(record: CompanySnapshotV3, settings: &Settings) -> Result
     let events = events_from_v3(events, &record.company, &record.resources)
         .map_err(|detail| format!("events: {detail}"))?;
     book.restore_event_log(events);
+    let webhooks = webhooks
+        .into_iter()
+        .map(webhook_from_v4)
+        .collect::<Result<Vec<_>, _>>()?;
+    book.restore_webhooks(webhooks)
+        .map_err(|e| format!("webhooks: {e}"))?;
     Ok(book)
+}
+
+/// One webhook endpoint, its configuration checked as a caller's is.
+fn webhook_from_v4(stored: WebhookV4) -> Result<(String, WebhookEndpoint), String> {
+    let config = stored
+        .config
+        .to_core()
+        .map_err(|e| format!("webhook {}: {e}", stored.id))?;
+    let endpoint = WebhookEndpoint {
+        config,
+        acknowledged_seq: stored.acknowledged_seq,
+        lost_before_seq: stored.lost_before_seq,
+    };
+    Ok((stored.id, endpoint))
 }
 
 /// The event log a record stores, checked: consecutive `seq`s ending right before `next_seq`,
@@ -64,7 +87,8 @@ fn events_from_v3(
     company: &str,
     resources: &[String],
 ) -> Result<EventLog, String> {
-    if stored.kept.len() > crate::limits::EVENTS_KEPT_MAX {
+    let kept_max = crate::limits::EVENTS_KEPT_MAX.max(crate::limits::WEBHOOK_EVENTS_KEPT_MAX);
+    if stored.kept.len() > kept_max {
         return Err(format!("{} events kept", stored.kept.len()));
     }
     let first = stored.next_seq.checked_sub(stored.kept.len() as u64);

@@ -5,14 +5,14 @@ use crate::core::book::{Book, Settings};
 use crate::core::command::{HoldOptions, HoldRequest, HoldTarget, SegmentRequest, Segments};
 use crate::core::error::BookError;
 use crate::core::schedule::{CompanySettings, ResourceConfig};
-use crate::durability::config::{ResourceConfigV2, SettingsV2};
+use crate::durability::config::{ResourceConfigV2, SettingsV2, WebhookConfigV3};
 use crate::durability::snapshot::body::BODY_PREFIX_BYTES;
 use crate::durability::snapshot::header::encode_header;
 use crate::durability::snapshot::{
     decode, decode_company, export_company, export_encoded, reference_encode_company,
     reference_encode_file, restore_company, CapacityV2, CompanyConfigV2, CompanySnapshotV1,
-    CompanySnapshotV3, EventReservationV3, EventV3, EventsV3, HistogramV1, IdempotencyV1,
-    MetricsV1, ReservationV1, SegmentV1, SnapshotError, SnapshotHeader, SnapshotV3,
+    CompanySnapshotV4, EventReservationV3, EventV3, EventsV3, HistogramV1, IdempotencyV1,
+    MetricsV1, ReservationV1, SegmentV1, SnapshotError, SnapshotHeader, SnapshotV4, WebhookV4,
     SNAPSHOT_FORMAT_VERSION, SNAPSHOT_HEADER_BYTES,
 };
 use uuid::Uuid;
@@ -21,15 +21,31 @@ const BASE_MS: i64 = 1_798_761_600_000;
 
 /// A fixed snapshot body written out by hand, so that the pinned bytes depend on the format
 /// alone (not on how the core fingerprints requests or orders its maps).
-fn fixed_body() -> SnapshotV3 {
-    SnapshotV3 {
+fn fixed_body() -> SnapshotV4 {
+    SnapshotV4 {
         covered_lsn: 42,
-        companies: vec![CompanySnapshotV3 {
+        companies: vec![CompanySnapshotV4 {
             base: fixed_company(),
             config: fixed_config(),
             events: fixed_events(),
+            webhooks: fixed_webhooks(),
         }],
     }
+}
+
+/// One endpoint taking conversions and expiries, acknowledged up to event 6, that lost events
+/// before 5.
+fn fixed_webhooks() -> Vec<WebhookV4> {
+    vec![WebhookV4 {
+        id: "app".into(),
+        config: WebhookConfigV3 {
+            url: "https://app.example/hooks/holdfast".into(),
+            events: vec![2, 4],
+            secret: vec![7; 32],
+        },
+        acknowledged_seq: 6,
+        lost_before_seq: Some(5),
+    }]
 }
 
 /// Two kept events (the created and the cancelled of the compound hold), numbered up to 8.
@@ -200,12 +216,12 @@ fn fixed_company() -> CompanySnapshotV1 {
 }
 
 /// Goal: the bytes of a fixed state never change without a version bump. If this fails
-/// because the on-disk types changed, add `SnapshotV4`, bump `SNAPSHOT_FORMAT_VERSION`, keep
-/// reading versions 1 to 3, and pin the new bytes: old files must stay readable.
+/// because the on-disk types changed, add `SnapshotV5`, bump `SNAPSHOT_FORMAT_VERSION`, keep
+/// reading versions 1 to 4, and pin the new bytes: old files must stay readable.
 #[test]
 fn golden_bytes_of_a_fixed_snapshot_are_pinned() {
     let bytes = reference_encode_file(&fixed_body(), BASE_MS, 7);
-    assert_eq!(SNAPSHOT_FORMAT_VERSION, 3);
+    assert_eq!(SNAPSHOT_FORMAT_VERSION, 4);
     assert_eq!(
         (bytes.len(), crc32c::crc32c(&bytes)),
         (GOLDEN_LEN, GOLDEN_CRC32C),
@@ -217,8 +233,8 @@ fn golden_bytes_of_a_fixed_snapshot_are_pinned() {
     assert_eq!(body, fixed_body());
 }
 
-const GOLDEN_LEN: usize = 667;
-const GOLDEN_CRC32C: u32 = 2_917_031_113;
+const GOLDEN_LEN: usize = 746;
+const GOLDEN_CRC32C: u32 = 2_252_454_561;
 
 fn hold(book: &mut Book, n: u128, segments: &[(&str, i64, i64)], now_ms: i64) -> Uuid {
     let token = Uuid::from_u128(n);
@@ -415,13 +431,13 @@ fn damaged_files_are_refused_with_their_reason() {
         Err(SnapshotError::TrailingBytes { .. })
     ));
     let mut newer = good.clone();
-    newer[8..12].copy_from_slice(&4u32.to_le_bytes());
+    newer[8..12].copy_from_slice(&5u32.to_le_bytes());
     let crc = crc32c::crc32c(&newer[..44]);
     newer[44..48].copy_from_slice(&crc.to_le_bytes());
     let error = decode(&newer).unwrap_err();
     assert!(matches!(
         error,
-        SnapshotError::NewerVersion { found: 4, .. }
+        SnapshotError::NewerVersion { found: 5, .. }
     ));
     assert!(!error.is_corruption(), "a newer file is not corrupt");
 }

@@ -160,7 +160,8 @@ fn inspect_fails_on_damaged_files_and_describes_good_ones() {
         assert!(text.to_lowercase().contains(reason_word), "{name}: {text}");
         let (ok, text) = inspect(&dir.path().join(snapshot::file_name(1)));
         assert!(ok, "{name}: the good file inspects: {text}");
-        assert!(text.contains("format version: 3"), "{text}");
+        let version_line = format!("format version: {}", snapshot::SNAPSHOT_FORMAT_VERSION);
+        assert!(text.contains(&version_line), "{text}");
         assert!(text.contains("sequence: 1"), "{text}");
         let row = text
             .lines()
@@ -176,7 +177,7 @@ fn inspect_fails_on_damaged_files_and_describes_good_ones() {
 
 /// Writes a snapshot from a newer format version (valid header checksum).
 fn newer_version(bytes: &mut [u8]) {
-    bytes[8..12].copy_from_slice(&4u32.to_le_bytes());
+    bytes[8..12].copy_from_slice(&(snapshot::SNAPSHOT_FORMAT_VERSION + 1).to_le_bytes());
     let crc = crc32c::crc32c(&bytes[..44]);
     bytes[44..48].copy_from_slice(&crc.to_le_bytes());
 }
@@ -192,7 +193,8 @@ fn a_newer_format_version_stops_start_up_untouched() {
     let error = restore(dir.path(), &Settings::default(), BASE_MS).unwrap_err();
     let message = error.to_string();
     assert!(matches!(error, StartupError::Snapshot { .. }), "{message}");
-    assert!(message.contains("format version 4"), "{message}");
+    let newer_words = format!("format version {}", snapshot::SNAPSHOT_FORMAT_VERSION + 1);
+    assert!(message.contains(&newer_words), "{message}");
     assert!(message.contains("newer holdfast"), "{message}");
     assert_eq!(std::fs::read(&newer).unwrap(), before);
     let (ok, text) = inspect(&newer);

@@ -17,6 +17,7 @@ use crate::http::auth::{Keys, KeysError};
 use crate::http::HttpOptions;
 use crate::limits;
 use crate::server::ServerConfig;
+use crate::webhooks::DeliveryOptions;
 use clap::{Args, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -94,6 +95,12 @@ pub struct ServeArgs {
     /// company).
     #[arg(long, env = "HOLDFAST_INSECURE_OPEN")]
     pub insecure_open: bool,
+
+    /// Deliver webhooks to loopback and private addresses too (and accept such endpoints);
+    /// without it, a destination that resolves to one is refused, so that whoever may add an
+    /// endpoint cannot make the server call into its own network.
+    #[arg(long, env = "HOLDFAST_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
 
     /// HTTP worker threads; default one per core.
     #[arg(long, env = "HOLDFAST_WORKERS",
@@ -258,6 +265,9 @@ impl ServeArgs {
             keys,
             workers: self.workers.map_or_else(num_cpus::get, usize::from),
             shutdown_timeout: self.shutdown_timeout,
+            webhooks: DeliveryOptions {
+                allow_private: self.webhook_allow_private,
+            },
             ..HttpOptions::default()
         })
     }

@@ -384,3 +384,43 @@ pub const WEBHOOK_EVENTS_KEPT_MAX: usize = 1_000_000;
 /// Unacknowledged events older than this are dropped even below [`WEBHOOK_EVENTS_KEPT_MAX`], in
 /// seconds (7 days): an endpoint gone for a week is not waited for forever.
 pub const WEBHOOK_EVENTS_KEPT_SECONDS: i64 = 7 * 24 * 3_600;
+
+/// How long a webhook receiver has to answer one delivery, in seconds (the contract's timeout):
+/// past it the attempt counts as failed and is retried.
+pub const WEBHOOK_TIMEOUT_SECONDS: u64 = 10;
+
+/// The first pause after a failed webhook delivery, in milliseconds; each further failure in a
+/// row doubles it, up to [`WEBHOOK_RETRY_PAUSE_SECONDS_MAX`] (the contract's schedule).
+pub const WEBHOOK_RETRY_PAUSE_MILLIS_FIRST: i64 = 1_000;
+
+/// The longest pause between two attempts of one webhook delivery, in seconds (an hour): a
+/// receiver that comes back is found within the hour.
+pub const WEBHOOK_RETRY_PAUSE_SECONDS_MAX: i64 = 3_600;
+
+/// How long an endpoint fails in a row before it is marked `failing`, in seconds (24 hours, the
+/// contract's): it keeps being tried hourly and skips nothing.
+pub const WEBHOOK_RETRYING_SECONDS_MAX: i64 = 24 * 3_600;
+
+/// Webhook deliveries in flight at once, over every endpoint: each endpoint sends one at a time
+/// (in `seq` order), and this bounds sockets and memory when many endpoints are busy.
+pub const WEBHOOK_DELIVERIES_IN_FLIGHT_MAX: usize = 64;
+
+/// Events a deliverer reads from its company per round: enough to stay behind a busy company in
+/// few messages, few enough that a round is a small copy.
+pub const WEBHOOK_EVENTS_PER_ROUND: usize = 256;
+
+/// How often a deliverer reports what its receiver acknowledged, at most, in milliseconds: each
+/// report is a logged record; a report lost in a crash only means those events go again.
+pub const WEBHOOK_REPORT_INTERVAL_MILLIS: u64 = 200;
+
+/// How often an idle or waiting deliverer looks at the clock and at its stop flag, in
+/// milliseconds: retries are due by the injected clock (tests move it by hand), so a deliverer
+/// polls it instead of sleeping the whole pause.
+pub const WEBHOOK_POLL_MILLIS: u64 = 100;
+
+/// Bytes of a receiver's answer read before the connection is dropped: the answer is not used,
+/// and reading a little lets the connection be reused.
+pub const WEBHOOK_ANSWER_BYTES_READ_MAX: usize = 16 * 1_024;
+
+/// Longest `last_error` an endpoint shows, in bytes.
+pub const WEBHOOK_ERROR_BYTES_MAX: usize = 300;

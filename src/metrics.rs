@@ -22,6 +22,7 @@ use crate::core::metrics::{
     HistogramSample, MetricsSample, LATENCY_BUCKETS_MICROS, LIFETIME_BUCKETS_MS,
 };
 use crate::durability::{log, snapshot};
+use crate::webhooks::metrics::{DeliverySample, LAG_BUCKETS_MICROS};
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
@@ -61,6 +62,8 @@ pub struct EngineMetrics {
     pub disk: Option<DiskGauges>,
     /// `None` for an engine without a log.
     pub durability: Option<DurabilityGauges>,
+    /// Webhook delivery attempts by outcome, and the lag of acknowledged events.
+    pub webhooks: DeliverySample,
 }
 
 /// Whether the server keeps its promise now, and how often it could not.
@@ -106,6 +109,7 @@ pub async fn gather(
             failures: log_writer.failure_count(),
             recoveries: log_writer.recovery_count(),
         }),
+        webhooks: engine.webhook_metrics().sample(),
     })
 }
 
@@ -431,6 +435,23 @@ pub fn families(metrics: &EngineMetrics) -> Vec<MetricFamily> {
             "Schedules the full expiry wheel refused (those holds expire lazily).",
             COUNTER,
             vec![counter(&[], metrics.wheel_refused)],
+        ),
+        family(
+            "holdfast_webhook_deliveries_total",
+            "Webhook delivery attempts, by outcome (acknowledged: a 2xx; rejected: another status; timeout; unreachable; forbidden: the destination resolved to a private address).",
+            COUNTER,
+            metrics
+                .webhooks
+                .attempts
+                .iter()
+                .map(|(outcome, count)| counter(&[("outcome", outcome.as_str())], *count))
+                .collect(),
+        ),
+        family(
+            "holdfast_webhook_delivery_lag_seconds",
+            "Time from a change to its receiver's acknowledgement of its event, retries included.",
+            HISTOGRAM,
+            vec![histogram(&[], &metrics.webhooks.lag, &LAG_BUCKETS_MICROS, micros)],
         ),
     ];
     if let Some(durability) = &metrics.durability {

@@ -23,6 +23,7 @@ use crate::durability::log::LogWriter;
 use crate::durability::snapshot::SnapshotInfo;
 use crate::durability::{self, DurabilityConfig, ExpiredOnRestore, RestoreReport, StartupError};
 use crate::http::{self, HttpOptions};
+use crate::webhooks::Deliveries;
 use actix::prelude::*;
 use std::collections::HashMap;
 use std::future::Future;
@@ -55,6 +56,8 @@ pub struct Server {
     _snapshotter: Addr<Snapshotter>,
     /// Brings the log back after it failed; stopped at shutdown.
     recovery: actix_rt::task::JoinHandle<()>,
+    /// One task per webhook endpoint; stopped at shutdown.
+    deliveries: Deliveries,
     report: RestoreReport,
     http: HttpOptions,
 }
@@ -86,6 +89,14 @@ impl Server {
         .map_err(io_error)?;
         let mut books = restored.books;
         log_restore_expiries(&mut books, &restored.expired, &log_writer, now_ms);
+        let endpoints: Vec<(String, String)> = books
+            .iter()
+            .flat_map(|book| {
+                let company = book.company().to_string();
+                book.webhooks()
+                    .map(move |(id, _)| (company.clone(), id.to_string()))
+            })
+            .collect();
         if restored.report.replayed > 0 {
             // Replayed records are in memory only until a snapshot holds them: take one soon.
             log_writer.mark_changed();
@@ -116,6 +127,12 @@ impl Server {
             snapshots: snapshots.clone(),
         };
         let recovery = actix_rt::spawn(recovery.run());
+        let deliveries = Deliveries::new(engine.clone(), http.webhooks)
+            .map_err(|e| io_error(std::io::Error::other(e.to_string())))?;
+        // Deliveries resume from the first event each endpoint has not acknowledged.
+        for (company, id) in &endpoints {
+            deliveries.watch(company, id);
+        }
         tracing::info!(
             data_dir = %durability_config.data_dir.display(),
             mode = ?durability_config.mode,
@@ -133,6 +150,7 @@ impl Server {
             snapshots,
             _snapshotter: snapshotter,
             recovery,
+            deliveries,
             report,
             http,
         })
@@ -141,6 +159,11 @@ impl Server {
     /// The engine (cheap to clone).
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The webhook deliveries (cheap to clone).
+    pub fn deliveries(&self) -> &Deliveries {
+        &self.deliveries
     }
 
     /// The snapshot writer (cheap to clone).
@@ -163,6 +186,7 @@ impl Server {
         let services = http::Services {
             engine: self.engine.clone(),
             snapshots: self.snapshots.clone(),
+            deliveries: self.deliveries.clone(),
         };
         let served = http::run(listener, services, self.http.clone(), shutdown).await;
         let closed = self.shut_down().await;
@@ -175,6 +199,7 @@ impl Server {
     /// what is queued and stops.
     pub async fn shut_down(self) -> Result<SnapshotInfo, SnapshotFailed> {
         self.recovery.abort();
+        self.deliveries.shutdown();
         self.snapshots.shutdown().await
     }
 }

@@ -27,8 +27,13 @@ use uuid::Uuid;
 
 mod config;
 mod events;
+mod webhooks;
 
 pub use events::{EventChannels, EventSubscription, Published, ReadEvents, SubscribeEvents};
+pub use webhooks::{
+    AcknowledgeWebhook, DeleteWebhook, PutWebhook, ReadWebhookWork, ReadWebhooks, WebhookEntry,
+    WebhookWork,
+};
 
 pub use config::{
     DeleteResource, ListResources, PutResource, ReadResource, ReadSettings, ResourceEntry,
@@ -721,3 +726,6 @@ logged!(Cancel, ReservationView);
 logged!(UpdateSettings, crate::core::schedule::CompanySettings);
 logged!(PutResource, bool);
 logged!(DeleteResource, bool);
+logged!(PutWebhook, (bool, crate::core::webhooks::WebhookConfig));
+logged!(DeleteWebhook, bool);
+logged!(AcknowledgeWebhook, bool);

@@ -5,6 +5,10 @@
 
 use crate::actors::budget::{total_live_limit_default, LiveBudget};
 use crate::actors::company::{
+    AcknowledgeWebhook, DeleteWebhook, PutWebhook, ReadWebhookWork, ReadWebhooks, WebhookEntry,
+    WebhookWork,
+};
+use crate::actors::company::{
     Cancel, CheckInvariants, CompanyActor, Confirm, CountReservations, DeleteResource,
     EventSubscription, Extend, FindAvailability, Hold, ListReservations, ListResources, Logged,
     LoggedAnswer, Published, PutResource, ReadEvents, ReadMetrics, ReadReservation, ReadResource,
@@ -23,7 +27,9 @@ use crate::core::events::EventPage;
 use crate::core::metrics::{MetricsReport, MetricsSample};
 use crate::core::reservation::ReservationView;
 use crate::core::schedule::{CompanySettings, ResourceConfig, SettingsPatch};
+use crate::core::webhooks::WebhookConfig;
 use crate::durability::log::{LogWriter, Ticket};
+use crate::webhooks::metrics::DeliveryMetrics;
 use actix::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -119,6 +125,8 @@ pub struct Engine {
     log_writer: Option<LogWriter>,
     /// Edge refusals for companies not started (see [`Engine::record_rejected`]).
     edge_rejected: Arc<EdgeRejected>,
+    /// Webhook delivery's counters: the deliverers write them, `GET /metrics` reads them.
+    webhook_metrics: Arc<DeliveryMetrics>,
 }
 
 impl Engine {
@@ -136,6 +144,7 @@ impl Engine {
             expiry,
             log_writer,
             edge_rejected: Arc::default(),
+            webhook_metrics: Arc::default(),
         }
     }
 
@@ -197,6 +206,11 @@ impl Engine {
     /// The clock the engine reads.
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    /// Webhook delivery's counters.
+    pub fn webhook_metrics(&self) -> &Arc<DeliveryMetrics> {
+        &self.webhook_metrics
     }
 
     /// The registry of company actors.
@@ -388,6 +402,84 @@ impl Engine {
     ) -> Result<EventSubscription, EngineError> {
         let message = SubscribeEvents { after, limit };
         Ok(self.company(company)?.send(message).await?)
+    }
+
+    /// Configures webhook endpoint `id` of `company` (replacing its configuration, keeping its
+    /// progress; with `keep_secret`, an endpoint that exists keeps its key); answers whether it
+    /// is new and its configuration now. Delivery is the caller's to start
+    /// (`crate::webhooks::Deliveries`).
+    pub async fn put_webhook(
+        &self,
+        company: &str,
+        id: &str,
+        config: WebhookConfig,
+        keep_secret: bool,
+    ) -> Result<(bool, WebhookConfig), EngineError> {
+        let message = PutWebhook {
+            id: id.to_string(),
+            config,
+            keep_secret,
+        };
+        self.change(company, message).await
+    }
+
+    /// Removes webhook endpoint `id` of `company`; answers whether it existed.
+    pub async fn delete_webhook(&self, company: &str, id: &str) -> Result<bool, EngineError> {
+        let message = DeleteWebhook { id: id.to_string() };
+        self.change(company, message).await
+    }
+
+    /// The webhook endpoints of `company` (`id`: only that one), sorted by id.
+    pub async fn webhooks(
+        &self,
+        company: &str,
+        id: Option<&str>,
+    ) -> Result<Vec<WebhookEntry>, EngineError> {
+        let message = ReadWebhooks {
+            id: id.map(str::to_string),
+        };
+        Ok(self.company(company)?.send(message).await?)
+    }
+
+    /// What endpoint `id` of `company` is owed after `after` (`None`: the endpoint is gone).
+    pub async fn webhook_work(
+        &self,
+        company: &str,
+        id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<WebhookWork>, EngineError> {
+        let message = ReadWebhookWork {
+            id: id.to_string(),
+            after,
+            limit,
+        };
+        Ok(self.company(company)?.send(message).await?)
+    }
+
+    /// Records, durably, that endpoint `id` of `company` has every event up to `seq`; answers
+    /// whether the endpoint exists.
+    pub async fn acknowledge_webhook(
+        &self,
+        company: &str,
+        id: &str,
+        seq: u64,
+    ) -> Result<bool, EngineError> {
+        let message = AcknowledgeWebhook {
+            id: id.to_string(),
+            seq,
+        };
+        self.change(company, message).await
+    }
+
+    /// The companies started now (restored ones included).
+    pub fn company_ids(&self) -> Vec<String> {
+        self.registry
+            .companies()
+            .into_iter()
+            .map(|c| c.company)
+            .map(|company| company.to_string())
+            .collect()
     }
 
     /// A receiver of every company's events from now on.

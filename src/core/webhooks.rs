@@ -124,6 +124,14 @@ impl WebhookConfig {
     pub fn secret(&self) -> &Arc<[u8]> {
         &self.secret
     }
+
+    /// This configuration with `other`'s signing key.
+    pub fn with_secret_of(self, other: &WebhookConfig) -> WebhookConfig {
+        WebhookConfig {
+            secret: other.secret.clone(),
+            ..self
+        }
+    }
 }
 
 /// One endpoint: its configuration and its progress.

@@ -5,7 +5,8 @@
 //! - [`run`]: serve on a bound listener until a shutdown future resolves, then drain;
 //!   `crate::server` calls it for the binary, the load tool and the tests alike.
 //! - [`routes`]: one handler per operation and the endpoint table; [`configuration`]: the
-//!   handlers of a company's settings and resources; [`extract`]: the checked request parts;
+//!   handlers of a company's settings and resources; [`events`]: the event page and streams;
+//!   [`webhooks`]: the handlers of a company's webhook endpoints; [`extract`]: the checked request parts;
 //!   [`dto`]: wire shapes and the raw -> command stage; [`time`]: RFC 3339 in and out;
 //!   [`error`]: every error to problem+json, in one place; [`auth`]: keys;
 //!   [`openapi`]: the generated document; [`responses`]: the error answers each operation
@@ -29,9 +30,11 @@ pub mod responses;
 pub mod routes;
 pub mod shutdown;
 pub mod time;
+pub mod webhooks;
 
 use crate::actors::engine::Engine;
 use crate::actors::snapshotter::Snapshots;
+use crate::webhooks::{Deliveries, DeliveryOptions};
 use actix_web::{web, App, HttpServer};
 use auth::Keys;
 use std::future::Future;
@@ -57,11 +60,13 @@ impl Readiness {
     }
 }
 
-/// What the HTTP shim serves: the engine and the snapshot writer of its data directory.
+/// What the HTTP shim serves: the engine, the snapshot writer of its data directory, and the
+/// webhook deliveries.
 #[derive(Clone)]
 pub struct Services {
     pub engine: Engine,
     pub snapshots: Snapshots,
+    pub deliveries: Deliveries,
 }
 
 /// What every handler shares: the engine, the snapshot writer, the keys, readiness. Read-only
@@ -69,6 +74,7 @@ pub struct Services {
 pub struct AppState {
     pub engine: Engine,
     pub snapshots: Snapshots,
+    pub deliveries: Deliveries,
     pub keys: Keys,
     pub ready: Readiness,
 }
@@ -83,6 +89,9 @@ pub struct HttpOptions {
     pub shutdown_timeout: Duration,
     /// Set by [`run`] once the listener serves; cleared when the drain starts.
     pub ready: Readiness,
+    /// How webhook deliveries run (whether they may go to private addresses): the `PUT` of an
+    /// endpoint judges its URL by the same rule.
+    pub webhooks: DeliveryOptions,
 }
 
 impl Default for HttpOptions {
@@ -92,6 +101,7 @@ impl Default for HttpOptions {
             workers: num_cpus::get(),
             shutdown_timeout: Duration::from_secs(crate::limits::SHUTDOWN_DRAIN_SECONDS_DEFAULT),
             ready: Readiness::default(),
+            webhooks: DeliveryOptions::default(),
         }
     }
 }
@@ -129,6 +139,7 @@ pub async fn run(
     let state = web::Data::new(AppState {
         engine: services.engine,
         snapshots: services.snapshots,
+        deliveries: services.deliveries,
         keys: options.keys,
         ready: ready.clone(),
     });

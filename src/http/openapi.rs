@@ -14,10 +14,10 @@ use crate::http::dto::{
     LatencyMicrosDto, MetricsDto, ReservationDto, ResourceBody, ResourceDto, ResourceSlotsDto,
     ResourcesDto, SegmentBody, SegmentDto, SettingsBody, SettingsDto, SnapshotDto, StatusDto,
 };
-use crate::http::dto::{EventDto, EventsDto};
+use crate::http::dto::{EventDto, EventsDto, WebhookBody, WebhookDto, WebhooksDto};
 use crate::http::error::ConflictDto;
 use crate::http::responses;
-use crate::http::{configuration, events, routes};
+use crate::http::{configuration, events, routes, webhooks};
 use std::sync::OnceLock;
 use utoipa::openapi::schema::{Object, OneOfBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -51,6 +51,10 @@ use utoipa::{Modify, OpenApi};
         configuration::delete_resource,
         events::company_events,
         events::all_events,
+        webhooks::list_webhooks,
+        webhooks::get_webhook,
+        webhooks::put_webhook,
+        webhooks::delete_webhook,
         routes::companies,
         routes::admin_snapshot,
         routes::prometheus_metrics,
@@ -62,7 +66,8 @@ use utoipa::{Modify, OpenApi};
         StatusDto, HoldListDto, AvailabilityDto, ResourceSlotsDto, MetricsDto,
         DurationSummaryDto, LatencyMicrosDto, CriterionDto, CompaniesDto, CompanyCountsDto,
         HealthDto, ConflictDto, SnapshotDto, SettingsBody, SettingsDto, ResourceBody,
-        ClosureBody, ResourceDto, ClosureDto, ResourcesDto, EventDto, EventsDto,
+        ClosureBody, ResourceDto, ClosureDto, ResourcesDto, EventDto, EventsDto, WebhookBody,
+        WebhookDto, WebhooksDto,
     )),
     modifiers(&BearerKeys, &ProblemSchemas, &HoldBodyForms, &OptionalBodies)
 )]

@@ -22,7 +22,7 @@ use crate::http::responses::{
     GetHoldProblems, HealthProblems, PrometheusProblems,
 };
 use crate::http::AppState;
-use crate::http::{configuration, events, openapi};
+use crate::http::{configuration, events, openapi, webhooks};
 use crate::limits;
 use actix_web::http::{header, Method};
 use actix_web::middleware::from_fn;
@@ -82,6 +82,15 @@ fn endpoints() -> Vec<Endpoint> {
             ],
         ),
         company("/events", vec![on(Method::GET, events::company_events)]),
+        company("/webhooks", vec![on(Method::GET, webhooks::list_webhooks)]),
+        company(
+            "/webhooks/{id}",
+            vec![
+                on(Method::GET, webhooks::get_webhook),
+                on(Method::PUT, webhooks::put_webhook),
+                on(Method::DELETE, webhooks::delete_webhook),
+            ],
+        ),
         service("/v1/events", vec![on(Method::GET, events::all_events)]),
         service("/v1/admin/companies", vec![on(Method::GET, companies)]),
         service("/v1/admin/snapshot", vec![on(Method::POST, admin_snapshot)]),

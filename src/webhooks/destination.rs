@@ -27,7 +27,14 @@ pub enum DestinationError {
 
 /// Parses a destination URL (the text alone; see [`resolve_public`] for its addresses).
 pub fn parse_url(text: &str) -> Result<Url, DestinationError> {
-    if text.len() > limits::WEBHOOK_URL_BYTES_MAX {
+    // The text must be the URL itself: the parser would also take surrounding spaces, a
+    // backslash for a slash, or a tab inside, which nobody means to configure.
+    let scheme_ok = ["http://", "https://"].iter().any(|prefix| {
+        text.get(..prefix.len())
+            .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+    });
+    let clean = !text.chars().any(|c| c.is_whitespace() || c.is_control());
+    if text.len() > limits::WEBHOOK_URL_BYTES_MAX || !scheme_ok || !clean {
         return Err(DestinationError::NotHttp);
     }
     let url = Url::parse(text).map_err(|_| DestinationError::NotHttp)?;
@@ -59,12 +66,34 @@ pub async fn resolve_public(
     if addresses.is_empty() {
         return Err(DestinationError::Unresolved("no address".into()));
     }
-    if !allow_private {
-        if let Some(private) = addresses.iter().find(|a| !is_public(a.ip())) {
-            return Err(DestinationError::Private(private.ip()));
-        }
-    }
+    check_addresses(addresses.iter().map(SocketAddr::ip), allow_private)?;
     Ok(addresses)
+}
+
+/// Refuses the first address that is not public, unless `allow_private`.
+pub fn check_addresses(
+    addresses: impl IntoIterator<Item = IpAddr>,
+    allow_private: bool,
+) -> Result<(), DestinationError> {
+    if allow_private {
+        return Ok(());
+    }
+    match addresses.into_iter().find(|ip| !is_public(*ip)) {
+        Some(private) => Err(DestinationError::Private(private)),
+        None => Ok(()),
+    }
+}
+
+/// The address of a URL whose host is an IP literal (an HTTP client connects to it without
+/// asking a resolver, so it is judged here), checked; `None` for a host name.
+pub fn check_literal(url: &Url, allow_private: bool) -> Result<Option<IpAddr>, DestinationError> {
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(v4)) => IpAddr::V4(v4),
+        Some(url::Host::Ipv6(v6)) => IpAddr::V6(v6),
+        _ => return Ok(None),
+    };
+    check_addresses([ip], allow_private)?;
+    Ok(Some(ip))
 }
 
 /// Whether `ip` is a public unicast address.
@@ -109,12 +138,17 @@ mod tests {
     fn urls_are_http_or_https_without_credentials() {
         assert!(parse_url("https://app.example/hooks/holdfast").is_ok());
         assert!(parse_url("http://app.example:8080/h").is_ok());
+        assert!(parse_url("HTTPS://app.example/").is_ok());
         for bad in [
             "ftp://app.example/",
             "app.example/hooks",
             "https://",
             "mailto:a@b",
             "",
+            " https://app.example/",
+            "https:\\\\app.example/",
+            "https://app.example/a b",
+            "https://app.example/\t",
         ] {
             assert_eq!(parse_url(bad), Err(DestinationError::NotHttp), "{bad}");
         }

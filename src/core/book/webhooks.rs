@@ -9,19 +9,24 @@ use crate::limits;
 use std::sync::Arc;
 
 impl Book {
-    /// Configures endpoint `id` (replacing its configuration, keeping its progress); answers
-    /// whether it is new. A new endpoint gets the events after now: the last `seq` made counts
-    /// as acknowledged.
+    /// Configures endpoint `id` (replacing its configuration, keeping its progress; with
+    /// `keep_secret`, an endpoint that exists keeps its signing key instead of `config`'s);
+    /// answers whether it is new and the configuration it has now. A new endpoint gets the
+    /// events after now: the last `seq` made counts as acknowledged.
     pub fn put_webhook(
         &mut self,
         id: &str,
-        config: WebhookConfig,
+        mut config: WebhookConfig,
+        keep_secret: bool,
         now_ms: i64,
-    ) -> Result<bool, BookError> {
+    ) -> Result<(bool, WebhookConfig), BookError> {
         validate_webhook_id(id)?;
         if let Some(endpoint) = self.webhooks.get_mut(id) {
-            endpoint.config = config;
-            return Ok(false);
+            if keep_secret {
+                config = config.with_secret_of(&endpoint.config);
+            }
+            endpoint.config = config.clone();
+            return Ok((false, config));
         }
         if self.webhooks.len() >= limits::WEBHOOKS_PER_COMPANY_MAX {
             return Err(BookError::LimitReached {
@@ -32,13 +37,13 @@ impl Book {
             });
         }
         let endpoint = WebhookEndpoint {
-            config,
+            config: config.clone(),
             acknowledged_seq: self.events.next_seq() - 1,
             lost_before_seq: None,
         };
         self.webhooks.insert(Arc::from(id), endpoint);
         self.pin_owed_events(now_ms);
-        Ok(true)
+        Ok((true, config))
     }
 
     /// Removes endpoint `id`; answers whether it existed. The events it was owed are no longer

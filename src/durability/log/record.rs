@@ -401,7 +401,9 @@ impl LogRecordV3 {
             }
             LogRecordV3::PutWebhook {
                 id, config, now_ms, ..
-            } => book.put_webhook(id, config.to_core()?, *now_ms).map(drop),
+            } => book
+                .put_webhook(id, config.to_core()?, false, *now_ms)
+                .map(drop),
             LogRecordV3::DeleteWebhook { id, now_ms, .. } => {
                 book.delete_webhook(id, *now_ms);
                 Ok(())

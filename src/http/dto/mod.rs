@@ -18,6 +18,7 @@
 //! - `answers`: the response bodies;
 //! - `config`: a company's settings and resources, their bodies and answers;
 //! - `events`: an event, a page of them, and the query that asks for them;
+//! - `webhooks`: a webhook endpoint's body, its checked form, and the answers;
 //! - `schemas`: the OpenAPI schemas of the wire's kinds of value, built from `limits.rs`.
 
 mod answers;
@@ -26,6 +27,7 @@ mod events;
 mod queries;
 mod requests;
 pub mod schemas;
+mod webhooks;
 
 pub(crate) use answers::shared;
 pub use answers::{
@@ -40,6 +42,7 @@ pub use config::{
 pub use events::{EventDto, EventsDto, EventsQuery};
 pub use queries::{no_query, AvailabilityQuery, CancelQuery, ListQuery, QueryPairs};
 pub use requests::{ConfirmBody, ExtendBody, FindBody, HoldBody, ObjectOnly, SegmentBody};
+pub use webhooks::{WebhookBody, WebhookChange, WebhookDto, WebhooksDto};
 
 /// The field an invalid-request error names (the tests of every stage check it).
 #[cfg(test)]

@@ -463,3 +463,70 @@ mod tests {
         assert_eq!(names, CRITERION_NAMES);
     }
 }
+
+/// A webhook destination as the server takes it: `http://` or `https://` (any case), then no
+/// whitespace or control character (a URL's spaces are percent-encoded).
+const WEBHOOK_URL_PATTERN: &str = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x1F\x7F]+$";
+
+/// A Standard Webhooks secret: `whsec_` and standard base64 with its padding.
+const WEBHOOK_SECRET_PATTERN: &str = "^whsec_[A-Za-z0-9+/]+={0,2}$";
+
+/// A webhook endpoint's URL.
+pub fn webhook_url() -> Object {
+    typed(Type::String, false)
+        .max_length(Some(limits::WEBHOOK_URL_BYTES_MAX))
+        .pattern(Some(WEBHOOK_URL_PATTERN))
+        .description(Some(format!(
+            "An absolute http or https URL of at most {} bytes, without a user name or \
+             password. Its host must resolve to public addresses only (unless the server runs \
+             with --webhook-allow-private), or the PUT is refused (400).",
+            limits::WEBHOOK_URL_BYTES_MAX
+        )))
+        .build()
+}
+
+fn event_types_schema(nullable: bool) -> Schema {
+    let names: Vec<&str> = crate::core::events::EventKind::ALL
+        .iter()
+        .map(|kind| kind.as_str())
+        .collect();
+    let mut array = ArrayBuilder::new().items(one_of(&names)).min_items(Some(1));
+    if nullable {
+        array = array.schema_type(SchemaType::from_iter([Type::Array, Type::Null]));
+    }
+    array.build().into()
+}
+
+/// The event types an endpoint takes.
+pub fn event_types() -> Schema {
+    event_types_schema(false)
+}
+
+/// The optional event types of a webhook body (left out: every type).
+pub fn event_types_or_null() -> Schema {
+    event_types_schema(true)
+}
+
+/// An optional Standard Webhooks secret in a body, or in the answer of the `PUT` that set it.
+pub fn webhook_secret_or_null() -> Object {
+    let prefix = crate::webhooks::signature::SECRET_PREFIX.len();
+    typed(Type::String, true)
+        .min_length(Some(
+            prefix + limits::WEBHOOK_SECRET_BYTES_MIN.div_ceil(3) * 4,
+        ))
+        .max_length(Some(
+            prefix + limits::WEBHOOK_SECRET_BYTES_MAX.div_ceil(3) * 4,
+        ))
+        .pattern(Some(WEBHOOK_SECRET_PATTERN))
+        .description(Some(format!(
+            "`whsec_` and the standard base64 of {} to {} random bytes.",
+            limits::WEBHOOK_SECRET_BYTES_MIN,
+            limits::WEBHOOK_SECRET_BYTES_MAX
+        )))
+        .build()
+}
+
+/// Where an endpoint's deliveries stand.
+pub fn webhook_state() -> Object {
+    one_of(&["ok", "retrying", "failing"])
+}

@@ -64,6 +64,29 @@ impl TestServer {
         keys: Keys,
         configure: impl FnOnce(&mut EngineConfig),
     ) -> TestServer {
+        TestServer::start_serving(settings, keys, configure, HttpOptions::default())
+    }
+
+    /// An open server with the default settings whose webhooks may go to loopback (a receiver
+    /// in the test process).
+    pub fn start_with_private_webhooks() -> TestServer {
+        let http = HttpOptions {
+            webhooks: holdfast::webhooks::DeliveryOptions {
+                allow_private: true,
+            },
+            ..HttpOptions::default()
+        };
+        TestServer::start_serving(Settings::default(), Keys::open(), |_| {}, http)
+    }
+
+    /// A server with these settings, keys and HTTP options (its keys and workers set here),
+    /// its engine's configuration changed by `configure`.
+    pub fn start_serving(
+        settings: Settings,
+        keys: Keys,
+        configure: impl FnOnce(&mut EngineConfig),
+        http: HttpOptions,
+    ) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let data_dir = tempfile::tempdir().expect("a temporary data directory");
         let clock = ManualClock::new(NOW_MS);
@@ -87,7 +110,7 @@ impl TestServer {
             http: HttpOptions {
                 keys,
                 workers: 2,
-                ..HttpOptions::default()
+                ..http
             },
         };
         let server = ServerThread::spawn(config, listener).expect("the server starts");

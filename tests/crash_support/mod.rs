@@ -46,11 +46,23 @@ pub struct Server {
 impl Server {
     /// Starts the binary on port 0 and waits until `/healthz` answers 200 (that is, restored).
     pub async fn start(dir: &Path, mode: &str, interval: &str, client: &reqwest::Client) -> Server {
+        Server::start_with(dir, mode, interval, &[], client).await
+    }
+
+    /// [`Server::start`] with more arguments for `serve`.
+    pub async fn start_with(
+        dir: &Path,
+        mode: &str,
+        interval: &str,
+        more: &[&str],
+        client: &reqwest::Client,
+    ) -> Server {
         let log_path = dir.join(format!("server-{}.log", rand::random::<u32>()));
         let log = std::fs::File::create(&log_path).expect("log file");
         let child = Command::new(env!("CARGO_BIN_EXE_holdfast"))
             .args(["serve", "--bind", "127.0.0.1:0", "--log-format", "json"])
             .args(["--durability", mode, "--snapshot-interval", interval])
+            .args(more)
             .arg("--data-dir")
             .arg(dir.join("data"))
             .env_remove("HOLDFAST_BIND")

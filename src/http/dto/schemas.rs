@@ -451,19 +451,6 @@ pub fn health_status() -> Object {
     one_of(&["ok"])
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Goal: the criterion names the document lists are the ones a metrics answer carries.
-    #[test]
-    fn criterion_names_are_the_reports() {
-        let report = crate::core::metrics::Metrics::default().report(0, 0);
-        let names: Vec<&str> = report.criteria.iter().map(|c| c.name).collect();
-        assert_eq!(names, CRITERION_NAMES);
-    }
-}
-
 /// A webhook destination as the server takes it: `http://` or `https://` (any case), then no
 /// whitespace or control character (a URL's spaces are percent-encoded).
 const WEBHOOK_URL_PATTERN: &str = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x1F\x7F]+$";
@@ -529,4 +516,17 @@ pub fn webhook_secret_or_null() -> Object {
 /// Where an endpoint's deliveries stand.
 pub fn webhook_state() -> Object {
     one_of(&["ok", "retrying", "failing"])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Goal: the criterion names the document lists are the ones a metrics answer carries.
+    #[test]
+    fn criterion_names_are_the_reports() {
+        let report = crate::core::metrics::Metrics::default().report(0, 0);
+        let names: Vec<&str> = report.criteria.iter().map(|c| c.name).collect();
+        assert_eq!(names, CRITERION_NAMES);
+    }
 }

@@ -21,6 +21,7 @@ pub mod scenarios;
 pub mod server;
 pub mod stats;
 pub mod subscribers;
+pub mod webhook;
 
 use audit::AuditScope;
 use client::{Connection, Target};
@@ -33,6 +34,7 @@ use stats::Recorder;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use subscribers::Subscribers;
+use webhook::WebhookReceiver;
 
 /// The scenarios.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -142,6 +144,18 @@ pub struct BenchArgs {
     #[arg(long, env = "HOLDFAST_SUBSCRIBERS", default_value_t = 0,
           value_parser = clap::value_parser!(u32).range(0..=limits::SUBSCRIBERS_MAX as i64))]
     pub subscribers: u32,
+
+    /// Event streams open on each company that never read a byte: what a stalled reader costs
+    /// the callers (compare with a run without them).
+    #[arg(long, env = "HOLDFAST_STALLED_SUBSCRIBERS", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=limits::SUBSCRIBERS_MAX as i64))]
+    pub stalled_subscribers: u32,
+
+    /// Give each company the scenario uses a webhook endpoint taking every event, delivered to
+    /// a receiver in this process that answers at once; the report gives the delivery lag. A
+    /// server given by `--url` must run with `--webhook-allow-private`.
+    #[arg(long, env = "HOLDFAST_WEBHOOK")]
+    pub webhook: bool,
 }
 
 /// Why a bench could not run (a failed audit is not one: it is in the report).
@@ -173,6 +187,8 @@ struct Plan {
     mix: Mix,
     seed: u64,
     subscribers: usize,
+    stalled_subscribers: usize,
+    webhook: bool,
 }
 
 impl BenchArgs {
@@ -225,6 +241,8 @@ impl BenchArgs {
             mix: self.mix,
             seed: self.seed.unwrap_or_else(|| rand::thread_rng().next_u64()),
             subscribers: self.subscribers as usize,
+            stalled_subscribers: self.stalled_subscribers as usize,
+            webhook: self.webhook,
         })
     }
 }
@@ -306,12 +324,21 @@ async fn run_against(
     let base_ms = scenarios::schedule_base_ms(chrono::Utc::now().timestamp_millis());
     let (phases, scopes) = phases_of(plan, &run_id, base_ms);
     let companies: Vec<String> = scopes.iter().map(|s| s.company.clone()).collect();
-    let subscribers = Subscribers::open(&target, &companies, plan.subscribers)
-        .await
-        .map_err(|e| BenchError::NotReady {
-            url: target_name.clone(),
-            reason: format!("an event stream did not open: {e}"),
-        })?;
+    let receiver = match plan.webhook {
+        true => Some(start_webhooks(&mut control, &companies, &target_name).await?),
+        false => None,
+    };
+    let subscribers = Subscribers::open(
+        &target,
+        &companies,
+        plan.subscribers,
+        plan.stalled_subscribers,
+    )
+    .await
+    .map_err(|e| BenchError::NotReady {
+        url: target_name.clone(),
+        reason: format!("an event stream did not open: {e}"),
+    })?;
     let mut elapsed = Duration::ZERO;
     for (flow, duration) in phases {
         let (returned, took) = run_phase(flow, callers, duration, plan.rate).await;
@@ -320,6 +347,15 @@ async fn run_against(
     }
     drop(callers);
     let events_received = subscribers.close().await;
+    let webhook = match receiver {
+        // Deliveries still on their way are waited for (a second without one ends the wait).
+        Some(receiver) => Some(
+            receiver
+                .finish(Duration::from_secs(1), Duration::from_secs(60))
+                .await,
+        ),
+        None => None,
+    };
     let audit = audit::audit(&mut control, &scopes).await;
     let facts = RunFacts {
         scenario: plan.scenario.name().to_owned(),
@@ -334,9 +370,33 @@ async fn run_against(
         load_average_before,
         load_average_after: load_average(),
         subscribers: plan.subscribers,
+        stalled_subscribers: plan.stalled_subscribers,
         events_received,
+        webhook,
     };
     Ok(BenchReport::new(facts, &recorder, audit))
+}
+
+/// Starts the webhook receiver and gives every company an endpoint delivering to it.
+async fn start_webhooks(
+    control: &mut Connection,
+    companies: &[String],
+    target_name: &str,
+) -> Result<WebhookReceiver, BenchError> {
+    let not_ready = |reason: String| BenchError::NotReady {
+        url: target_name.to_owned(),
+        reason,
+    };
+    let receiver = WebhookReceiver::start()
+        .await
+        .map_err(|e| not_ready(format!("the webhook receiver cannot listen: {e}")))?;
+    for company in companies {
+        receiver
+            .subscribe(control, company)
+            .await
+            .map_err(not_ready)?;
+    }
+    Ok(receiver)
 }
 
 /// The phases of a scenario (a flow and how long it runs) and the companies they use.

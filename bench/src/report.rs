@@ -41,6 +41,10 @@ pub struct BenchReport {
     pub subscribers: usize,
     /// Events those streams were handed in all.
     pub events_received: u64,
+    /// Event streams open on each company that never read (`--stalled-subscribers`).
+    pub stalled_subscribers: usize,
+    /// What the webhook receiver saw (`--webhook`).
+    pub webhook: Option<crate::webhook::WebhookReport>,
     pub operations: BTreeMap<String, OperationReport>,
     /// Every request sent, all operations together, and how many got an answer.
     pub requests: u64,
@@ -139,7 +143,9 @@ pub struct RunFacts {
     pub load_average_before: Option<[f64; 3]>,
     pub load_average_after: Option<[f64; 3]>,
     pub subscribers: usize,
+    pub stalled_subscribers: usize,
     pub events_received: u64,
+    pub webhook: Option<crate::webhook::WebhookReport>,
 }
 
 fn share(part: u64, whole: u64) -> Option<f64> {
@@ -247,6 +253,8 @@ impl BenchReport {
             load_average_after: facts.load_average_after,
             subscribers: facts.subscribers,
             events_received: facts.events_received,
+            stalled_subscribers: facts.stalled_subscribers,
+            webhook: facts.webhook,
             operations,
             requests,
             answered,
@@ -319,6 +327,27 @@ impl BenchReport {
                 out,
                 "event streams: {} per company, {} events handed to them",
                 self.subscribers, self.events_received
+            );
+        }
+        if self.stalled_subscribers > 0 {
+            let _ = writeln!(
+                out,
+                "stalled event streams: {} per company, never read",
+                self.stalled_subscribers
+            );
+        }
+        if let Some(webhook) = &self.webhook {
+            let lag = &webhook.lag_micros;
+            let _ = writeln!(
+                out,
+                "webhook: {} deliveries ({:.0}/s); lag from change to delivery p50 {:.1} ms, \
+                 p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms",
+                webhook.deliveries,
+                webhook.deliveries_per_second,
+                lag.p50 as f64 / 1e3,
+                lag.p99 as f64 / 1e3,
+                lag.p999 as f64 / 1e3,
+                lag.max as f64 / 1e3
             );
         }
         let f = &self.flows;

@@ -41,7 +41,13 @@ impl LocalServer {
                 keep_snapshots: holdfast::limits::KEEP_SNAPSHOTS_DEFAULT,
                 disk: holdfast::durability::disk::Disk::real(),
             },
-            http: HttpOptions::default(),
+            // The `--webhook` receiver is on loopback, in the tool's own process.
+            http: HttpOptions {
+                webhooks: holdfast::webhooks::DeliveryOptions {
+                    allow_private: true,
+                },
+                ..HttpOptions::default()
+            },
         };
         let server = ServerThread::spawn(config, listener)
             .map_err(|e| format!("the in-process server cannot start: {e}"))?;

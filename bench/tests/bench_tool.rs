@@ -236,6 +236,42 @@ fn throughput_open_loop_in_process() {
     );
 }
 
+/// Goal: with `--webhook` every event of the run reaches the tool's receiver (one per hold made:
+/// throughput only creates) and its lag is measured; `--subscribers` streams are handed every
+/// event and `--stalled-subscribers` streams change nothing the callers see.
+#[test]
+fn webhook_and_streams_beside_the_load() {
+    let report = run(&args(&[
+        "throughput",
+        "--callers",
+        "8",
+        "--duration",
+        "1s",
+        "--rate",
+        "300",
+        "--seed",
+        "5",
+        "--webhook",
+        "--subscribers",
+        "2",
+        "--stalled-subscribers",
+        "2",
+    ]))
+    .expect("the bench runs");
+    check_counts_add_up(&report);
+    let holds = operation(&report, "hold");
+    let webhook = report.webhook.as_ref().expect("a webhook report");
+    assert_eq!(webhook.deliveries, holds.ok, "one delivery per event");
+    assert_eq!(webhook.lag_micros.count, holds.ok, "one lag per delivery");
+    assert!(webhook.lag_micros.p50 > 0);
+    assert_eq!(
+        report.events_received,
+        2 * holds.ok,
+        "each stream got every event"
+    );
+    assert_eq!(report.stalled_subscribers, 2);
+}
+
 /// Goal: the binary's `holdfast-bench ... --json` prints one JSON object with the numbers it
 /// promises and exits 0 when the audit passes.
 #[test]

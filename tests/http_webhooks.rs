@@ -195,6 +195,38 @@ async fn a_receiver_down_then_up_gets_everything_in_order() {
     let endpoint = wait_for_progress(&server, "app", 4).await;
     assert_eq!(endpoint["state"], "ok");
     assert_eq!(endpoint["pending"], 0);
+
+    // `GET /metrics` counted every attempt by its outcome, and the lag of each acknowledged one.
+    let scrape =
+        http_support::check_prometheus(server.send(Method::GET, "/metrics", None, None).await)
+            .await;
+    let value = |name: &str, outcome: Option<&str>| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name)
+            .filter(|s| outcome.is_none_or(|o| s.labels.get("outcome") == Some(o)))
+            .map(|s| match &s.value {
+                prometheus_parse::Value::Counter(v) => *v,
+                prometheus_parse::Value::Histogram(buckets) => {
+                    buckets.iter().map(|b| b.count).fold(0.0, f64::max)
+                }
+                _ => 0.0,
+            })
+            .sum()
+    };
+    let attempts = "holdfast_webhook_deliveries_total";
+    assert_eq!(value(attempts, Some("acknowledged")), 4.0);
+    assert!(
+        value(attempts, Some("unreachable")) >= 1.0,
+        "refused connections"
+    );
+    assert_eq!(
+        value(attempts, Some("rejected")),
+        refused.len() as f64,
+        "the 503s"
+    );
+    assert_eq!(value("holdfast_webhook_delivery_lag_seconds", None), 4.0);
 }
 
 /// Some delivery reached the (503-answering) receiver: the endpoint retried.

@@ -111,10 +111,11 @@ fn last_event_id(request: &HttpRequest) -> Result<Option<u64>, ApiError> {
         return Ok(None);
     };
     let text = value.to_str().unwrap_or_default().trim();
+    // The same bound as `after`: the wire's integers are signed 64-bit.
     let seq = text
         .parse::<u64>()
         .ok()
-        .filter(|_| text.bytes().all(|b| b.is_ascii_digit()));
+        .filter(|n| text.bytes().all(|b| b.is_ascii_digit()) && *n <= i64::MAX as u64);
     match seq {
         Some(seq) => Ok(Some(seq)),
         None => Err(BookError::invalid("Last-Event-ID", "must be an event's seq").into()),

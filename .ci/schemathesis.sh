@@ -29,48 +29,9 @@ if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; the
   "$VENV/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build --bin holdfast
-target_dir="$(cargo metadata --format-version 1 --no-deps |
-  "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-binary="$target_dir/debug/holdfast"
-
-work="$(mktemp -d)"
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap stop_server EXIT
-
-port="$("$VENV/bin/python" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-"$binary" serve --bind "127.0.0.1:$port" --data-dir "$work/data" --log-format json \
-  >"$work/server.log" 2>&1 </dev/null &
-server_pid=$!
-
-# Serving once /healthz answers 200 (restored from disk and listening).
-if ! "$VENV/bin/python" - "$base/healthz" <<'EOF'; then
-import sys, time, urllib.request
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline:
-    try:
-        if urllib.request.urlopen(sys.argv[1], timeout=2).status == 200:
-            sys.exit(0)
-    except OSError:
-        pass
-    time.sleep(0.2)
-sys.exit(1)
-EOF
-  echo "the server did not answer /healthz with 200 within 60 s; its log:" >&2
-  cat "$work/server.log" >&2
-  exit 1
-fi
+# shellcheck source=.ci/server.sh
+. .ci/server.sh
+start_server
 
 # From the temporary directory, so that schemathesis' cache (.schemathesis/) stays out of the
 # work tree.

@@ -18,47 +18,10 @@ if ! "$VENV/bin/python" -c "import standardwebhooks" 2>/dev/null ||
   "$VENV/bin/pip" install -q --disable-pip-version-check "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
 fi
 
-cargo build --bin holdfast
-target_dir="$(cargo metadata --format-version 1 --no-deps |
-  "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
-binary="$target_dir/debug/holdfast"
-
-work="$(mktemp -d)"
-server_pid=""
-stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-  fi
-  rm -rf "$work"
-}
-trap stop_server EXIT
-
-port="$("$VENV/bin/python" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-"$binary" serve --bind "127.0.0.1:$port" --data-dir "$work/data" --log-format json \
-  --webhook-allow-private >"$work/server.log" 2>&1 </dev/null &
-server_pid=$!
-
-if ! "$VENV/bin/python" - "$base/healthz" <<'PY'; then
-import sys, time, urllib.request
-deadline = time.monotonic() + 60
-while time.monotonic() < deadline:
-    try:
-        if urllib.request.urlopen(sys.argv[1], timeout=2).status == 200:
-            sys.exit(0)
-    except Exception:
-        pass
-    time.sleep(0.1)
-sys.exit(1)
-PY
-  echo "the server did not start:" >&2
-  cat "$work/server.log" >&2
-  exit 1
-fi
+# The receiver runs on loopback: the server must deliver there.
+# shellcheck source=.ci/server.sh
+. .ci/server.sh
+start_server --webhook-allow-private
 
 if ! "$VENV/bin/python" .ci/verify_webhooks.py "$base"; then
   echo "server log:" >&2

@@ -136,10 +136,16 @@ pub async fn put_resource(
         config,
     };
     let answer = ResourceDto::new(&settings, &entry);
+    Ok(put_answer(created, answer))
+}
+
+/// The answer of a `PUT` that configures something: 201 when it was not configured before,
+/// else 200, with what it is now.
+pub fn put_answer(created: bool, answer: impl serde::Serialize) -> HttpResponse {
     if created {
-        Ok(HttpResponse::Created().json(answer))
+        HttpResponse::Created().json(answer)
     } else {
-        Ok(HttpResponse::Ok().json(answer))
+        HttpResponse::Ok().json(answer)
     }
 }
 

@@ -11,6 +11,7 @@
 
 use crate::actors::company::WebhookEntry;
 use crate::core::error::BookError;
+use crate::http::configuration::put_answer;
 use crate::http::dto::{no_query, WebhookBody, WebhookDto, WebhooksDto};
 use crate::http::error::ApiError;
 use crate::http::extract::{CompanyAccess, StrictJson, WebhookPath};
@@ -105,11 +106,7 @@ pub async fn put_webhook(
     if created || !change.secret_drawn {
         answer.secret = Some(change.secret_text);
     }
-    if created {
-        Ok(HttpResponse::Created().json(answer))
-    } else {
-        Ok(HttpResponse::Ok().json(answer))
-    }
+    Ok(put_answer(created, answer))
 }
 
 /// Removes a webhook endpoint: nothing more is delivered to it.

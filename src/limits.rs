@@ -424,3 +424,42 @@ pub const WEBHOOK_ANSWER_BYTES_READ_MAX: usize = 16 * 1_024;
 
 /// Longest `last_error` an endpoint shows, in bytes.
 pub const WEBHOOK_ERROR_BYTES_MAX: usize = 300;
+
+/// Largest body of a voice route, in bytes (1 MiB): Retell sends the whole call with every
+/// function call, transcripts with word timings included, so its bodies grow with the call.
+pub const VOICE_BODY_BYTES_MAX: usize = 1_024 * 1_024;
+
+/// Largest voice answer, in bytes: platforms hand it to the model as text (Retell cuts at
+/// 15,000 characters), and a short answer is a fast, cheap turn of the conversation.
+pub const VOICE_ANSWER_BYTES_MAX: usize = 1_000;
+
+/// Longest `message` of a voice answer, in bytes: with the slot and three alternatives the
+/// answer stays under [`VOICE_ANSWER_BYTES_MAX`].
+pub const VOICE_MESSAGE_BYTES_MAX: usize = 300;
+
+/// Other starts a voice answer offers besides the one held: what a caller can keep in mind.
+pub const VOICE_ALTERNATIVES_MAX: usize = 3;
+
+/// The grid of starts a voice agent is offered, in minutes: quarter hours, as a receptionist
+/// offers them.
+pub const VOICE_STEP_MINUTES: i64 = 15;
+
+/// Days `check_availability` looks ahead for the next day with a free start when the day asked
+/// has none (two weeks, the contract's).
+pub const VOICE_LOOKAHEAD_DAYS: u64 = 14;
+
+/// Quarter hours tried forward from a local time a clock change skips, until one exists (the
+/// largest gap any zone has had is a day).
+pub const VOICE_LOCAL_TIME_PROBES_MAX: usize = 4 * 24 + 1;
+
+/// A call's reservations read to find its hold: a call makes one at a time (each replaces the
+/// last), so the newest few tell everything.
+pub const VOICE_CALL_RESERVATIONS_MAX: usize = 100;
+
+/// How far a Retell signature's time may be from the server's, in milliseconds (5 minutes,
+/// Retell's own rule): an older request is a replay.
+pub const RETELL_SIGNATURE_AGE_MILLIS_MAX: i64 = 5 * 60 * 1_000;
+
+/// Tool calls of one Vapi message that are run: a model asks for one or two at a time, and the
+/// answer must stay small.
+pub const VOICE_TOOL_CALLS_MAX: usize = 8;

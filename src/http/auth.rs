@@ -7,7 +7,11 @@
 //! admin = "a-long-random-admin-key"
 //! [companies]
 //! acme = "a-long-random-key-for-acme"
+//! [retell]
+//! acme = "key_the-companys-retell-api-key"
 //! ```
+//! The `[retell]` table is not a bearer key: it is the Retell API key a company's Retell agent
+//! signs its requests with (`http::voice::retell`), so the server can check them.
 //! Keys are looked up in a hash map by the presented key; a timing side channel through the
 //! map's hashing would need the attacker to observe hash-table probe counts over the network,
 //! which the request's own latency noise hides by orders of magnitude.
@@ -34,6 +38,8 @@ pub enum Role {
 #[derive(Clone, Debug, Default)]
 pub struct Keys {
     by_key: HashMap<Box<str>, Role>,
+    /// Each company's Retell API key, the key of its requests' signatures.
+    retell: HashMap<Box<str>, Box<str>>,
 }
 
 /// Why a keys file was refused.
@@ -65,6 +71,8 @@ struct KeysFile {
     admin: Option<String>,
     #[serde(default)]
     companies: BTreeMap<String, String>,
+    #[serde(default)]
+    retell: BTreeMap<String, String>,
 }
 
 impl Keys {
@@ -101,6 +109,20 @@ impl Keys {
             })?;
             keys.add(key, Role::Company(company.into()))?;
         }
+        for (company, key) in file.retell {
+            validate_id("company", &company).map_err(|error| KeysError::Company {
+                company: company.clone(),
+                detail: error.to_string(),
+            })?;
+            let owner = format!("the Retell agent of company '{company}'");
+            if key.len() < limits::KEY_BYTES_MIN {
+                return Err(KeysError::TooShort { owner });
+            }
+            if !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(KeysError::Alphabet { owner });
+            }
+            keys.retell.insert(company.into(), key.into());
+        }
         if keys.is_open() {
             return Err(KeysError::Empty);
         }
@@ -123,6 +145,11 @@ impl Keys {
             });
         }
         Ok(())
+    }
+
+    /// The Retell API key `company`'s requests are signed with, if the file names one.
+    pub fn retell_key(&self, company: &str) -> Option<&str> {
+        self.retell.get(company).map(|key| &**key)
     }
 
     /// The role of the key in an `Authorization` header, if it is a known bearer key.

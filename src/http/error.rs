@@ -10,7 +10,6 @@ use crate::actors::engine::EngineError;
 use crate::core::error::BookError;
 use crate::core::reservation::ConflictView;
 use crate::http::time::Instant;
-use crate::limits;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -36,9 +35,10 @@ pub enum ApiError {
     /// A valid key of another company.
     #[error("this key does not reach company '{company}'")]
     Forbidden { company: String },
-    /// The body is over `limits::BODY_BYTES_MAX`.
-    #[error("the body is over {} bytes", limits::BODY_BYTES_MAX)]
-    PayloadTooLarge,
+    /// The body is over the route's bound (`limits::BODY_BYTES_MAX`, or
+    /// `limits::VOICE_BODY_BYTES_MAX` on the voice routes).
+    #[error("the body is over {bytes_max} bytes")]
+    PayloadTooLarge { bytes_max: usize },
     /// The body is not declared as JSON.
     #[error("the body must be application/json, not {content_type}")]
     UnsupportedMediaType { content_type: String },
@@ -193,7 +193,7 @@ impl ApiError {
             ApiError::Unavailable(_) | ApiError::NotReady => ProblemType::Unavailable,
             ApiError::Unauthorized => ProblemType::Unauthorized,
             ApiError::Forbidden { .. } => ProblemType::Forbidden,
-            ApiError::PayloadTooLarge => ProblemType::PayloadTooLarge,
+            ApiError::PayloadTooLarge { .. } => ProblemType::PayloadTooLarge,
             ApiError::UnsupportedMediaType { .. } => ProblemType::UnsupportedMediaType,
             ApiError::NoRoute { .. } => ProblemType::NotFound,
             ApiError::MethodNotAllowed { .. } => ProblemType::MethodNotAllowed,
@@ -362,7 +362,11 @@ mod tests {
                 "idempotency_mismatch",
             ),
             (BookError::Expired.into(), 410, "expired"),
-            (ApiError::PayloadTooLarge, 413, "payload_too_large"),
+            (
+                ApiError::PayloadTooLarge { bytes_max: 65_536 },
+                413,
+                "payload_too_large",
+            ),
             (
                 ApiError::UnsupportedMediaType {
                     content_type: "text/plain".into(),

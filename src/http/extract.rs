@@ -238,7 +238,16 @@ fn read_body(
     request: &HttpRequest,
     payload: &mut Payload,
 ) -> LocalBoxFuture<'static, Result<BytesMut, ApiError>> {
-    if let Err(error) = check_headers(request) {
+    read_body_up_to(request, payload, limits::BODY_BYTES_MAX)
+}
+
+/// [`read_body`] with another bound, in bytes (the voice routes take whole call transcripts).
+pub fn read_body_up_to(
+    request: &HttpRequest,
+    payload: &mut Payload,
+    bytes_max: usize,
+) -> LocalBoxFuture<'static, Result<BytesMut, ApiError>> {
+    if let Err(error) = check_headers(request, bytes_max) {
         return Box::pin(ready(Err(error)));
     }
     let mut payload = payload.take();
@@ -246,11 +255,11 @@ fn read_body(
         let mut body = BytesMut::new();
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|error| match error {
-                actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge,
+                actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge { bytes_max },
                 other => ApiError::invalid("body", format!("could not be read: {other}")),
             })?;
-            if body.len() + chunk.len() > limits::BODY_BYTES_MAX {
-                return Err(ApiError::PayloadTooLarge);
+            if body.len() + chunk.len() > bytes_max {
+                return Err(ApiError::PayloadTooLarge { bytes_max });
             }
             body.extend_from_slice(&chunk);
         }
@@ -258,7 +267,7 @@ fn read_body(
     })
 }
 
-fn check_headers(request: &HttpRequest) -> Result<(), ApiError> {
+fn check_headers(request: &HttpRequest, bytes_max: usize) -> Result<(), ApiError> {
     let headers = request.headers();
     if let Some(value) = headers.get(header::CONTENT_TYPE) {
         let text = value.to_str().unwrap_or("(not text)");
@@ -278,8 +287,8 @@ fn check_headers(request: &HttpRequest) -> Result<(), ApiError> {
             .ok()
             .and_then(|text| text.parse::<u64>().ok());
         match length {
-            Some(length) if length > limits::BODY_BYTES_MAX as u64 => {
-                return Err(ApiError::PayloadTooLarge)
+            Some(length) if length > bytes_max as u64 => {
+                return Err(ApiError::PayloadTooLarge { bytes_max })
             }
             Some(_) => {}
             None => return Err(ApiError::invalid("Content-Length", "must be a number")),

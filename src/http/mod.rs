@@ -6,7 +6,8 @@
 //!   `crate::server` calls it for the binary, the load tool and the tests alike.
 //! - [`routes`]: one handler per operation and the endpoint table; [`configuration`]: the
 //!   handlers of a company's settings and resources; [`events`]: the event page and streams;
-//!   [`webhooks`]: the handlers of a company's webhook endpoints; [`extract`]: the checked request parts;
+//!   [`webhooks`]: the handlers of a company's webhook endpoints; [`voice`]: Retell and Vapi
+//!   calling holdfast directly; [`extract`]: the checked request parts;
 //!   [`dto`]: wire shapes and the raw -> command stage; [`time`]: RFC 3339 in and out;
 //!   [`error`]: every error to problem+json, in one place; [`auth`]: keys;
 //!   [`openapi`]: the generated document; [`responses`]: the error answers each operation
@@ -30,6 +31,7 @@ pub mod responses;
 pub mod routes;
 pub mod shutdown;
 pub mod time;
+pub mod voice;
 pub mod webhooks;
 
 use crate::actors::engine::Engine;

@@ -17,7 +17,7 @@ use crate::http::dto::{
 use crate::http::dto::{EventDto, EventsDto, WebhookBody, WebhookDto, WebhooksDto};
 use crate::http::error::ConflictDto;
 use crate::http::responses;
-use crate::http::{configuration, events, routes, webhooks};
+use crate::http::{configuration, events, routes, voice, webhooks};
 use std::sync::OnceLock;
 use utoipa::openapi::schema::{Object, OneOfBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -55,6 +55,9 @@ use utoipa::{Modify, OpenApi};
         webhooks::get_webhook,
         webhooks::put_webhook,
         webhooks::delete_webhook,
+        voice::retell_function,
+        voice::retell_event,
+        voice::vapi_message,
         routes::companies,
         routes::admin_snapshot,
         routes::prometheus_metrics,
@@ -67,7 +70,10 @@ use utoipa::{Modify, OpenApi};
         DurationSummaryDto, LatencyMicrosDto, CriterionDto, CompaniesDto, CompanyCountsDto,
         HealthDto, ConflictDto, SnapshotDto, SettingsBody, SettingsDto, ResourceBody,
         ClosureBody, ResourceDto, ClosureDto, ResourcesDto, EventDto, EventsDto, WebhookBody,
-        WebhookDto, WebhooksDto,
+        WebhookDto, WebhooksDto, voice::RetellFunctionSchema, voice::RetellEventSchema,
+        voice::RetellCallSchema, voice::VapiMessageSchema, voice::VapiInnerSchema,
+        voice::VoiceAnswerSchema, voice::SpokenSlotSchema, voice::VapiResultsSchema,
+        voice::VapiResultSchema,
     )),
     modifiers(&BearerKeys, &ProblemSchemas, &HoldBodyForms, &OptionalBodies)
 )]

@@ -55,7 +55,11 @@ fn meaning(kind: ProblemType) -> String {
             .into(),
         ProblemType::Expired => "the hold has expired".into(),
         ProblemType::PayloadTooLarge => {
-            format!("the body is over {} bytes", limits::BODY_BYTES_MAX)
+            format!(
+                "the body is over {} bytes ({} on the voice routes)",
+                limits::BODY_BYTES_MAX,
+                limits::VOICE_BODY_BYTES_MAX
+            )
         }
         ProblemType::UnsupportedMediaType => "the body is declared as something other than JSON \
             (`application/json` or a `+json` type)"
@@ -289,6 +293,23 @@ problem_set!(
 problem_set!(
     /// `GET /metrics` (Prometheus): a query string is ignored, so no 400.
     PrometheusProblems: [Unauthorized, Forbidden, Unavailable]
+);
+
+problem_set!(
+    /// `POST /v1/voice/retell/{company}` and its `/events`: a signature that does not verify
+    /// is 401 (there is no bearer key, so no 403); bodies up to 1 MiB.
+    VoiceRetellProblems: [
+        InvalidRequest, Unauthorized, PayloadTooLarge, UnsupportedMediaType, LimitReached,
+        Unavailable,
+    ]
+);
+
+problem_set!(
+    /// `POST /v1/voice/vapi/{company}`: the company's bearer key; bodies up to 1 MiB.
+    VoiceProblems: [
+        InvalidRequest, Unauthorized, Forbidden, PayloadTooLarge, UnsupportedMediaType,
+        LimitReached, Unavailable,
+    ]
 );
 
 problem_set!(

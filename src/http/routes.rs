@@ -22,7 +22,7 @@ use crate::http::responses::{
     GetHoldProblems, HealthProblems, PrometheusProblems,
 };
 use crate::http::AppState;
-use crate::http::{configuration, events, openapi, webhooks};
+use crate::http::{configuration, events, openapi, voice, webhooks};
 use crate::limits;
 use actix_web::http::{header, Method};
 use actix_web::middleware::from_fn;
@@ -92,6 +92,18 @@ fn endpoints() -> Vec<Endpoint> {
             ],
         ),
         service("/v1/events", vec![on(Method::GET, events::all_events)]),
+        service(
+            "/v1/voice/retell/{company}",
+            vec![on(Method::POST, voice::retell_function)],
+        ),
+        service(
+            "/v1/voice/retell/{company}/events",
+            vec![on(Method::POST, voice::retell_event)],
+        ),
+        service(
+            "/v1/voice/vapi/{company}",
+            vec![on(Method::POST, voice::vapi_message)],
+        ),
         service("/v1/admin/companies", vec![on(Method::GET, companies)]),
         service("/v1/admin/snapshot", vec![on(Method::POST, admin_snapshot)]),
         service("/metrics", vec![on(Method::GET, prometheus_metrics)]),

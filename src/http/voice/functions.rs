@@ -1,0 +1,699 @@
+//! The four functions a voice agent calls, the same for every platform: `check_availability`,
+//! `hold_slot`, `book_appointment` and `cancel_hold`, and the release at the end of a call.
+//! Each is the engine's ordinary commands keyed by the platform's call id (no reservation logic
+//! of its own): a new hold of a call replaces the call's earlier one (`replace_call_holds`),
+//! booking confirms the call's hold, and the answer speaks the company's language and local
+//! time. The model never sees a token: the call id is the handle.
+//!
+//! A function's arguments are the model's words: a bad date, `25:00` or an argument of the
+//! wrong type is an `error` result the agent can act on, never an HTTP error.
+
+use super::speech::{self, Sentences};
+use crate::actors::engine::{Engine, EngineError};
+use crate::core::command::{
+    validate_phone, AvailabilityRequest, FindRequest, HoldOptions, HoldRequest, HoldTarget,
+    ListFilter,
+};
+use crate::core::error::BookError;
+use crate::core::reservation::{ReservationView, Status};
+use crate::core::schedule::CompanySettings;
+use crate::limits;
+use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono_tz::Tz;
+use serde::Serialize;
+use serde_json::Value;
+
+/// Where a function call comes from.
+#[derive(Clone, Debug)]
+pub struct VoiceCall {
+    pub company: String,
+    /// The platform's call id: ties the call's holds together.
+    pub call_id: String,
+    /// The caller's number, when the platform gives one in the API's form.
+    pub from_number: Option<String>,
+}
+
+/// A function the agent called, with its arguments checked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VoiceFunction {
+    CheckAvailability {
+        date: NaiveDate,
+        time: Option<NaiveTime>,
+        resources: Option<Vec<String>>,
+        duration_minutes: Option<i64>,
+    },
+    HoldSlot {
+        start: NaiveDateTime,
+        resource: Option<String>,
+    },
+    BookAppointment {
+        appointment_id: Option<String>,
+    },
+    CancelHold,
+}
+
+/// A slot as an agent reads it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SpokenSlot {
+    pub resource: String,
+    /// RFC 3339 with the company's offset.
+    pub start: String,
+    pub spoken: String,
+}
+
+/// What a function answers (fields that do not apply are left out). At most
+/// [`limits::VOICE_ANSWER_BYTES_MAX`] bytes as JSON.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct VoiceAnswer {
+    /// `held`, `taken`, `none`, `booked`, `expired`, `cancelled` or `error`.
+    pub result: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slot: Option<SpokenSlot>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alternatives: Vec<SpokenSlot>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_in_seconds: Option<i64>,
+    pub message: String,
+}
+
+impl VoiceAnswer {
+    fn new(result: &'static str, message: String) -> VoiceAnswer {
+        VoiceAnswer {
+            result,
+            slot: None,
+            alternatives: Vec::new(),
+            expires_in_seconds: None,
+            message,
+        }
+    }
+
+    /// An `error` result saying what to fix.
+    pub fn error(message: impl Into<String>) -> VoiceAnswer {
+        let mut message: String = message.into();
+        // The answer stays small whatever the detail (a model may echo a long argument).
+        if message.len() > limits::VOICE_MESSAGE_BYTES_MAX {
+            let mut end = limits::VOICE_MESSAGE_BYTES_MAX;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+        }
+        VoiceAnswer::new("error", message)
+    }
+
+    /// The answer as the single-line JSON text a platform hands its model.
+    pub fn to_json(&self) -> String {
+        // Strings and numbers only: serializing into memory cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+impl VoiceFunction {
+    /// The function `name` with its arguments (`args`, a JSON object; a JSON string holding one
+    /// is read too), or what is wrong with them, as a sentence for the model.
+    pub fn parse(name: &str, args: &Value) -> Result<VoiceFunction, String> {
+        let parsed;
+        let args = match args {
+            Value::String(text) => {
+                parsed = serde_json::from_str::<Value>(text)
+                    .map_err(|_| "the arguments are not a JSON object".to_string())?;
+                &parsed
+            }
+            Value::Null => &Value::Null,
+            other => other,
+        };
+        let empty = serde_json::Map::new();
+        let fields = match args {
+            Value::Object(fields) => fields,
+            Value::Null => &empty,
+            _ => return Err("the arguments must be a JSON object".into()),
+        };
+        let text = |field: &str| -> Result<Option<String>, String> {
+            match fields.get(field) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(text)) => Ok(Some(text.clone())),
+                Some(_) => Err(format!("{field} must be a string")),
+            }
+        };
+        match name {
+            "check_availability" => {
+                let date = text("date")?.ok_or("date is required (YYYY-MM-DD)")?;
+                let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
+                    .map_err(|_| format!("date {date:?} is not a date (YYYY-MM-DD)"))?;
+                let time = text("time")?.map(|time| parse_clock(&time)).transpose()?;
+                let resources = match fields.get("resources") {
+                    None | Some(Value::Null) => None,
+                    Some(Value::Array(items)) => Some(
+                        items
+                            .iter()
+                            .map(|item| item.as_str().map(str::to_string))
+                            .collect::<Option<Vec<String>>>()
+                            .ok_or("resources must be a list of resource names")?,
+                    ),
+                    Some(_) => return Err("resources must be a list of resource names".into()),
+                };
+                let duration_minutes = match fields.get("duration_minutes") {
+                    None | Some(Value::Null) => None,
+                    Some(value) => Some(
+                        value
+                            .as_i64()
+                            .filter(|m| {
+                                (1..=limits::DEFAULT_DURATION_MINUTES_MAX as i64).contains(m)
+                            })
+                            .ok_or_else(|| {
+                                format!(
+                                    "duration_minutes must be a whole number from 1 to {}",
+                                    limits::DEFAULT_DURATION_MINUTES_MAX
+                                )
+                            })?,
+                    ),
+                };
+                Ok(VoiceFunction::CheckAvailability {
+                    date,
+                    time,
+                    resources,
+                    duration_minutes,
+                })
+            }
+            "hold_slot" => {
+                let start = text("start")?.ok_or("start is required (YYYY-MM-DDTHH:MM)")?;
+                let start =
+                    NaiveDateTime::parse_from_str(&start, "%Y-%m-%dT%H:%M").map_err(|_| {
+                        format!("start {start:?} is not a local time (YYYY-MM-DDTHH:MM)")
+                    })?;
+                Ok(VoiceFunction::HoldSlot {
+                    start,
+                    resource: text("resource")?,
+                })
+            }
+            "book_appointment" => {
+                // The name is for the agent's conversation; the booking keeps the call's data.
+                text("customer_name")?;
+                Ok(VoiceFunction::BookAppointment {
+                    appointment_id: text("appointment_id")?,
+                })
+            }
+            "cancel_hold" => Ok(VoiceFunction::CancelHold),
+            other => Err(format!(
+                "unknown function {:?}; the functions are check_availability, hold_slot, \
+                 book_appointment and cancel_hold",
+                other.chars().take(limits::ID_BYTES_MAX).collect::<String>()
+            )),
+        }
+    }
+}
+
+/// `HH:MM` on a 24-hour clock (`24:00` is no time of a day here).
+fn parse_clock(text: &str) -> Result<NaiveTime, String> {
+    NaiveTime::parse_from_str(text, "%H:%M")
+        .map_err(|_| format!("time {text:?} is not a time of day (HH:MM, 00:00 to 23:59)"))
+}
+
+/// Runs `function` for `call`. `Err` only when the server cannot answer now (the platform
+/// retries); every outcome of the booking itself is an answer.
+pub async fn run(
+    engine: &Engine,
+    call: &VoiceCall,
+    function: VoiceFunction,
+) -> Result<VoiceAnswer, EngineError> {
+    let settings = engine.settings(&call.company).await?;
+    let context = Context {
+        engine,
+        call,
+        settings,
+        now_ms: engine.clock().now_ms(),
+    };
+    let answer = match function {
+        VoiceFunction::CheckAvailability {
+            date,
+            time,
+            resources,
+            duration_minutes,
+        } => context.check(date, time, resources, duration_minutes).await,
+        VoiceFunction::HoldSlot { start, resource } => context.hold_exactly(start, resource).await,
+        VoiceFunction::BookAppointment { appointment_id } => context.book(appointment_id).await,
+        VoiceFunction::CancelHold => context
+            .cancel("caller_declined")
+            .await
+            .map(|count| VoiceAnswer::new("cancelled", context.sentences().cancelled(count))),
+    };
+    match answer {
+        Ok(answer) => Ok(answer),
+        Err(EngineError::Book(error)) => Ok(VoiceAnswer::error(error.to_string())),
+        Err(other) => Err(other),
+    }
+}
+
+/// Cancels `call`'s active holds at the end of the call; answers how many.
+pub async fn release(engine: &Engine, call: &VoiceCall) -> Result<usize, EngineError> {
+    let settings = engine.settings(&call.company).await?;
+    let context = Context {
+        engine,
+        call,
+        settings,
+        now_ms: engine.clock().now_ms(),
+    };
+    context.cancel("call_ended").await
+}
+
+struct Context<'a> {
+    engine: &'a Engine,
+    call: &'a VoiceCall,
+    settings: CompanySettings,
+    now_ms: i64,
+}
+
+impl Context<'_> {
+    fn zone(&self) -> Tz {
+        self.settings.time_zone()
+    }
+
+    fn sentences(&self) -> Sentences {
+        Sentences(self.settings.locale())
+    }
+
+    fn spoken_slot(&self, resource: &str, start_ms: i64) -> SpokenSlot {
+        SpokenSlot {
+            resource: resource.to_string(),
+            start: speech::offset_time(self.zone(), start_ms),
+            spoken: speech::spoken(self.settings.locale(), self.zone(), start_ms),
+        }
+    }
+
+    /// The instant a local date and time names (the earlier one when a clock change repeats
+    /// it; the first valid time after it when the change skips it).
+    fn instant(&self, local: NaiveDateTime) -> i64 {
+        let zone = self.zone();
+        let mut probe = local;
+        for _ in 0..limits::VOICE_LOCAL_TIME_PROBES_MAX {
+            if let Some(at) = zone.from_local_datetime(&probe).earliest() {
+                return at.timestamp_millis();
+            }
+            probe += chrono::Duration::minutes(15);
+        }
+        local.and_utc().timestamp_millis()
+    }
+
+    /// Midnight starting `date`, and the next, as instants.
+    fn day(&self, date: NaiveDate) -> (i64, i64) {
+        let start = self.instant(date.and_time(NaiveTime::MIN));
+        let next = date.checked_add_days(Days::new(1)).unwrap_or(date);
+        (start, self.instant(next.and_time(NaiveTime::MIN)))
+    }
+
+    fn duration_ms(&self, minutes: Option<i64>) -> i64 {
+        minutes.unwrap_or(i64::from(self.settings.default_duration_minutes())) * 60_000
+    }
+
+    /// The resources named, or every configured one; an error result when there are none.
+    async fn resources(&self, named: Option<Vec<String>>) -> Result<Vec<String>, EngineError> {
+        if let Some(named) = named.filter(|n| !n.is_empty()) {
+            return Ok(named);
+        }
+        let (_, entries) = self.engine.resources(&self.call.company).await?;
+        let names: Vec<String> = entries
+            .into_iter()
+            .take(limits::QUERY_RESOURCES_MAX)
+            .map(|entry| entry.resource)
+            .collect();
+        if names.is_empty() {
+            return Err(BookError::invalid(
+                "resources",
+                "no resource is configured for this company and none was named: configure \
+                 resources first (PUT /v1/companies/{company}/resources/{resource})",
+            )
+            .into());
+        }
+        Ok(names)
+    }
+
+    fn options(&self) -> Result<HoldOptions, BookError> {
+        let mut options = HoldOptions::default()
+            .with_call_id(self.call.call_id.as_str())?
+            .replacing_call_holds(true);
+        if let Some(phone) = &self.call.from_number {
+            if validate_phone("customer_phone", Some(phone)).is_ok() {
+                options = options.with_customer_phone(phone.as_str())?;
+            }
+        }
+        Ok(options)
+    }
+
+    /// `check_availability`: the first free start at or after the time asked (not before now)
+    /// that day, held for the call, and up to three more starts.
+    async fn check(
+        &self,
+        date: NaiveDate,
+        time: Option<NaiveTime>,
+        named: Option<Vec<String>>,
+        minutes: Option<i64>,
+    ) -> Result<VoiceAnswer, EngineError> {
+        let resources = self.resources(named).await?;
+        let duration_ms = self.duration_ms(minutes);
+        let (day_start, day_end) = self.day(date);
+        let asked = match time {
+            Some(time) => self.instant(date.and_time(time)),
+            None => day_start,
+        };
+        let from = asked.max(self.next_start_after_now(day_start));
+        self.hold_first(&resources, from, day_end, duration_ms, date)
+            .await
+    }
+
+    /// The first start on the day's grid that is not in the past.
+    fn next_start_after_now(&self, day_start: i64) -> i64 {
+        let step = limits::VOICE_STEP_MINUTES * 60_000;
+        if self.now_ms <= day_start {
+            return day_start;
+        }
+        let elapsed = self.now_ms - day_start;
+        day_start + (elapsed + step - 1) / step * step
+    }
+
+    /// Holds the first free start in `[from, until)` on `resources` for the call; `none` (with
+    /// the next day that has a free start) when there is none.
+    async fn hold_first(
+        &self,
+        resources: &[String],
+        from: i64,
+        until: i64,
+        duration_ms: i64,
+        date: NaiveDate,
+    ) -> Result<VoiceAnswer, EngineError> {
+        let step = limits::VOICE_STEP_MINUTES * 60_000;
+        if from + duration_ms > until {
+            return self.nothing_free(resources, duration_ms, date).await;
+        }
+        let find = FindRequest::new(resources.to_vec(), from, until, duration_ms, step)?;
+        let request = HoldRequest::with_options(HoldTarget::Find(find), self.options()?);
+        match self.engine.hold(&self.call.company, request).await {
+            Ok(outcome) => {
+                self.held(outcome.reservation, resources, until, duration_ms)
+                    .await
+            }
+            Err(EngineError::Book(BookError::NoSlot)) => {
+                self.nothing_free(resources, duration_ms, date).await
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `held`, with the slot, its time to live and up to three more starts that day.
+    async fn held(
+        &self,
+        reservation: ReservationView,
+        resources: &[String],
+        until: i64,
+        duration_ms: i64,
+    ) -> Result<VoiceAnswer, EngineError> {
+        let Some(segment) = reservation.segments.first() else {
+            return Ok(VoiceAnswer::error("the hold has no slot"));
+        };
+        let slot = self.spoken_slot(&segment.resource, segment.start_ms);
+        let alternatives = self
+            .alternatives(resources, segment.start_ms + 1, until, duration_ms)
+            .await?;
+        let ttl_seconds = (reservation.expires_at_ms - self.now_ms).max(0) / 1_000;
+        let mut answer = VoiceAnswer::new(
+            "held",
+            self.sentences().held(&slot.spoken, (ttl_seconds + 59) / 60),
+        );
+        answer.slot = Some(slot);
+        answer.alternatives = alternatives;
+        answer.expires_in_seconds = Some(ttl_seconds);
+        Ok(answer)
+    }
+
+    /// Up to [`limits::VOICE_ALTERNATIVES_MAX`] free starts in `[from, until)`, earliest first.
+    async fn alternatives(
+        &self,
+        resources: &[String],
+        from: i64,
+        until: i64,
+        duration_ms: i64,
+    ) -> Result<Vec<SpokenSlot>, EngineError> {
+        let step = limits::VOICE_STEP_MINUTES * 60_000;
+        // Starts on the grid of the day the search began on.
+        let from = from + (step - from.rem_euclid(step)) % step;
+        if from + duration_ms > until {
+            return Ok(Vec::new());
+        }
+        let request = AvailabilityRequest::new(resources.to_vec(), from, until, duration_ms, step)?;
+        let free = self
+            .engine
+            .availability(&self.call.company, request)
+            .await?;
+        let mut starts: Vec<(i64, usize, &str)> = free
+            .iter()
+            .enumerate()
+            .flat_map(|(order, slots)| {
+                slots
+                    .slots_ms
+                    .iter()
+                    .take(limits::VOICE_ALTERNATIVES_MAX)
+                    .map(move |start| (*start, order, &*slots.resource))
+            })
+            .collect();
+        starts.sort_unstable();
+        Ok(starts
+            .into_iter()
+            .take(limits::VOICE_ALTERNATIVES_MAX)
+            .map(|(start, _, resource)| self.spoken_slot(resource, start))
+            .collect())
+    }
+
+    /// `none`: the day has no free start; names the next day that has one, within
+    /// [`limits::VOICE_LOOKAHEAD_DAYS`].
+    async fn nothing_free(
+        &self,
+        resources: &[String],
+        duration_ms: i64,
+        date: NaiveDate,
+    ) -> Result<VoiceAnswer, EngineError> {
+        let locale = self.settings.locale();
+        let (day_start, _) = self.day(date);
+        let day = speech::spoken_day(locale, self.zone(), day_start);
+        let mut next = None;
+        for ahead in 1..=limits::VOICE_LOOKAHEAD_DAYS {
+            let Some(later) = date.checked_add_days(Days::new(ahead)) else {
+                break;
+            };
+            let (start, end) = self.day(later);
+            let free = self
+                .alternatives(resources, start.max(self.now_ms), end, duration_ms)
+                .await?;
+            if let Some(first) = free.into_iter().next() {
+                next = Some((speech::spoken_day(locale, self.zone(), start), first));
+                break;
+            }
+        }
+        let mut answer = VoiceAnswer::new(
+            "none",
+            self.sentences()
+                .none(&day, next.as_ref().map(|(day, _)| day.as_str())),
+        );
+        answer.alternatives = next.map(|(_, first)| vec![first]).unwrap_or_default();
+        Ok(answer)
+    }
+
+    /// `hold_slot`: exactly that local start, on the resource named or the first configured
+    /// one free then; `taken` with other starts that day when none is.
+    async fn hold_exactly(
+        &self,
+        start: NaiveDateTime,
+        resource: Option<String>,
+    ) -> Result<VoiceAnswer, EngineError> {
+        let resources = self.resources(resource.map(|r| vec![r])).await?;
+        let duration_ms = self.duration_ms(None);
+        let start_ms = self.instant(start);
+        let (_, day_end) = self.day(start.date());
+        let find = FindRequest::new(
+            resources.clone(),
+            start_ms,
+            start_ms + duration_ms,
+            duration_ms,
+            duration_ms,
+        )?;
+        let request = HoldRequest::with_options(HoldTarget::Find(find), self.options()?);
+        match self.engine.hold(&self.call.company, request).await {
+            Ok(outcome) => {
+                self.held(outcome.reservation, &resources, day_end, duration_ms)
+                    .await
+            }
+            Err(EngineError::Book(
+                BookError::NoSlot | BookError::Conflict { .. } | BookError::OutsideHours { .. },
+            )) => {
+                let mut answer = VoiceAnswer::new("taken", self.sentences().taken());
+                answer.alternatives = self
+                    .alternatives(&resources, start_ms.max(self.now_ms), day_end, duration_ms)
+                    .await?;
+                Ok(answer)
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// The call's reservations, newest first.
+    async fn call_reservations(&self) -> Result<Vec<ReservationView>, EngineError> {
+        let filter = ListFilter::default()
+            .with_call_id(self.call.call_id.as_str())?
+            .with_limit(limits::VOICE_CALL_RESERVATIONS_MAX)?;
+        Ok(self
+            .engine
+            .list(&self.call.company, filter)
+            .await?
+            .reservations)
+    }
+
+    /// `book_appointment`: confirms the call's hold; a repeat answers the same booking; a hold
+    /// that ran out is `expired`, with a fresh hold of the first free start from its time.
+    async fn book(&self, appointment_id: Option<String>) -> Result<VoiceAnswer, EngineError> {
+        let reservations = self.call_reservations().await?;
+        let Some(newest) = reservations
+            .iter()
+            .find(|r| r.status != Status::Cancelled)
+            .cloned()
+        else {
+            return Ok(VoiceAnswer::error(self.sentences().nothing_held()));
+        };
+        let confirmed = match newest.status {
+            Status::Converted => Ok(newest.clone()),
+            Status::Active => {
+                self.engine
+                    .confirm(&self.call.company, newest.token, appointment_id)
+                    .await
+            }
+            _ => Err(EngineError::Book(BookError::Expired)),
+        };
+        match confirmed {
+            Ok(booking) => {
+                let segment = &booking.segments[0];
+                let slot = self.spoken_slot(&segment.resource, segment.start_ms);
+                let mut answer = VoiceAnswer::new("booked", self.sentences().booked(&slot.spoken));
+                answer.slot = Some(slot);
+                Ok(answer)
+            }
+            Err(EngineError::Book(BookError::Expired)) => self.offer_again(&newest).await,
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `expired`: the call's hold ran out; the first free start from its time that day is held
+    /// for the call instead (the agent offers it and books again).
+    async fn offer_again(&self, lapsed: &ReservationView) -> Result<VoiceAnswer, EngineError> {
+        let Some(segment) = lapsed.segments.first() else {
+            return Ok(VoiceAnswer::new("expired", self.sentences().expired()));
+        };
+        let duration_ms = segment.end_ms - segment.start_ms;
+        let date = speech::local(self.zone(), segment.start_ms).date_naive();
+        let (day_start, day_end) = self.day(date);
+        let resources: Vec<String> = lapsed
+            .segments
+            .iter()
+            .map(|s| s.resource.to_string())
+            .collect();
+        let from = segment.start_ms.max(self.next_start_after_now(day_start));
+        let fresh = self
+            .hold_first(&resources, from, day_end, duration_ms, date)
+            .await?;
+        let mut answer = VoiceAnswer::new("expired", self.sentences().expired());
+        if fresh.result == "held" {
+            answer.message = format!("{} {}", answer.message, fresh.message);
+            answer.expires_in_seconds = fresh.expires_in_seconds;
+        }
+        answer.slot = fresh.slot;
+        answer.alternatives = fresh.alternatives;
+        Ok(answer)
+    }
+
+    /// Cancels the call's active holds with `reason`; answers how many.
+    async fn cancel(&self, reason: &str) -> Result<usize, EngineError> {
+        let mut count = 0;
+        for reservation in self.call_reservations().await? {
+            if reservation.status != Status::Active {
+                continue;
+            }
+            let cancelled = self
+                .engine
+                .cancel(
+                    &self.call.company,
+                    reservation.token,
+                    Some(reason.to_string()),
+                )
+                .await;
+            match cancelled {
+                Ok(_) => count += 1,
+                // Expired or converted meanwhile: nothing to release.
+                Err(EngineError::Book(BookError::InvalidState { .. })) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(count)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Goal: arguments are read as the platforms send them (an object, or a JSON string of
+    /// one), and each fault is a sentence naming the argument.
+    #[test]
+    fn arguments_are_checked() {
+        let check = VoiceFunction::parse(
+            "check_availability",
+            &json!({"date": "2026-12-01", "time": "10:30", "resources": ["staff-7"]}),
+        )
+        .unwrap();
+        assert_eq!(
+            check,
+            VoiceFunction::CheckAvailability {
+                date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                time: NaiveTime::from_hms_opt(10, 30, 0),
+                resources: Some(vec!["staff-7".into()]),
+                duration_minutes: None,
+            }
+        );
+        let as_text = json!("{\"start\": \"2026-12-01T11:00\"}");
+        assert!(matches!(
+            VoiceFunction::parse("hold_slot", &as_text),
+            Ok(VoiceFunction::HoldSlot { resource: None, .. })
+        ));
+        assert_eq!(
+            VoiceFunction::parse("cancel_hold", &Value::Null),
+            Ok(VoiceFunction::CancelHold)
+        );
+        for (name, args, word) in [
+            ("check_availability", json!({"date": "2026-13-01"}), "date"),
+            ("check_availability", json!({}), "date"),
+            (
+                "check_availability",
+                json!({"date": "2026-12-01", "time": "25:00"}),
+                "time",
+            ),
+            ("check_availability", json!({"date": 20261201}), "date"),
+            (
+                "check_availability",
+                json!({"date": "2026-12-01", "resources": "staff-7"}),
+                "resources",
+            ),
+            (
+                "check_availability",
+                json!({"date": "2026-12-01", "duration_minutes": 0}),
+                "duration_minutes",
+            ),
+            ("hold_slot", json!({"start": "tomorrow"}), "start"),
+            (
+                "book_appointment",
+                json!({"appointment_id": 17}),
+                "appointment_id",
+            ),
+            ("book_appointment", json!([1]), "arguments"),
+            ("transfer_call", json!({}), "unknown function"),
+        ] {
+            let error = VoiceFunction::parse(name, &args).unwrap_err();
+            assert!(error.contains(word), "{name} {args}: {error}");
+        }
+    }
+}

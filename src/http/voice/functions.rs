@@ -424,7 +424,9 @@ impl Context<'_> {
         Ok(answer)
     }
 
-    /// Up to [`limits::VOICE_ALTERNATIVES_MAX`] free starts in `[from, until)`, earliest first.
+    /// Up to [`limits::VOICE_ALTERNATIVES_MAX`] free starts in `[from, until)`, earliest first,
+    /// each time once (on the first resource free then, in the order the resources were
+    /// given).
     async fn alternatives(
         &self,
         resources: &[String],
@@ -455,6 +457,8 @@ impl Context<'_> {
             })
             .collect();
         starts.sort_unstable();
+        // One resource per time: a caller chooses a time, not a chair.
+        starts.dedup_by_key(|(start, _, _)| *start);
         Ok(starts
             .into_iter()
             .take(limits::VOICE_ALTERNATIVES_MAX)

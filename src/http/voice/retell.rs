@@ -34,6 +34,8 @@ pub struct EventBody {
 /// The fields of Retell's call object that holdfast uses.
 #[derive(Debug, Deserialize)]
 pub struct CallBody {
+    /// Empty when left out: refused then, naming `call.call_id`.
+    #[serde(default)]
     pub call_id: String,
     #[serde(default)]
     pub from_number: Option<String>,

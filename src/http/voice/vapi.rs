@@ -36,6 +36,8 @@ pub struct Message {
 
 #[derive(Debug, Deserialize)]
 pub struct Call {
+    /// Empty when left out: refused then, naming `message.call.id`.
+    #[serde(default)]
     pub id: String,
     #[serde(default)]
     pub customer: Option<Customer>,

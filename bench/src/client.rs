@@ -119,7 +119,18 @@ impl Connection {
         path: &str,
         body: Option<Bytes>,
     ) -> Result<Answer, TransportError> {
-        let result = send_hyper(&self.target, &mut self.sender, method, path, body).await;
+        self.send_with(method, path, body, None).await
+    }
+
+    /// [`Connection::send`] with one more header (`name`, `value`).
+    pub async fn send_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        header: Option<(&'static str, String)>,
+    ) -> Result<Answer, TransportError> {
+        let result = send_hyper(&self.target, &mut self.sender, method, path, body, header).await;
         if result.is_err() {
             // The connection's state is unknown after a failure: start afresh.
             self.sender = None;
@@ -150,6 +161,7 @@ async fn send_hyper(
     method: Method,
     path: &str,
     body: Option<Bytes>,
+    header: Option<(&'static str, String)>,
 ) -> Result<Answer, TransportError> {
     let open = match sender.take() {
         Some(open) if !open.is_closed() => open,
@@ -169,6 +181,9 @@ async fn send_hyper(
     }
     if body.is_some() {
         request = request.header(CONTENT_TYPE, "application/json");
+    }
+    if let Some((name, value)) = header {
+        request = request.header(name, value);
     }
     let request = request
         .body(Full::new(body.unwrap_or_default()))

@@ -156,6 +156,29 @@ pub struct BenchArgs {
     /// server given by `--url` must run with `--webhook-allow-private`.
     #[arg(long, env = "HOLDFAST_WEBHOOK")]
     pub webhook: bool,
+
+    /// `voice`: how the calls reach holdfast: `rest` (the HTTP API's holds) or `retell` (as a
+    /// Retell agent's custom functions, `POST /v1/voice/retell/{company}`).
+    #[arg(long, env = "HOLDFAST_VIA", value_enum, default_value = "rest")]
+    pub via: Via,
+
+    /// `voice --via retell`: bytes of transcript in each request's call object (Retell sends
+    /// the whole call so far), 0 to 1,000,000.
+    #[arg(long, env = "HOLDFAST_CALL_BYTES", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=limits::CALL_BYTES_MAX as i64))]
+    pub call_bytes: u32,
+
+    /// `voice --via retell`: the company's Retell API key, to sign requests as Retell does (a
+    /// server with a keys file checks the signatures).
+    #[arg(long, env = "HOLDFAST_RETELL_KEY", hide_env_values = true)]
+    pub retell_key: Option<String>,
+}
+
+/// How the voice scenario's calls reach holdfast.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Via {
+    Rest,
+    Retell,
 }
 
 /// Why a bench could not run (a failed audit is not one: it is in the report).
@@ -189,6 +212,9 @@ struct Plan {
     subscribers: usize,
     stalled_subscribers: usize,
     webhook: bool,
+    via: Via,
+    call_bytes: usize,
+    retell_key: Option<String>,
 }
 
 impl BenchArgs {
@@ -243,6 +269,9 @@ impl BenchArgs {
             subscribers: self.subscribers as usize,
             stalled_subscribers: self.stalled_subscribers as usize,
             webhook: self.webhook,
+            via: self.via,
+            call_bytes: self.call_bytes as usize,
+            retell_key: self.retell_key.clone(),
         })
     }
 }
@@ -324,6 +353,12 @@ async fn run_against(
     let base_ms = scenarios::schedule_base_ms(chrono::Utc::now().timestamp_millis());
     let (phases, scopes) = phases_of(plan, &run_id, base_ms);
     let companies: Vec<String> = scopes.iter().map(|s| s.company.clone()).collect();
+    if plan.via == Via::Retell {
+        // A Retell call names no time to live: the company's default is the run's `--hold-ttl`.
+        for company in &companies {
+            set_default_ttl(&mut control, company, plan.ttl_seconds, &target_name).await?;
+        }
+    }
     let receiver = match plan.webhook {
         true => Some(start_webhooks(&mut control, &companies, &target_name).await?),
         false => None,
@@ -377,6 +412,31 @@ async fn run_against(
     Ok(BenchReport::new(facts, &recorder, audit))
 }
 
+/// Sets `company`'s default time to live of holds.
+async fn set_default_ttl(
+    control: &mut Connection,
+    company: &str,
+    ttl_seconds: i64,
+    target_name: &str,
+) -> Result<(), BenchError> {
+    let body = format!(r#"{{"default_ttl_seconds":{ttl_seconds}}}"#);
+    let path = format!("/v1/companies/{company}/settings");
+    let answer = control
+        .send(hyper::Method::PUT, &path, Some(bytes::Bytes::from(body)))
+        .await
+        .map_err(|e| BenchError::NotReady {
+            url: target_name.to_owned(),
+            reason: e.to_string(),
+        })?;
+    if answer.status != 200 {
+        return Err(BenchError::NotReady {
+            url: target_name.to_owned(),
+            reason: format!("PUT {path} answered {}", answer.status),
+        });
+    }
+    Ok(())
+}
+
 /// Starts the webhook receiver and gives every company an endpoint delivering to it.
 async fn start_webhooks(
     control: &mut Connection,
@@ -406,6 +466,19 @@ fn phases_of(plan: &Plan, run_id: &str, base_ms: i64) -> (Vec<(Flow, Duration)>,
         company: company.to_owned(),
     };
     match plan.scenario {
+        Scenario::Voice if plan.via == Via::Retell => {
+            let voice = scenarios::RetellVoice {
+                company: company("voice"),
+                resources: scenarios::VOICE_RESOURCES.map(String::from).to_vec(),
+                days: Rounds::new(base_ms, 24 * 60 * 60 * 1_000),
+                think: plan.think,
+                mix: plan.mix,
+                transcript: scenarios::transcript(plan.call_bytes),
+                key: plan.retell_key.clone(),
+            };
+            let scopes = vec![scope(&voice.company)];
+            (vec![(Flow::Retell(Arc::new(voice)), plan.duration)], scopes)
+        }
         Scenario::Voice => {
             let voice = Voice {
                 company: company("voice"),

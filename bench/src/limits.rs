@@ -49,3 +49,7 @@ pub const AUDIT_LIST_REQUESTS_MAX: u64 = 100_000;
 
 /// Most event streams `--subscribers` opens on each company: each is a connection and a task.
 pub const SUBSCRIBERS_MAX: usize = 1_000;
+
+/// Most transcript bytes `--call-bytes` pads a Retell call object with: the server takes bodies
+/// up to 1 MiB on its voice routes, and the rest of the body must fit beside.
+pub const CALL_BYTES_MAX: usize = 1_000_000;

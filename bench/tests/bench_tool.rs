@@ -272,6 +272,41 @@ fn webhook_and_streams_beside_the_load() {
     assert_eq!(report.stalled_subscribers, 2);
 }
 
+/// Goal: `voice --via retell` plays each call through Retell's route (check, then book, cancel
+/// or walk away) with a padded call object; the audit reads back exactly the bookings made, and
+/// each check is one first-available hold.
+#[test]
+fn voice_via_retell_in_process() {
+    let report = run(&args(&[
+        "voice",
+        "--via",
+        "retell",
+        "--call-bytes",
+        "20000",
+        "--callers",
+        "8",
+        "--duration",
+        "1s",
+        "--rate",
+        "100",
+        "--think",
+        "10ms",
+        "--seed",
+        "9",
+    ]))
+    .expect("the bench runs");
+    check_counts_add_up(&report);
+    let checks = operation(&report, "hold_first_available");
+    assert_eq!(report.flows.started, 100);
+    assert_eq!(checks.ok, 100, "every call held a time: {checks:?}");
+    let confirms = operation(&report, "confirm");
+    assert_eq!(confirms.ok, report.flows.chose_confirm);
+    assert_eq!(
+        report.audit.converted, confirms.ok,
+        "the bookings read back"
+    );
+}
+
 /// Goal: the binary's `holdfast-bench ... --json` prints one JSON object with the numbers it
 /// promises and exits 0 when the audit passes.
 #[test]

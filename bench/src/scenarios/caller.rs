@@ -53,10 +53,27 @@ impl Caller {
         body: Option<String>,
         since: Instant,
     ) -> Option<(Answer, Outcome, Instant)> {
+        self.request_with(operation, method, path, body, since, None, classify)
+            .await
+    }
+
+    /// [`Caller::request`] with one more header and another way to classify the answer (a
+    /// voice platform's route answers 200 whatever the outcome; the body tells it).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn request_with(
+        &mut self,
+        operation: Operation,
+        method: Method,
+        path: &str,
+        body: Option<String>,
+        since: Instant,
+        header: Option<(&'static str, String)>,
+        classify: fn(&Answer) -> Outcome,
+    ) -> Option<(Answer, Outcome, Instant)> {
         self.recorder.sent(operation);
         let result = self
             .connection
-            .send(method, path, body.map(Bytes::from))
+            .send_with(method, path, body.map(Bytes::from), header)
             .await;
         let arrived = Instant::now();
         match result {

@@ -3,6 +3,7 @@
 //! by [`Caller::request`].
 //!
 //! - `voice`: availability -> first-available hold -> think -> confirm, cancel or walk away;
+//!   with `--via retell`, the same through Retell's route (`retell`);
 //! - `contention`, atomic: the first-available hold of a round's few slots;
 //! - `contention`, two-step: availability of the round, then a hold of the slot it offered;
 //! - `throughput`: a single hold of a random 30-minute slot (the `bench/holds.lua`
@@ -19,6 +20,7 @@
 
 mod caller;
 mod contention;
+mod retell;
 mod schedule;
 mod throughput;
 mod voice;
@@ -26,11 +28,13 @@ mod wire;
 
 pub use caller::{classify, Caller};
 pub use contention::Contention;
+pub use retell::{transcript, RetellVoice};
 pub use schedule::{rfc3339, schedule_base_ms, Rounds, SLOT_MS};
 pub use throughput::{Throughput, THROUGHPUT_RESOURCES};
 pub use voice::{Mix, Voice, VOICE_RESOURCES};
 
 use contention::{atomic_attempt, two_step_attempt};
+use retell::retell_call;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -41,6 +45,8 @@ use voice::voice_call;
 #[derive(Clone)]
 pub enum Flow {
     Voice(Arc<Voice>),
+    /// The voice scenario through Retell's route (`--via retell`).
+    Retell(Arc<RetellVoice>),
     Atomic(Arc<Contention>),
     TwoStep(Arc<Contention>),
     Throughput(Arc<Throughput>),
@@ -57,6 +63,7 @@ impl Flow {
             .fetch_add(1, Ordering::Relaxed);
         match self {
             Flow::Voice(voice) => voice_call(voice, caller, scheduled).await,
+            Flow::Retell(voice) => retell_call(voice, caller, scheduled).await,
             Flow::Atomic(contention) => atomic_attempt(contention, caller, scheduled).await,
             Flow::TwoStep(contention) => two_step_attempt(contention, caller, scheduled).await,
             Flow::Throughput(throughput) => plain_hold(throughput, caller, scheduled).await,

@@ -16,7 +16,7 @@ const VOICE_DAY_LENGTH_MS: i64 = 8 * 60 * MINUTE_MS;
 /// Voice: the staff a call may be booked with (48 slots a day between them).
 pub const VOICE_RESOURCES: [&str; 3] = ["staff-1", "staff-2", "staff-3"];
 /// Voice: how many full days one call looks past before it gives up.
-const VOICE_DAYS_TRIED_MAX: usize = 3;
+pub(super) const VOICE_DAYS_TRIED_MAX: usize = 3;
 
 /// What callers do with a hold they got (voice), in percent; the rest walk away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -19,14 +19,17 @@
 //!   types, restore at start-up, the request fingerprint of idempotency keys;
 //! - [`core`]: plain Rust: calendars, the per-company `Book`, validated commands, errors,
 //!   metrics, the timing wheel;
-//! - [`webhooks`]: what delivering events to a company's endpoints needs on its own: Standard
-//!   Webhooks secrets and signatures, and which destinations a delivery may go to;
+//! - [`webhooks`]: delivering events to a company's endpoints: Standard Webhooks secrets and
+//!   signatures, which destinations a delivery may go to, one delivery task per endpoint, and
+//!   their counters;
+//! - [`call_metrics`]: the voice routes' counters of calls (seen, holds, booked, released);
 //! - [`clock`]: time, injected (system and manual clocks);
 //! - [`limits`]: every bound, its unit and its reason.
 //!
 //! The load tool is a crate of its own (`bench/`, `holdfast-bench`), a client of the HTTP API.
 
 pub mod actors;
+pub mod call_metrics;
 pub mod cli;
 pub mod clock;
 pub mod config;

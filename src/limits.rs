@@ -463,3 +463,7 @@ pub const RETELL_SIGNATURE_AGE_MILLIS_MAX: i64 = 5 * 60 * 1_000;
 /// Tool calls of one Vapi message that are run: a model asks for one or two at a time, and the
 /// answer must stay small.
 pub const VOICE_TOOL_CALLS_MAX: usize = 8;
+
+/// Voice call ids remembered to count each call once, over every company: a call lasts minutes,
+/// and this many is hours of calls at a busy server's rate, in a few megabytes.
+pub const VOICE_CALLS_REMEMBERED_MAX: usize = 100_000;

@@ -17,6 +17,7 @@
 //! `holdfast_edge_rejected_total`.
 
 use crate::actors::engine::{CompanySample, Engine, EngineError};
+use crate::call_metrics::CallCounts;
 use crate::core::error::ErrorType;
 use crate::core::metrics::{
     HistogramSample, MetricsSample, LATENCY_BUCKETS_MICROS, LIFETIME_BUCKETS_MS,
@@ -64,6 +65,8 @@ pub struct EngineMetrics {
     pub durability: Option<DurabilityGauges>,
     /// Webhook delivery attempts by outcome, and the lag of acknowledged events.
     pub webhooks: DeliverySample,
+    /// The voice routes' counters of calls, by company (sorted).
+    pub calls: Vec<(std::sync::Arc<str>, CallCounts)>,
 }
 
 /// Whether the server keeps its promise now, and how often it could not.
@@ -110,6 +113,7 @@ pub async fn gather(
             recoveries: log_writer.recovery_count(),
         }),
         webhooks: engine.webhook_metrics().sample(),
+        calls: engine.call_metrics().sample(),
     })
 }
 
@@ -219,6 +223,21 @@ fn family(name: &str, help: &str, kind: MetricType, metrics: Vec<Metric>) -> Met
     family.set_field_type(kind);
     family.set_metric(metrics);
     family
+}
+
+/// A per-company family of the voice counters.
+fn per_call_company(
+    metrics: &EngineMetrics,
+    name: &str,
+    help: &str,
+    value: fn(&CallCounts) -> u64,
+) -> MetricFamily {
+    let all = metrics
+        .calls
+        .iter()
+        .map(|(company, counts)| counter(&[("company", company)], value(counts)))
+        .collect();
+    family(name, help, MetricType::COUNTER, all)
 }
 
 /// A per-company family: one metric per company (or several, from `each`).
@@ -435,6 +454,30 @@ pub fn families(metrics: &EngineMetrics) -> Vec<MetricFamily> {
             "Schedules the full expiry wheel refused (those holds expire lazily).",
             COUNTER,
             vec![counter(&[], metrics.wheel_refused)],
+        ),
+        per_call_company(
+            metrics,
+            "holdfast_voice_calls_total",
+            "Voice calls seen (distinct platform call ids).",
+            |c| c.calls,
+        ),
+        per_call_company(
+            metrics,
+            "holdfast_voice_holds_total",
+            "Holds made by voice calls.",
+            |c| c.holds,
+        ),
+        per_call_company(
+            metrics,
+            "holdfast_voice_calls_booked_total",
+            "Voice calls that booked (the seed's conversion per call: this over calls seen).",
+            |c| c.booked,
+        ),
+        per_call_company(
+            metrics,
+            "holdfast_voice_calls_released_total",
+            "Voice calls whose end released a hold.",
+            |c| c.released,
         ),
         family(
             "holdfast_webhook_deliveries_total",

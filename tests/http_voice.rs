@@ -250,6 +250,20 @@ async fn a_whole_retell_call_books_in_german() {
     )
     .await;
     assert_eq!(hold["holds"][0]["customer_phone"], "+4915112345678");
+    // One call, two holds, booked once (the retry is not a second booking), nothing released.
+    let metrics = admin(
+        &server,
+        Method::GET,
+        "/v1/companies/acme/metrics",
+        None,
+        200,
+    )
+    .await;
+    assert_eq!(
+        metrics["voice"],
+        json!({"calls": 1, "holds": 2, "holds_per_call": 2.0, "calls_booked": 1,
+            "calls_released": 0, "conversion_per_call": 1.0})
+    );
 }
 
 /// Goal: a Retell request whose signature is stale, made with another key, or missing is 401
@@ -372,6 +386,26 @@ async fn hang_up_releases_and_transfer_keeps() {
     );
     assert_eq!(gone.len(), 1);
     assert_eq!(reservations_of(&server, "call_moved").await[0].0, "active");
+    // Prometheus: two calls, two holds, one released (the duplicate webhook counts nothing).
+    let response = server
+        .send(Method::GET, "/metrics", Some(ADMIN), None)
+        .await;
+    let scrape = http_support::check_prometheus(response).await;
+    let value = |name: &str| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .filter(|s| s.metric == name && s.labels.get("company") == Some("acme"))
+            .map(|s| match s.value {
+                prometheus_parse::Value::Counter(v) => v,
+                _ => f64::NAN,
+            })
+            .sum()
+    };
+    assert_eq!(value("holdfast_voice_calls_total"), 2.0);
+    assert_eq!(value("holdfast_voice_holds_total"), 2.0);
+    assert_eq!(value("holdfast_voice_calls_booked_total"), 0.0);
+    assert_eq!(value("holdfast_voice_calls_released_total"), 1.0);
 }
 
 /// Goal: a whole Vapi call: `tool-calls` in each of Vapi's shapes (arguments as a JSON string

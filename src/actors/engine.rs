@@ -18,6 +18,7 @@ use crate::actors::expiry::{
     ExpireBatch, ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport,
 };
 use crate::actors::registry::{CompanyAddress, Registry};
+use crate::call_metrics::CallMetrics;
 use crate::clock::{SharedClock, SystemClock};
 use crate::core::book::{CompanyCountsOf, HoldOutcome, ListPage, ResourceSlots, Settings};
 use crate::core::command::{validate_id, AvailabilityRequest, HoldRequest, ListFilter};
@@ -127,6 +128,8 @@ pub struct Engine {
     edge_rejected: Arc<EdgeRejected>,
     /// Webhook delivery's counters: the deliverers write them, `GET /metrics` reads them.
     webhook_metrics: Arc<DeliveryMetrics>,
+    /// The voice routes' counters of calls.
+    call_metrics: Arc<CallMetrics>,
 }
 
 impl Engine {
@@ -145,6 +148,7 @@ impl Engine {
             log_writer,
             edge_rejected: Arc::default(),
             webhook_metrics: Arc::default(),
+            call_metrics: Arc::default(),
         }
     }
 
@@ -206,6 +210,11 @@ impl Engine {
     /// The clock the engine reads.
     pub fn clock(&self) -> &SharedClock {
         &self.clock
+    }
+
+    /// The voice routes' counters of calls.
+    pub fn call_metrics(&self) -> &Arc<CallMetrics> {
+        &self.call_metrics
     }
 
     /// Webhook delivery's counters.

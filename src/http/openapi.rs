@@ -13,6 +13,7 @@ use crate::http::dto::{
     CriterionDto, DurationSummaryDto, ExtendBody, FindBody, HealthDto, HoldBody, HoldListDto,
     LatencyMicrosDto, MetricsDto, ReservationDto, ResourceBody, ResourceDto, ResourceSlotsDto,
     ResourcesDto, SegmentBody, SegmentDto, SettingsBody, SettingsDto, SnapshotDto, StatusDto,
+    VoiceCallsDto,
 };
 use crate::http::dto::{EventDto, EventsDto, WebhookBody, WebhookDto, WebhooksDto};
 use crate::http::error::ConflictDto;
@@ -70,7 +71,7 @@ use utoipa::{Modify, OpenApi};
         DurationSummaryDto, LatencyMicrosDto, CriterionDto, CompaniesDto, CompanyCountsDto,
         HealthDto, ConflictDto, SnapshotDto, SettingsBody, SettingsDto, ResourceBody,
         ClosureBody, ResourceDto, ClosureDto, ResourcesDto, EventDto, EventsDto, WebhookBody,
-        WebhookDto, WebhooksDto, voice::RetellFunctionSchema, voice::RetellEventSchema,
+        WebhookDto, WebhooksDto, VoiceCallsDto, voice::RetellFunctionSchema, voice::RetellEventSchema,
         voice::RetellCallSchema, voice::VapiMessageSchema, voice::VapiInnerSchema,
         voice::VoiceAnswerSchema, voice::SpokenSlotSchema, voice::VapiResultsSchema,
         voice::VapiResultSchema,

@@ -361,7 +361,8 @@ pub async fn company_metrics(
 ) -> Result<HttpResponse, ApiError> {
     no_query(request.query_string())?;
     let report = state.engine.metrics(&company.0).await?;
-    Ok(HttpResponse::Ok().json(MetricsDto::new(company.0, report)))
+    let calls = state.engine.call_metrics().of(&company.0);
+    Ok(HttpResponse::Ok().json(MetricsDto::new(company.0, report, calls)))
 }
 
 /// Every started company with its counts (admin key).

@@ -2,6 +2,7 @@
 //! company listing, a written snapshot and health. They borrow nothing and copy little: they
 //! take the view's shared strings and write instants straight into the output.
 
+use crate::call_metrics::CallCounts;
 use crate::core::book::{CompanyCountsOf, ListPage, ResourceSlots};
 use crate::core::metrics::{Criterion, DurationSummary, MetricsReport};
 use crate::core::reservation::{ReservationView, SegmentView, Status};
@@ -277,11 +278,46 @@ pub struct MetricsDto {
     pub errors_by_type: BTreeMap<String, u64>,
     pub hold_latency_micros: LatencyMicrosDto,
     pub criteria: Vec<CriterionDto>,
+    /// The voice routes' calls, counted since the server started.
+    pub voice: VoiceCallsDto,
+}
+
+/// A company's voice calls since the server started.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct VoiceCallsDto {
+    /// Calls seen (distinct platform call ids).
+    pub calls: u64,
+    /// Holds the calls made.
+    pub holds: u64,
+    /// holds / calls (null before the first call).
+    #[schema(required = true)]
+    pub holds_per_call: Option<f64>,
+    /// Calls that booked.
+    pub calls_booked: u64,
+    /// Calls whose end released a hold.
+    pub calls_released: u64,
+    /// The seed's conversion criterion per call: calls that booked / calls (null before the
+    /// first call).
+    #[schema(required = true)]
+    pub conversion_per_call: Option<f64>,
+}
+
+impl From<CallCounts> for VoiceCallsDto {
+    fn from(counts: CallCounts) -> VoiceCallsDto {
+        VoiceCallsDto {
+            calls: counts.calls,
+            holds: counts.holds,
+            holds_per_call: counts.holds_per_call(),
+            calls_booked: counts.booked,
+            calls_released: counts.released,
+            conversion_per_call: counts.conversion_per_call(),
+        }
+    }
 }
 
 impl MetricsDto {
     /// The metrics body of `company` from its report.
-    pub fn new(company: String, report: MetricsReport) -> MetricsDto {
+    pub fn new(company: String, report: MetricsReport, calls: CallCounts) -> MetricsDto {
         MetricsDto {
             company,
             created: report.created,
@@ -315,6 +351,7 @@ impl MetricsDto {
                 .into_iter()
                 .map(CriterionDto::from)
                 .collect(),
+            voice: calls.into(),
         }
     }
 }

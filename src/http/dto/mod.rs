@@ -33,7 +33,7 @@ pub(crate) use answers::shared;
 pub use answers::{
     AvailabilityDto, CompaniesDto, CompanyCountsDto, CriterionDto, DurationSummaryDto, HealthDto,
     HoldListDto, LatencyMicrosDto, MetricsDto, ReservationDto, ResourceSlotsDto, SegmentDto,
-    SnapshotDto, StatusDto,
+    SnapshotDto, StatusDto, VoiceCallsDto,
 };
 pub use config::{
     ClosureBody, ClosureDto, HoursBody, HoursDto, ResourceBody, ResourceDto, ResourcesDto,

@@ -216,6 +216,7 @@ pub async fn run(
     call: &VoiceCall,
     function: VoiceFunction,
 ) -> Result<VoiceAnswer, EngineError> {
+    engine.call_metrics().call(&call.company, &call.call_id);
     let settings = engine.settings(&call.company).await?;
     let context = Context {
         engine,
@@ -253,7 +254,11 @@ pub async fn release(engine: &Engine, call: &VoiceCall) -> Result<usize, EngineE
         settings,
         now_ms: engine.clock().now_ms(),
     };
-    context.cancel("call_ended").await
+    let released = context.cancel("call_ended").await?;
+    if released > 0 {
+        engine.call_metrics().released(&call.company);
+    }
+    Ok(released)
 }
 
 struct Context<'a> {
@@ -409,6 +414,7 @@ impl Context<'_> {
         let Some(segment) = reservation.segments.first() else {
             return Ok(VoiceAnswer::error("the hold has no slot"));
         };
+        self.engine.call_metrics().held(&self.call.company);
         let slot = self.spoken_slot(&segment.resource, segment.start_ms);
         let alternatives = self
             .alternatives(resources, segment.start_ms + 1, until, duration_ms)
@@ -563,9 +569,14 @@ impl Context<'_> {
         let confirmed = match newest.status {
             Status::Converted => Ok(newest.clone()),
             Status::Active => {
-                self.engine
+                let confirmed = self
+                    .engine
                     .confirm(&self.call.company, newest.token, appointment_id)
-                    .await
+                    .await;
+                if confirmed.is_ok() {
+                    self.engine.call_metrics().booked(&self.call.company);
+                }
+                confirmed
             }
             _ => Err(EngineError::Book(BookError::Expired)),
         };

@@ -247,12 +247,16 @@ pub fn read_body_up_to(
     payload: &mut Payload,
     bytes_max: usize,
 ) -> LocalBoxFuture<'static, Result<BytesMut, ApiError>> {
-    if let Err(error) = check_headers(request, bytes_max) {
-        return Box::pin(ready(Err(error)));
-    }
+    let declared = match check_headers(request, bytes_max) {
+        Ok(declared) => declared,
+        Err(error) => return Box::pin(ready(Err(error))),
+    };
     let mut payload = payload.take();
     Box::pin(async move {
-        let mut body = BytesMut::new();
+        // Sized once for a declared length (a large voice body would otherwise be copied each
+        // time the buffer grows); never more than the bound, whatever a header claims.
+        let mut body =
+            BytesMut::with_capacity(declared.unwrap_or(0).min(bytes_max as u64) as usize);
         while let Some(chunk) = payload.next().await {
             let chunk = chunk.map_err(|error| match error {
                 actix_web::error::PayloadError::Overflow => ApiError::PayloadTooLarge { bytes_max },
@@ -267,7 +271,8 @@ pub fn read_body_up_to(
     })
 }
 
-fn check_headers(request: &HttpRequest, bytes_max: usize) -> Result<(), ApiError> {
+/// Checks the declared type and length; answers the declared length, if any.
+fn check_headers(request: &HttpRequest, bytes_max: usize) -> Result<Option<u64>, ApiError> {
     let headers = request.headers();
     if let Some(value) = headers.get(header::CONTENT_TYPE) {
         let text = value.to_str().unwrap_or("(not text)");
@@ -290,11 +295,11 @@ fn check_headers(request: &HttpRequest, bytes_max: usize) -> Result<(), ApiError
             Some(length) if length > bytes_max as u64 => {
                 return Err(ApiError::PayloadTooLarge { bytes_max })
             }
-            Some(_) => {}
+            Some(length) => return Ok(Some(length)),
             None => return Err(ApiError::invalid("Content-Length", "must be a number")),
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Parses one JSON object, naming the field at fault on error, and refuses trailing bytes.

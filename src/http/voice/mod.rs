@@ -22,6 +22,7 @@ use crate::http::extract::{parse_json, read_body_up_to};
 use crate::http::responses::{VoiceProblems, VoiceRetellProblems};
 use crate::http::AppState;
 use crate::limits;
+use actix_web::web::BytesMut;
 use actix_web::{web, HttpRequest, HttpResponse};
 use functions::{VoiceAnswer, VoiceCall, VoiceFunction};
 use serde::Serialize;
@@ -37,13 +38,13 @@ fn company_of(request: &HttpRequest) -> Result<String, ApiError> {
 }
 
 /// Reads a voice route's body: JSON, up to [`limits::VOICE_BODY_BYTES_MAX`].
-async fn body_of(request: &HttpRequest, payload: web::Payload) -> Result<Vec<u8>, ApiError> {
+async fn body_of(request: &HttpRequest, payload: web::Payload) -> Result<BytesMut, ApiError> {
     let mut payload = payload.into_inner();
     let body = read_body_up_to(request, &mut payload, limits::VOICE_BODY_BYTES_MAX).await?;
     if body.is_empty() {
         return Err(ApiError::invalid("body", "a JSON object is required"));
     }
-    Ok(body.to_vec())
+    Ok(body)
 }
 
 /// Checks a Retell request's signature with the company's Retell API key (nothing on an open

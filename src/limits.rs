@@ -467,3 +467,14 @@ pub const VOICE_TOOL_CALLS_MAX: usize = 8;
 /// Voice call ids remembered to count each call once, over every company: a call lasts minutes,
 /// and this many is hours of calls at a busy server's rate, in a few megabytes.
 pub const VOICE_CALLS_REMEMBERED_MAX: usize = 100_000;
+
+/// How long an admin page session lasts, in seconds (8 hours, a working day): past it the
+/// operator signs in again, so a forgotten browser does not keep access.
+pub const ADMIN_SESSION_SECONDS: i64 = 8 * 3_600;
+
+/// Admin page sessions kept at once: each is a few bytes, and signing in is for operators;
+/// past the bound the oldest session ends.
+pub const ADMIN_SESSIONS_MAX: usize = 10_000;
+
+/// Reservations one day view draws: a page an operator reads, not an export.
+pub const ADMIN_DAY_RESERVATIONS_MAX: usize = 1_000;

@@ -471,6 +471,8 @@ impl Handler<SampleMetrics> for CompanyActor {
         let live = self.book.live_count() as u64;
         let mut sample = self.book.metrics().sample(active, live);
         sample.events = self.book.event_log().next_seq() - 1;
+        let minute_ago_ms = self.clock.now_ms() - 60_000;
+        sample.events_last_minute = self.book.event_log().count_since(minute_ago_ms);
         MessageResult(sample)
     }
 }

@@ -175,6 +175,16 @@ impl EventLog {
         self.pinned_after = pinned_after;
     }
 
+    /// How many kept events occurred at or after `since_ms` (newest first, so it costs the
+    /// events counted).
+    pub fn count_since(&self, since_ms: i64) -> u64 {
+        self.kept
+            .iter()
+            .rev()
+            .take_while(|event| event.occurred_at_ms >= since_ms)
+            .count() as u64
+    }
+
     /// The `seq` of the oldest kept event (the next one's when none is kept).
     pub fn first_kept_seq(&self) -> u64 {
         self.kept.front().map_or(self.next_seq, |e| e.seq)

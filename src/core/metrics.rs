@@ -379,6 +379,8 @@ pub struct MetricsSample {
     pub hold_latency_micros: HistogramSample,
     /// Events the company emitted, across restarts (its last event's `seq`); the book fills it.
     pub events: u64,
+    /// Events of the last minute (the admin page's rate); the actor fills it.
+    pub events_last_minute: u64,
 }
 
 impl Metrics {
@@ -390,6 +392,7 @@ impl Metrics {
             expired_lifetime_ms: self.expired_lifetime_ms.sample(&LIFETIME_BUCKETS_MS),
             hold_latency_micros: self.hold_latency_micros.sample(&LATENCY_BUCKETS_MICROS),
             events: 0,
+            events_last_minute: 0,
         }
     }
 }

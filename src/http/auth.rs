@@ -147,6 +147,11 @@ impl Keys {
         Ok(())
     }
 
+    /// What `key` reaches, if it is a known bearer key (the admin page's sign-in).
+    pub fn role_of(&self, key: &str) -> Option<Role> {
+        self.by_key.get(key.trim()).cloned()
+    }
+
     /// The Retell API key `company`'s requests are signed with, if the file names one.
     pub fn retell_key(&self, company: &str) -> Option<&str> {
         self.retell.get(company).map(|key| &**key)

@@ -19,6 +19,7 @@
 //! requests finish (at most `shutdown_timeout`) -> `run` returns -> the server writes the final
 //! snapshot and closes the log.
 
+pub mod admin;
 pub mod auth;
 pub mod configuration;
 pub mod dto;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub snapshots: Snapshots,
     pub deliveries: Deliveries,
     pub keys: Keys,
+    /// The admin page's signed-in sessions.
+    pub admin_sessions: admin::session::Sessions,
     pub ready: Readiness,
 }
 
@@ -143,6 +146,7 @@ pub async fn run(
         snapshots: services.snapshots,
         deliveries: services.deliveries,
         keys: options.keys,
+        admin_sessions: admin::session::Sessions::default(),
         ready: ready.clone(),
     });
     // Signals are ours (see `shutdown`), so that one path stops the server however it is asked.

@@ -149,6 +149,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
             config.service(resource(&endpoint.path, routes));
         }
     }
+    crate::http::admin::configure(config);
     config.default_service(web::to(no_route));
 }
 

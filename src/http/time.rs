@@ -161,6 +161,30 @@ impl<'de> Deserialize<'de> for Instant {
     }
 }
 
+/// The instant a local date and time of `zone` names: the earlier one when a clock change
+/// repeats it, the first valid quarter hour after it when the change skips it.
+pub fn local_instant(zone: Tz, local: chrono::NaiveDateTime) -> i64 {
+    use chrono::TimeZone;
+    let mut probe = local;
+    for _ in 0..crate::limits::VOICE_LOCAL_TIME_PROBES_MAX {
+        if let Some(at) = zone.from_local_datetime(&probe).earliest() {
+            return at.timestamp_millis();
+        }
+        probe += chrono::Duration::minutes(15);
+    }
+    local.and_utc().timestamp_millis()
+}
+
+/// The local midnight that starts `date` in `zone`, and the next one, as instants.
+pub fn local_day(zone: Tz, date: chrono::NaiveDate) -> (i64, i64) {
+    let start = local_instant(zone, date.and_time(chrono::NaiveTime::MIN));
+    let next = date.checked_add_days(chrono::Days::new(1)).unwrap_or(date);
+    (
+        start,
+        local_instant(zone, next.and_time(chrono::NaiveTime::MIN)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,8 +17,9 @@ use crate::core::command::{
 use crate::core::error::BookError;
 use crate::core::reservation::{ReservationView, Status};
 use crate::core::schedule::CompanySettings;
+use crate::http::time;
 use crate::limits;
-use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
+use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
 use serde::Serialize;
 use serde_json::Value;
@@ -285,25 +286,14 @@ impl Context<'_> {
         }
     }
 
-    /// The instant a local date and time names (the earlier one when a clock change repeats
-    /// it; the first valid time after it when the change skips it).
+    /// The instant a local date and time names (see [`time::local_instant`]).
     fn instant(&self, local: NaiveDateTime) -> i64 {
-        let zone = self.zone();
-        let mut probe = local;
-        for _ in 0..limits::VOICE_LOCAL_TIME_PROBES_MAX {
-            if let Some(at) = zone.from_local_datetime(&probe).earliest() {
-                return at.timestamp_millis();
-            }
-            probe += chrono::Duration::minutes(15);
-        }
-        local.and_utc().timestamp_millis()
+        time::local_instant(self.zone(), local)
     }
 
     /// Midnight starting `date`, and the next, as instants.
     fn day(&self, date: NaiveDate) -> (i64, i64) {
-        let start = self.instant(date.and_time(NaiveTime::MIN));
-        let next = date.checked_add_days(Days::new(1)).unwrap_or(date);
-        (start, self.instant(next.and_time(NaiveTime::MIN)))
+        time::local_day(self.zone(), date)
     }
 
     fn duration_ms(&self, minutes: Option<i64>) -> i64 {

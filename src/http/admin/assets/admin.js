@@ -1,0 +1,37 @@
+// The admin page's own script (the Content-Security-Policy allows no inline script): counts
+// down every hold's time to expiry once a second. The server's clock is the truth: the page
+// carries the server's time when it was rendered (data-server-now-ms), and the countdown runs
+// from it with the browser's clock, so a browser whose clock is off still counts right.
+"use strict";
+
+let offsetMs = 0;
+
+function readServerTime() {
+  const stamped = document.querySelector("[data-server-now-ms]");
+  if (stamped) {
+    offsetMs = Number(stamped.dataset.serverNowMs) - Date.now();
+  }
+}
+
+function tick() {
+  const now = Date.now() + offsetMs;
+  for (const element of document.querySelectorAll("[data-expires-at-ms]")) {
+    const left = Math.floor((Number(element.dataset.expiresAtMs) - now) / 1000);
+    if (left <= 0) {
+      element.textContent = "expired";
+      continue;
+    }
+    const minutes = Math.floor(left / 60);
+    const seconds = String(left % 60).padStart(2, "0");
+    element.textContent = `${minutes}:${seconds}`;
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  readServerTime();
+  tick();
+  setInterval(tick, 1000);
+});
+// A fetched fragment shows new holds: count them down at once (the offset stays the page's:
+// the countdown runs on the browser's clock from the server's time at load).
+document.addEventListener("htmx:afterSwap", tick);

@@ -207,3 +207,60 @@ async fn an_open_server_opens_the_page_and_it_is_light() {
     assert!(total < 300 * 1_024, "a first load of {total} bytes");
     println!("a first load transfers {total} bytes");
 }
+
+/// Goal: a `[readonly]` key signs in to look at its company: the day shows no actions, a change
+/// is refused (403) and changes nothing, and the key reaches no API.
+#[tokio::test]
+async fn a_readonly_key_looks_and_does_not_act() {
+    let readonly = "acme-readonly-0123456789";
+    let keys = Keys::from_toml(&format!(
+        "admin = \"{ADMIN}\"\n[readonly]\nacme = \"{readonly}\"\n"
+    ))
+    .unwrap();
+    let server = TestServer::start_with(Settings::default(), keys);
+    let body = json!({"resource": "chair-1", "start": slot(0), "end": slot(30)}).to_string();
+    let hold: serde_json::Value = server
+        .send(
+            reqwest::Method::POST,
+            "/v1/companies/acme/holds",
+            Some(ADMIN),
+            Some(&body),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = hold["token"].as_str().unwrap();
+    let session = sign_in(&server, readonly).await;
+    let page = client()
+        .get(server.url("/admin/companies/acme?date=2026-12-01"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let text = page.text().await.unwrap();
+    assert!(text.contains(token), "the hold is shown");
+    assert!(
+        !text.contains("class=\"cancel\""),
+        "no actions for a read-only key"
+    );
+    let response = client()
+        .post(server.url(&format!("/admin/companies/acme/holds/{token}/cancel")))
+        .header("cookie", &session)
+        .form(&[("reason", "admin_cancelled")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(read_hold(&server, token).await["status"], "active");
+    let api = server
+        .send(
+            reqwest::Method::GET,
+            "/v1/companies/acme/holds",
+            Some(readonly),
+            None,
+        )
+        .await;
+    assert_eq!(api.status(), 401, "a read-only key is no API key");
+}

@@ -10,6 +10,8 @@
 //! [retell]
 //! acme = "key_the-companys-retell-api-key"
 //! ```
+//! A `[readonly]` table (`acme = "a-long-random-readonly-key"`) names keys that sign in to the
+//! admin page to look at a company without acting (no cancel, no extend); they reach no API.
 //! The `[retell]` table is not a bearer key: it is the Retell API key a company's Retell agent
 //! signs its requests with (`http::voice::retell`), so the server can check them.
 //! Keys are looked up in a hash map by the presented key; a timing side channel through the
@@ -40,6 +42,8 @@ pub struct Keys {
     by_key: HashMap<Box<str>, Role>,
     /// Each company's Retell API key, the key of its requests' signatures.
     retell: HashMap<Box<str>, Box<str>>,
+    /// Read-only keys of the admin page, and the company each shows.
+    readonly: HashMap<Box<str>, Arc<str>>,
 }
 
 /// Why a keys file was refused.
@@ -73,6 +77,8 @@ struct KeysFile {
     companies: BTreeMap<String, String>,
     #[serde(default)]
     retell: BTreeMap<String, String>,
+    #[serde(default)]
+    readonly: BTreeMap<String, String>,
 }
 
 impl Keys {
@@ -123,6 +129,26 @@ impl Keys {
             }
             keys.retell.insert(company.into(), key.into());
         }
+        for (company, key) in file.readonly {
+            validate_id("company", &company).map_err(|error| KeysError::Company {
+                company: company.clone(),
+                detail: error.to_string(),
+            })?;
+            let owner = format!("the read-only key of company '{company}'");
+            if key.len() < limits::KEY_BYTES_MIN {
+                return Err(KeysError::TooShort { owner });
+            }
+            if !key.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(KeysError::Alphabet { owner });
+            }
+            if let Some(first) = keys.by_key.get(key.as_str()) {
+                return Err(KeysError::Shared {
+                    first: owner_of(first),
+                    second: owner,
+                });
+            }
+            keys.readonly.insert(key.into(), company.into());
+        }
         if keys.is_open() {
             return Err(KeysError::Empty);
         }
@@ -150,6 +176,16 @@ impl Keys {
     /// What `key` reaches, if it is a known bearer key (the admin page's sign-in).
     pub fn role_of(&self, key: &str) -> Option<Role> {
         self.by_key.get(key.trim()).cloned()
+    }
+
+    /// What `key` reaches on the admin page, and whether it may act there: a bearer key acts,
+    /// a `[readonly]` key only looks at its company.
+    pub fn viewer_of(&self, key: &str) -> Option<(Role, bool)> {
+        if let Some(role) = self.role_of(key) {
+            return Some((role, true));
+        }
+        let company = self.readonly.get(key.trim())?;
+        Some((Role::Company(company.clone()), false))
     }
 
     /// The Retell API key `company`'s requests are signed with, if the file names one.

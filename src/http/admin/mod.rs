@@ -99,15 +99,20 @@ fn not_found() -> HttpResponse {
     )
 }
 
-/// Who is looking: the admin on an open server, else the session's role.
-fn viewer(state: &AppState, request: &HttpRequest) -> Option<Role> {
+/// Who is looking, and whether they may act: the admin on an open server, else the session's.
+fn viewer_acting(state: &AppState, request: &HttpRequest) -> Option<(Role, bool)> {
     if state.keys.is_open() {
-        return Some(Role::Admin);
+        return Some((Role::Admin, true));
     }
     let token = request.cookie(session::COOKIE)?;
     state
         .admin_sessions
         .role(token.value(), state.engine.clock().now_ms())
+}
+
+/// Who is looking.
+fn viewer(state: &AppState, request: &HttpRequest) -> Option<Role> {
+    viewer_acting(state, request).map(|(role, _)| role)
 }
 
 /// Whether `role` sees `company`.
@@ -174,7 +179,7 @@ async fn login(
     if !same_site(&request) {
         return forbidden_cross_site();
     }
-    let Some(role) = state.keys.role_of(&form.key) else {
+    let Some((role, may_act)) = state.keys.viewer_of(&form.key) else {
         return html(
             StatusCode::UNAUTHORIZED,
             pages::login(Some("That key is not known.")),
@@ -182,7 +187,7 @@ async fn login(
     };
     let token = state
         .admin_sessions
-        .open(role, state.engine.clock().now_ms());
+        .open(role, may_act, state.engine.clock().now_ms());
     let cookie = Cookie::build(session::COOKIE, token)
         .path("/admin")
         .http_only(true)
@@ -266,7 +271,7 @@ async fn day(
     request: &HttpRequest,
     query: &DayQuery,
 ) -> Result<Day, HttpResponse> {
-    let role = viewer(state, request).ok_or_else(|| redirect("/admin/login"))?;
+    let (role, may_act) = viewer_acting(state, request).ok_or_else(|| redirect("/admin/login"))?;
     let company = company_in(request, &role).ok_or_else(not_found)?;
     let engine = &state.engine;
     let now_ms = engine.clock().now_ms();
@@ -324,7 +329,7 @@ async fn day(
         now_ms,
         resources,
         reservations,
-        may_act: true,
+        may_act,
     })
 }
 
@@ -370,6 +375,7 @@ enum Refusal {
     CrossSite,
     SignIn,
     NotFound,
+    ReadOnly,
 }
 
 impl Refusal {
@@ -378,6 +384,10 @@ impl Refusal {
             Refusal::CrossSite => forbidden_cross_site(),
             Refusal::SignIn => redirect("/admin/login"),
             Refusal::NotFound => not_found(),
+            Refusal::ReadOnly => html(
+                StatusCode::FORBIDDEN,
+                pages::message("Read only", "This key may look, not change anything."),
+            ),
         }
     }
 }
@@ -387,8 +397,11 @@ fn change_target(state: &AppState, request: &HttpRequest) -> Result<(String, Uui
     if !same_site(request) {
         return Err(Refusal::CrossSite);
     }
-    let role = viewer(state, request).ok_or(Refusal::SignIn)?;
+    let (role, may_act) = viewer_acting(state, request).ok_or(Refusal::SignIn)?;
     let company = company_in(request, &role).ok_or(Refusal::NotFound)?;
+    if !may_act {
+        return Err(Refusal::ReadOnly);
+    }
     let token = request
         .match_info()
         .get("token")

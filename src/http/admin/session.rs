@@ -22,20 +22,23 @@ pub struct Sessions {
 
 #[derive(Debug, Default)]
 struct Inner {
-    by_token: HashMap<String, (Role, i64)>,
+    /// Role, whether it may act, and when the session ends.
+    by_token: HashMap<String, (Role, bool, i64)>,
     /// Tokens oldest first, to end the oldest past the bound.
     order: VecDeque<String>,
 }
 
 impl Sessions {
-    /// A new session for `role` at `now_ms`; answers its token.
-    pub fn open(&self, role: Role, now_ms: i64) -> String {
+    /// A new session for `role` (acting or only looking) at `now_ms`; answers its token.
+    pub fn open(&self, role: Role, may_act: bool, now_ms: i64) -> String {
         let mut bytes = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut bytes);
         let token = URL_SAFE_NO_PAD.encode(bytes);
         let mut inner = self.inner.lock();
         let ends_ms = now_ms + limits::ADMIN_SESSION_SECONDS * 1_000;
-        inner.by_token.insert(token.clone(), (role, ends_ms));
+        inner
+            .by_token
+            .insert(token.clone(), (role, may_act, ends_ms));
         inner.order.push_back(token.clone());
         while inner.order.len() > limits::ADMIN_SESSIONS_MAX {
             if let Some(oldest) = inner.order.pop_front() {
@@ -45,11 +48,11 @@ impl Sessions {
         token
     }
 
-    /// The role of a live session.
-    pub fn role(&self, token: &str, now_ms: i64) -> Option<Role> {
+    /// The role of a live session, and whether it may act.
+    pub fn role(&self, token: &str, now_ms: i64) -> Option<(Role, bool)> {
         let inner = self.inner.lock();
-        let (role, ends_ms) = inner.by_token.get(token)?;
-        (now_ms < *ends_ms).then(|| role.clone())
+        let (role, may_act, ends_ms) = inner.by_token.get(token)?;
+        (now_ms < *ends_ms).then(|| (role.clone(), *may_act))
     }
 
     /// Ends a session.
@@ -68,11 +71,15 @@ mod tests {
     #[test]
     fn sessions_end() {
         let sessions = Sessions::default();
-        let token = sessions.open(Role::Admin, 0);
-        assert_eq!(sessions.role(&token, 1), Some(Role::Admin));
+        let token = sessions.open(Role::Admin, true, 0);
+        assert_eq!(sessions.role(&token, 1), Some((Role::Admin, true)));
         let end = limits::ADMIN_SESSION_SECONDS * 1_000;
         assert_eq!(sessions.role(&token, end), None);
-        let other = sessions.open(Role::Company("acme".into()), 0);
+        let other = sessions.open(Role::Company("acme".into()), false, 0);
+        assert_eq!(
+            sessions.role(&other, 1),
+            Some((Role::Company("acme".into()), false))
+        );
         sessions.close(&other);
         assert_eq!(sessions.role(&other, 1), None);
         assert_eq!(sessions.role("forged", 1), None);

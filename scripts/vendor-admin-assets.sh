@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 HTMX_VERSION=2.0.4
+HTMX_SSE_VERSION=2.2.4
 out=src/http/admin/assets/vendor
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
@@ -20,5 +21,8 @@ fetch() { # package version
 fetch htmx.org "$HTMX_VERSION"
 cp "$work/htmx.org/package/dist/htmx.min.js" "$out/htmx.min.js"
 cp "$work/htmx.org/package/LICENSE" "$out/htmx.LICENSE"
-echo "htmx.org $HTMX_VERSION" > "$out/VERSIONS"
+fetch htmx-ext-sse "$HTMX_SSE_VERSION"
+cp "$work/htmx-ext-sse/package/sse.js" "$out/htmx-ext-sse.js"
+cp "$work/htmx-ext-sse/package/LICENSE" "$out/htmx-ext-sse.LICENSE"
+printf 'htmx.org %s\nhtmx-ext-sse %s\n' "$HTMX_VERSION" "$HTMX_SSE_VERSION" > "$out/VERSIONS"
 ls -l "$out"

@@ -478,3 +478,6 @@ pub const ADMIN_SESSIONS_MAX: usize = 10_000;
 
 /// Reservations one day view draws: a page an operator reads, not an export.
 pub const ADMIN_DAY_RESERVATIONS_MAX: usize = 1_000;
+
+/// Events the admin page lists for a company: the newest, as a glance at what happens now.
+pub const ADMIN_EVENTS_SHOWN: usize = 50;

@@ -1,6 +1,7 @@
 //! The admin page in a real headless Chromium against a real server: signing in, a hold made
 //! over the API appearing in the day view within 2 seconds without a reload, its countdown
-//! running, cancelling from the page (checked over the API), a company key that never sees
+//! running, its event pushed to the live list (which stays still while paused), cancelling
+//! from the page (checked over the API), a company key that never sees
 //! another company, and the companies table updating by itself. Each test saves a screenshot
 //! under `target/browser/`.
 //!
@@ -198,7 +199,21 @@ fn the_day_view_is_live_and_cancels() {
         seconds_left(&later) < seconds_left(&first),
         "{first} then {later}"
     );
+    // The live events list got the hold's event, pushed over the stream.
+    wait_text(&tab, "#events", Duration::from_secs(3), |t| {
+        t.contains("created chair-1")
+    });
     screenshot(&tab, "admin-day.png");
+    // Paused, the list takes nothing new.
+    let lines = |tab: &Arc<Tab>| tab.find_elements("#events li").map_or(0, |l| l.len());
+    tab.wait_for_element("#pause-events")
+        .unwrap()
+        .click()
+        .unwrap();
+    let before = lines(&tab);
+    hold(&server, "acme", "chair-1", 300);
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert_eq!(lines(&tab), before, "a paused list stays as it is");
 
     tab.wait_for_element(&format!("{row} button.cancel"))
         .unwrap()

@@ -13,6 +13,7 @@
 //! The page is no part of the JSON API: its routes are installed beside the API's and are not
 //! in `/openapi.json`.
 
+pub mod events;
 pub mod pages;
 pub mod session;
 
@@ -31,7 +32,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 /// The assets compiled into the binary: name, content type, bytes.
-const ASSETS: [(&str, &str, &[u8]); 3] = [
+const ASSETS: [(&str, &str, &[u8]); 4] = [
     (
         "admin.js",
         "text/javascript; charset=utf-8",
@@ -47,10 +48,15 @@ const ASSETS: [(&str, &str, &[u8]); 3] = [
         "text/javascript; charset=utf-8",
         include_bytes!("assets/vendor/htmx.min.js"),
     ),
+    (
+        "htmx-ext-sse.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("assets/vendor/htmx-ext-sse.js"),
+    ),
 ];
 
 /// What every admin answer says about where its parts may come from.
-const POLICY: &str = "default-src 'self'; frame-ancestors 'none'; form-action 'self'";
+pub(crate) const POLICY: &str = "default-src 'self'; frame-ancestors 'none'; form-action 'self'";
 
 /// Installs the admin page's routes.
 pub fn configure(config: &mut web::ServiceConfig) {
@@ -65,6 +71,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route(
             "/admin/companies/{company}/day",
             web::get().to(day_fragment),
+        )
+        .route(
+            "/admin/companies/{company}/events",
+            web::get().to(live_events),
         )
         .route(
             "/admin/companies/{company}/holds/{token}/cancel",
@@ -338,13 +348,64 @@ async fn day_page(
     request: HttpRequest,
     query: web::Query<DayQuery>,
 ) -> HttpResponse {
-    match day(&state, &request, &query).await {
-        Ok(day) => html(
-            StatusCode::OK,
-            pages::day_page(&day, pages::day_fragment(&day)),
-        ),
-        Err(answer) => answer,
-    }
+    let day = match day(&state, &request, &query).await {
+        Ok(day) => day,
+        Err(answer) => return answer,
+    };
+    let recent = recent_events(&state, &day.company).await;
+    let events = events::lines(day.zone, &recent);
+    html(
+        StatusCode::OK,
+        pages::day_page(&day, pages::day_fragment(&day), events),
+    )
+}
+
+/// The company's newest events, oldest first.
+async fn recent_events(
+    state: &AppState,
+    company: &str,
+) -> Vec<std::sync::Arc<crate::core::events::Event>> {
+    let engine = &state.engine;
+    // A position past every event answers only where the next one will be.
+    let Ok(end) = engine.events(company, i64::MAX as u64, 1).await else {
+        return Vec::new();
+    };
+    let count = limits::ADMIN_EVENTS_SHOWN as u64;
+    let after = end.next_seq.saturating_sub(count + 1);
+    engine
+        .events(company, after, limits::ADMIN_EVENTS_SHOWN)
+        .await
+        .map(|page| page.events)
+        .unwrap_or_default()
+}
+
+/// The company's events as they happen, as Server-Sent Events of HTML lines.
+async fn live_events(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let Some(role) = viewer(&state, &request) else {
+        return redirect("/admin/login");
+    };
+    let Some(company) = company_in(&request, &role) else {
+        return not_found();
+    };
+    let engine = &state.engine;
+    let (settings, subscription) = match tokio::try_join!(
+        engine.settings(&company),
+        engine.subscribe_events(&company, 0, 0)
+    ) {
+        Ok(both) => both,
+        Err(_) => {
+            return html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                pages::message("Unavailable", "The server cannot answer now; try again."),
+            )
+        }
+    };
+    events::stream(
+        engine.clone(),
+        state.ready.clone(),
+        settings.time_zone(),
+        subscription.receiver,
+    )
 }
 
 async fn day_fragment(

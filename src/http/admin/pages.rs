@@ -24,6 +24,7 @@ pub fn layout(title: &str, signed_in: bool, body: Markup) -> Markup {
                 title { (title) " · holdfast" }
                 link rel="stylesheet" href="/admin/assets/admin.css";
                 script src="/admin/assets/htmx.min.js" {}
+                script src="/admin/assets/htmx-ext-sse.js" {}
                 script src="/admin/assets/admin.js" {}
             }
             body {
@@ -134,8 +135,9 @@ pub struct Day {
     pub may_act: bool,
 }
 
-/// A company's day page: the date picker and the day, fetched again every second.
-pub fn day_page(day: &Day, fragment: Markup) -> Markup {
+/// A company's day page: the date picker, the day (fetched again every second) and the live
+/// events (pushed as they happen; pausable).
+pub fn day_page(day: &Day, fragment: Markup, events: Markup) -> Markup {
     let date = day.date.format("%Y-%m-%d").to_string();
     layout(
         &day.company,
@@ -148,6 +150,12 @@ pub fn day_page(day: &Day, fragment: Markup) -> Markup {
             }
             div #day hx-get={ "/admin/companies/" (day.company) "/day?date=" (date) } hx-trigger="every 1s" hx-swap="innerHTML" {
                 (fragment)
+            }
+            section.events {
+                h2 { "Live events " label { input #pause-events type="checkbox"; " pause" } }
+                ul #events hx-ext="sse" sse-connect={ "/admin/companies/" (day.company) "/events" } sse-swap="change" hx-swap="afterbegin" {
+                    (events)
+                }
             }
         },
     )

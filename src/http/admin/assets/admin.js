@@ -35,3 +35,17 @@ document.addEventListener("DOMContentLoaded", () => {
 // A fetched fragment shows new holds: count them down at once (the offset stays the page's:
 // the countdown runs on the browser's clock from the server's time at load).
 document.addEventListener("htmx:afterSwap", tick);
+
+// Live events: a paused list takes no new lines; a running one keeps the newest only.
+document.addEventListener("htmx:sseBeforeMessage", (event) => {
+  const pause = document.getElementById("pause-events");
+  if (pause && pause.checked) {
+    event.preventDefault();
+  }
+});
+document.addEventListener("htmx:sseMessage", () => {
+  const list = document.getElementById("events");
+  while (list && list.children.length > 50) {
+    list.lastElementChild.remove();
+  }
+});

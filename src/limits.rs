@@ -481,3 +481,6 @@ pub const ADMIN_DAY_RESERVATIONS_MAX: usize = 1_000;
 
 /// Events the admin page lists for a company: the newest, as a glance at what happens now.
 pub const ADMIN_EVENTS_SHOWN: usize = 50;
+
+/// Minutes of activity the admin page charts (an hour): what an operator looks back over.
+pub const ADMIN_ACTIVITY_MINUTES: usize = 60;

@@ -199,6 +199,10 @@ fn the_day_view_is_live_and_cancels() {
         seconds_left(&later) < seconds_left(&first),
         "{first} then {later}"
     );
+    // The charts of the last hour are drawn.
+    wait_text(&tab, ".activity", Duration::from_secs(3), |t| {
+        t.contains("converted")
+    });
     // The live events list got the hold's event, pushed over the stream.
     wait_text(&tab, "#events", Duration::from_secs(3), |t| {
         t.contains("created chair-1")

@@ -206,6 +206,43 @@ async fn an_open_server_opens_the_page_and_it_is_light() {
     }
     assert!(total < 300 * 1_024, "a first load of {total} bytes");
     println!("a first load transfers {total} bytes");
+    // The charts count the last hour's holds from the company's events.
+    for minutes in [0, 60] {
+        let body =
+            json!({"resource": "chair-1", "start": slot(minutes), "end": slot(minutes + 30)});
+        server
+            .post("/v1/companies/acme/holds", &body.to_string(), 201)
+            .await;
+    }
+    let hold = server
+        .post(
+            "/v1/companies/acme/holds",
+            &json!({"resource": "chair-2", "start": slot(0), "end": slot(30)}).to_string(),
+            201,
+        )
+        .await;
+    let token = hold["token"].as_str().unwrap();
+    server
+        .post(
+            &format!("/v1/companies/acme/holds/{token}/confirm"),
+            "{}",
+            200,
+        )
+        .await;
+    let charts = client()
+        .get(server.url("/admin/companies/acme/activity"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(charts.contains("3 created, 1 converted (33 %)"), "{charts}");
+    assert_eq!(
+        charts.matches("class=\"created\"").count(),
+        60,
+        "a bar a minute"
+    );
 }
 
 /// Goal: a `[readonly]` key signs in to look at its company: the day shows no actions, a change

@@ -25,10 +25,12 @@ use actix::prelude::*;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
+mod activity;
 mod config;
 mod events;
 mod webhooks;
 
+pub use activity::{MinuteActivity, ReadActivity};
 pub use events::{EventChannels, EventSubscription, Published, ReadEvents, SubscribeEvents};
 pub use webhooks::{
     AcknowledgeWebhook, DeleteWebhook, PutWebhook, ReadWebhookWork, ReadWebhooks, WebhookEntry,
@@ -66,6 +68,8 @@ pub struct CompanyActor {
     live_counted: usize,
     /// Where the book's events go after each message (see `company::events`).
     events: EventChannels,
+    /// The hold latency of the last hour, by minute (the admin page's chart).
+    latency: activity::LatencyMinutes,
 }
 
 impl CompanyActor {
@@ -81,6 +85,7 @@ impl CompanyActor {
             budget: LiveBudget::unbounded(),
             live_counted: 0,
             events: EventChannels::new(None),
+            latency: activity::LatencyMinutes::default(),
         }
     }
 
@@ -290,6 +295,7 @@ impl Handler<Hold> for CompanyActor {
         }
         let micros = started.elapsed().as_micros() as u64;
         self.book.metrics_mut().hold_latency_micros.record(micros);
+        self.latency.record(now_ms, micros);
         if let Ok(outcome) = &result {
             // A replayed answer was scheduled when it was first created.
             if !outcome.replayed {

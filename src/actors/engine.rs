@@ -14,6 +14,7 @@ use crate::actors::company::{
     LoggedAnswer, Published, PutResource, ReadEvents, ReadMetrics, ReadReservation, ReadResource,
     ReadSettings, RecordRejected, ResourceEntry, SampleMetrics, SubscribeEvents, UpdateSettings,
 };
+use crate::actors::company::{MinuteActivity, ReadActivity};
 use crate::actors::expiry::{
     ExpireBatch, ExpiryConfig, ExpiryService, ExpiryStats, Stats, Tick, TickReport,
 };
@@ -479,6 +480,11 @@ impl Engine {
             seq,
         };
         self.change(company, message).await
+    }
+
+    /// `company`'s last hour, minute by minute (the admin page's charts).
+    pub async fn activity(&self, company: &str) -> Result<Vec<MinuteActivity>, EngineError> {
+        Ok(self.company(company)?.send(ReadActivity).await?)
     }
 
     /// The companies started now (restored ones included).

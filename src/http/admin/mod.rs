@@ -77,6 +77,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
             web::get().to(live_events),
         )
         .route(
+            "/admin/companies/{company}/activity",
+            web::get().to(activity),
+        )
+        .route(
             "/admin/companies/{company}/holds/{token}/cancel",
             web::post().to(cancel),
         )
@@ -377,6 +381,23 @@ async fn recent_events(
         .await
         .map(|page| page.events)
         .unwrap_or_default()
+}
+
+/// The company's last hour as small charts.
+async fn activity(state: web::Data<AppState>, request: HttpRequest) -> HttpResponse {
+    let Some(role) = viewer(&state, &request) else {
+        return redirect("/admin/login");
+    };
+    let Some(company) = company_in(&request, &role) else {
+        return not_found();
+    };
+    match state.engine.activity(&company).await {
+        Ok(minutes) => html(StatusCode::OK, pages::activity(&minutes)),
+        Err(_) => html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::message("Unavailable", "The server cannot answer now; try again."),
+        ),
+    }
 }
 
 /// The company's events as they happen, as Server-Sent Events of HTML lines.

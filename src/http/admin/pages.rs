@@ -151,6 +151,7 @@ pub fn day_page(day: &Day, fragment: Markup, events: Markup) -> Markup {
             div #day hx-get={ "/admin/companies/" (day.company) "/day?date=" (date) } hx-trigger="every 1s" hx-swap="innerHTML" {
                 (fragment)
             }
+            section.activity hx-get={ "/admin/companies/" (day.company) "/activity" } hx-trigger="load, every 10s" hx-swap="innerHTML" {}
             section.events {
                 h2 { "Live events " label { input #pause-events type="checkbox"; " pause" } }
                 ul #events hx-ext="sse" sse-connect={ "/admin/companies/" (day.company) "/events" } sse-swap="change" hx-swap="afterbegin" {
@@ -350,4 +351,60 @@ fn local_clock(zone: Tz, ms: i64) -> String {
 /// A page that says what is wrong, in the layout.
 pub fn message(title: &str, text: &str) -> Markup {
     layout(title, true, html! { h1 { (title) } p { (text) } })
+}
+
+/// The last hour's charts: holds created and converted, expiries, hold latency, a bar a minute.
+pub fn activity(minutes: &[crate::actors::company::MinuteActivity]) -> Markup {
+    let created: u64 = minutes.iter().map(|m| u64::from(m.created)).sum();
+    let converted: u64 = minutes.iter().map(|m| u64::from(m.converted)).sum();
+    let expired: u64 = minutes.iter().map(|m| u64::from(m.expired)).sum();
+    let latency_max = minutes
+        .iter()
+        .map(|m| m.latency_max_micros)
+        .max()
+        .unwrap_or(0);
+    let conversion = if created > 0 {
+        format!("{:.0} %", converted as f64 * 100.0 / created as f64)
+    } else {
+        "n/a".into()
+    };
+    html! {
+        div.chart {
+            h3 { "Holds and bookings, last hour: " (created) " created, " (converted) " converted (" (conversion) ")" }
+            (bars(minutes.iter().map(|m| u64::from(m.created)).collect(), minutes.iter().map(|m| u64::from(m.converted)).collect(), "created", "converted"))
+        }
+        div.chart {
+            h3 { "Expired, last hour: " (expired) }
+            (bars(minutes.iter().map(|m| u64::from(m.expired)).collect(), Vec::new(), "expired", ""))
+        }
+        div.chart {
+            h3 { "Hold latency, last hour: largest " (format!("{:.2}", latency_max as f64 / 1_000.0)) " ms" }
+            (bars(minutes.iter().map(|m| m.latency_max_micros).collect(), minutes.iter().map(|m| m.latency_avg_micros).collect(), "latency-max", "latency-avg"))
+        }
+    }
+}
+
+/// A bar per value, scaled to the largest; `inner` (when given) drawn over `outer`.
+fn bars(outer: Vec<u64>, inner: Vec<u64>, outer_class: &str, inner_class: &str) -> Markup {
+    let largest = outer
+        .iter()
+        .chain(&inner)
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let height = |value: u64| (value * 50).div_ceil(largest);
+    html! {
+        svg viewBox="0 0 300 52" preserveAspectRatio="none" {
+            rect.chart-base x="0" y="51" width="300" height="1" {}
+            @for (index, value) in outer.iter().enumerate() {
+                @let h = height(*value);
+                rect class=(outer_class) x=(index * 5) y=(51 - h) width="4" height=(h) {}
+            }
+            @for (index, value) in inner.iter().enumerate() {
+                @let h = height(*value);
+                rect class=(inner_class) x=(index * 5) y=(51 - h) width="4" height=(h) {}
+            }
+        }
+    }
 }

@@ -484,3 +484,11 @@ pub const ADMIN_EVENTS_SHOWN: usize = 50;
 
 /// Minutes of activity the admin page charts (an hour): what an operator looks back over.
 pub const ADMIN_ACTIVITY_MINUTES: usize = 60;
+
+/// How long the admin page's live events stream lets a burst gather before it sends, in
+/// milliseconds: a few messages a second are what a person can follow, and each costs a render.
+pub const ADMIN_EVENTS_MESSAGE_MILLIS: u64 = 250;
+
+/// Lines one message of the admin page's live events carries at most (the newest): more than a
+/// person reads in a quarter second.
+pub const ADMIN_EVENTS_PER_MESSAGE: usize = 10;

@@ -20,6 +20,7 @@ pub mod report;
 pub mod scenarios;
 pub mod server;
 pub mod stats;
+pub mod admin_pages;
 pub mod subscribers;
 pub mod webhook;
 
@@ -33,6 +34,7 @@ use scenarios::{Caller, Contention, Flow, Mix, Rounds, Throughput, Voice, SLOT_M
 use stats::Recorder;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use admin_pages::AdminPages;
 use subscribers::Subscribers;
 use webhook::WebhookReceiver;
 
@@ -157,6 +159,14 @@ pub struct BenchArgs {
     #[arg(long, env = "HOLDFAST_WEBHOOK")]
     pub webhook: bool,
 
+    /// Admin pages open on the first company's day while the load runs, each fetching what a
+    /// browser fetches (the day every second, the table every two, the charts every ten, the
+    /// live events stream): what watching costs the callers. The server must be open (the
+    /// in-process one is).
+    #[arg(long, env = "HOLDFAST_ADMIN_PAGES", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=limits::SUBSCRIBERS_MAX as i64))]
+    pub admin_pages: u32,
+
     /// `voice`: how the calls reach holdfast: `rest` (the HTTP API's holds) or `retell` (as a
     /// Retell agent's custom functions, `POST /v1/voice/retell/{company}`).
     #[arg(long, env = "HOLDFAST_VIA", value_enum, default_value = "rest")]
@@ -212,6 +222,7 @@ struct Plan {
     subscribers: usize,
     stalled_subscribers: usize,
     webhook: bool,
+    admin_pages: usize,
     via: Via,
     call_bytes: usize,
     retell_key: Option<String>,
@@ -269,6 +280,7 @@ impl BenchArgs {
             subscribers: self.subscribers as usize,
             stalled_subscribers: self.stalled_subscribers as usize,
             webhook: self.webhook,
+            admin_pages: self.admin_pages as usize,
             via: self.via,
             call_bytes: self.call_bytes as usize,
             retell_key: self.retell_key.clone(),
@@ -374,6 +386,23 @@ async fn run_against(
         url: target_name.clone(),
         reason: format!("an event stream did not open: {e}"),
     })?;
+    let pages = match (plan.admin_pages, companies.first()) {
+        (0, _) | (_, None) => None,
+        (count, Some(company)) => {
+            let date = chrono::DateTime::from_timestamp_millis(base_ms)
+                .unwrap_or_default()
+                .format("%Y-%m-%d")
+                .to_string();
+            Some(
+                AdminPages::open(&target, company, &date, count)
+                    .await
+                    .map_err(|e| BenchError::NotReady {
+                        url: target_name.clone(),
+                        reason: format!("an admin page did not open: {e}"),
+                    })?,
+            )
+        }
+    };
     let mut elapsed = Duration::ZERO;
     for (flow, duration) in phases {
         let (returned, took) = run_phase(flow, callers, duration, plan.rate).await;
@@ -381,6 +410,10 @@ async fn run_against(
         elapsed += took;
     }
     drop(callers);
+    let admin_page_requests = match pages {
+        Some(pages) => pages.close().await,
+        None => 0,
+    };
     let events_received = subscribers.close().await;
     let webhook = match receiver {
         // Deliveries still on their way are waited for (a second without one ends the wait).
@@ -408,6 +441,8 @@ async fn run_against(
         stalled_subscribers: plan.stalled_subscribers,
         events_received,
         webhook,
+        admin_pages: plan.admin_pages,
+        admin_page_requests,
     };
     Ok(BenchReport::new(facts, &recorder, audit))
 }

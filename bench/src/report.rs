@@ -45,6 +45,9 @@ pub struct BenchReport {
     pub stalled_subscribers: usize,
     /// What the webhook receiver saw (`--webhook`).
     pub webhook: Option<crate::webhook::WebhookReport>,
+    /// Admin pages open during the load (`--admin-pages`), and the fetches they made.
+    pub admin_pages: usize,
+    pub admin_page_requests: u64,
     pub operations: BTreeMap<String, OperationReport>,
     /// Every request sent, all operations together, and how many got an answer.
     pub requests: u64,
@@ -146,6 +149,8 @@ pub struct RunFacts {
     pub stalled_subscribers: usize,
     pub events_received: u64,
     pub webhook: Option<crate::webhook::WebhookReport>,
+    pub admin_pages: usize,
+    pub admin_page_requests: u64,
 }
 
 fn share(part: u64, whole: u64) -> Option<f64> {
@@ -255,6 +260,8 @@ impl BenchReport {
             events_received: facts.events_received,
             stalled_subscribers: facts.stalled_subscribers,
             webhook: facts.webhook,
+            admin_pages: facts.admin_pages,
+            admin_page_requests: facts.admin_page_requests,
             operations,
             requests,
             answered,
@@ -334,6 +341,13 @@ impl BenchReport {
                 out,
                 "stalled event streams: {} per company, never read",
                 self.stalled_subscribers
+            );
+        }
+        if self.admin_pages > 0 {
+            let _ = writeln!(
+                out,
+                "admin pages: {} open on the day view, {} fetches made",
+                self.admin_pages, self.admin_page_requests
             );
         }
         if let Some(webhook) = &self.webhook {

@@ -52,6 +52,25 @@ impl Subscribers {
         })
     }
 
+    /// Opens one stream on each of `paths` (any Server-Sent Events route), read like the
+    /// company streams.
+    pub async fn open_paths(target: &Target, paths: &[String]) -> std::io::Result<Subscribers> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let events = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for path in paths {
+            let stream = ask_path(target, path).await?;
+            let (stop, events) = (stop.clone(), events.clone());
+            tasks.push(tokio::spawn(read(stream, stop, events)));
+        }
+        Ok(Subscribers {
+            stop,
+            events,
+            tasks,
+            stalled: Vec::new(),
+        })
+    }
+
     /// Waits until the streams stop receiving (the last events of the load are still on
     /// their way when it ends: an event goes out once its change is durable), then closes every
     /// stream; answers how many events they were handed in all.
@@ -80,6 +99,11 @@ impl Subscribers {
 
 /// Connects and asks for `company`'s event stream.
 async fn ask(target: &Target, company: &str) -> std::io::Result<TcpStream> {
+    ask_path(target, &format!("/v1/companies/{company}/events")).await
+}
+
+/// Connects and asks for the event stream at `path`.
+async fn ask_path(target: &Target, path: &str) -> std::io::Result<TcpStream> {
     let mut stream = TcpStream::connect(target.address).await?;
     let authorization = target
         .authorization
@@ -88,7 +112,7 @@ async fn ask(target: &Target, company: &str) -> std::io::Result<TcpStream> {
         .map(|value| format!("Authorization: {value}\r\n"))
         .unwrap_or_default();
     let request = format!(
-        "GET /v1/companies/{company}/events HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n{authorization}\r\n",
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: text/event-stream\r\n{authorization}\r\n",
         target.authority
     );
     stream.write_all(request.as_bytes()).await?;

@@ -86,7 +86,11 @@ async fn poll(
     let mut interval = tokio::time::interval(every);
     while !stop.load(Ordering::Relaxed) {
         interval.tick().await;
-        if connection.send(hyper::Method::GET, &path, None).await.is_ok() {
+        if connection
+            .send(hyper::Method::GET, &path, None)
+            .await
+            .is_ok()
+        {
             requests.fetch_add(1, Ordering::Relaxed);
         }
     }

@@ -12,6 +12,7 @@
 //! Each run works in companies of its own (`bench-<run id>-...`), so that it can run against a
 //! server holding other data, and its audit reads back exactly what it could have touched.
 
+pub mod admin_pages;
 pub mod audit;
 pub mod client;
 pub mod limits;
@@ -20,10 +21,10 @@ pub mod report;
 pub mod scenarios;
 pub mod server;
 pub mod stats;
-pub mod admin_pages;
 pub mod subscribers;
 pub mod webhook;
 
+use admin_pages::AdminPages;
 use audit::AuditScope;
 use client::{Connection, Target};
 use holdfast::config::{parse_duration, Durability};
@@ -34,7 +35,6 @@ use scenarios::{Caller, Contention, Flow, Mix, Rounds, Throughput, Voice, SLOT_M
 use stats::Recorder;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use admin_pages::AdminPages;
 use subscribers::Subscribers;
 use webhook::WebhookReceiver;
 

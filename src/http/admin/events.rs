@@ -103,7 +103,8 @@ impl Stream {
                     Err(_) => break,
                 }
             }
-            let newest = batch.split_off(batch.len().saturating_sub(limits::ADMIN_EVENTS_PER_MESSAGE));
+            let newest =
+                batch.split_off(batch.len().saturating_sub(limits::ADMIN_EVENTS_PER_MESSAGE));
             let Some(last) = newest.last() else {
                 continue;
             };

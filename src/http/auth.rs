@@ -120,13 +120,7 @@ impl Keys {
                 company: company.clone(),
                 detail: error.to_string(),
             })?;
-            let owner = format!("the Retell agent of company '{company}'");
-            if key.len() < limits::KEY_BYTES_MIN {
-                return Err(KeysError::TooShort { owner });
-            }
-            if !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(KeysError::Alphabet { owner });
-            }
+            check_key(&key, format!("the Retell agent of company '{company}'"))?;
             keys.retell.insert(company.into(), key.into());
         }
         for (company, key) in file.readonly {
@@ -135,12 +129,7 @@ impl Keys {
                 detail: error.to_string(),
             })?;
             let owner = format!("the read-only key of company '{company}'");
-            if key.len() < limits::KEY_BYTES_MIN {
-                return Err(KeysError::TooShort { owner });
-            }
-            if !key.bytes().all(|b| b.is_ascii_graphic()) {
-                return Err(KeysError::Alphabet { owner });
-            }
+            check_key(&key, owner.clone())?;
             if let Some(first) = keys.by_key.get(key.as_str()) {
                 return Err(KeysError::Shared {
                     first: owner_of(first),
@@ -157,13 +146,7 @@ impl Keys {
 
     fn add(&mut self, key: String, role: Role) -> Result<(), KeysError> {
         let owner = owner_of(&role);
-        if key.len() < limits::KEY_BYTES_MIN {
-            return Err(KeysError::TooShort { owner });
-        }
-        // The header carries the key verbatim; a byte a header cannot hold could never match.
-        if !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(KeysError::Alphabet { owner });
-        }
+        check_key(&key, owner.clone())?;
         if let Some(first) = self.by_key.insert(key.into_boxed_str(), role) {
             return Err(KeysError::Shared {
                 first: owner_of(&first),
@@ -236,6 +219,18 @@ impl Keys {
             }),
         }
     }
+}
+
+/// Checks a key's length and alphabet (`owner` names it in the error).
+fn check_key(key: &str, owner: String) -> Result<(), KeysError> {
+    if key.len() < limits::KEY_BYTES_MIN {
+        return Err(KeysError::TooShort { owner });
+    }
+    // A header carries the key verbatim; a byte a header cannot hold could never match.
+    if !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(KeysError::Alphabet { owner });
+    }
+    Ok(())
 }
 
 fn owner_of(role: &Role) -> String {
@@ -313,6 +308,18 @@ beta = "beta-key-0123456789"
             (
                 "admin = \"same-key-0123456789\"\n[companies]\nacme = \"same-key-0123456789\"",
                 "shared",
+            ),
+            (
+                "admin = \"admin-key-0123456789\"\n[retell]\nacme = \"short\"",
+                "a short Retell key",
+            ),
+            (
+                "admin = \"admin-key-0123456789\"\n[readonly]\nacme = \"admin-key-0123456789\"",
+                "a read-only key shared with the admin",
+            ),
+            (
+                "[readonly]\nacme = \"readonly-key-0123456789\"",
+                "read-only keys alone (the API would be open)",
             ),
         ];
         for (text, why) in cases {

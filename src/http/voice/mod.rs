@@ -69,6 +69,20 @@ fn check_retell(
     retell::verify(header, body, key, state.engine.clock().now_ms())
 }
 
+/// A Retell request's company and body, checked in order: the path, no query, the body's size
+/// and type, its signature over the raw bytes, then its shape.
+async fn retell_request<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    request: &HttpRequest,
+    payload: web::Payload,
+) -> Result<(String, T), ApiError> {
+    let company = company_of(request)?;
+    no_query(request.query_string())?;
+    let body = body_of(request, payload).await?;
+    check_retell(state, request, &company, &body)?;
+    Ok((company, parse_json(&body)?))
+}
+
 /// A platform's call id, checked as every call id is.
 fn call_id(field: &str, id: &str) -> Result<String, ApiError> {
     validate_text(field, Some(id))?;
@@ -102,11 +116,8 @@ pub async fn retell_function(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let company = company_of(&request)?;
-    no_query(request.query_string())?;
-    let body = body_of(&request, payload).await?;
-    check_retell(&state, &request, &company, &body)?;
-    let parsed: retell::FunctionBody = parse_json(&body)?;
+    let (company, parsed): (String, retell::FunctionBody) =
+        retell_request(&state, &request, payload).await?;
     let call = VoiceCall {
         company,
         call_id: call_id("call.call_id", &parsed.call.call_id)?,
@@ -136,11 +147,8 @@ pub async fn retell_event(
     request: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let company = company_of(&request)?;
-    no_query(request.query_string())?;
-    let body = body_of(&request, payload).await?;
-    check_retell(&state, &request, &company, &body)?;
-    let parsed: retell::EventBody = parse_json(&body)?;
+    let (company, parsed): (String, retell::EventBody) =
+        retell_request(&state, &request, payload).await?;
     let call = VoiceCall {
         company,
         call_id: call_id("call.call_id", &parsed.call.call_id)?,

@@ -49,3 +49,39 @@ document.addEventListener("htmx:sseMessage", () => {
     list.lastElementChild.remove();
   }
 });
+
+// The day refreshes every second; a refresh while the operator aims at a button or picks a
+// reason would replace the control under the pointer and lose the click. While the pointer
+// moves or presses over the day's controls (and for a moment after), refreshes of the day are
+// skipped, and one already on its way is not swapped in.
+let dayHeldUntil = 0;
+
+function holdDay(event) {
+  if (event.target.closest && event.target.closest("#day table, #day form")) {
+    dayHeldUntil = Date.now() + 1500;
+  }
+}
+
+document.addEventListener("pointermove", holdDay);
+document.addEventListener("pointerdown", holdDay);
+document.addEventListener("focusin", holdDay);
+
+function dayHeld(event) {
+  const target = event.detail && event.detail.elt;
+  if (!target || target.id !== "day") {
+    return false;
+  }
+  const focused = document.activeElement;
+  return Date.now() < dayHeldUntil || (focused && focused.closest && focused.closest("#day select"));
+}
+
+document.addEventListener("htmx:beforeRequest", (event) => {
+  if (dayHeld(event)) {
+    event.preventDefault();
+  }
+});
+document.addEventListener("htmx:beforeSwap", (event) => {
+  if (dayHeld(event)) {
+    event.detail.shouldSwap = false;
+  }
+});

@@ -9,6 +9,7 @@
 //! platforms retry or drop anything else; the outcome is in the body). A body that is not the
 //! platform's shape (no call id) is 400 naming the field; a bad signature or key is 401.
 
+pub mod args;
 pub mod functions;
 pub mod retell;
 pub mod speech;

@@ -10,12 +10,11 @@
 
 use super::caller::Caller;
 use super::schedule::Rounds;
-use super::voice::Mix;
+use super::voice::{think_and_choose, Choice, Mix};
 use crate::client::Answer;
 use crate::stats::{Operation, Outcome};
 use hmac::{Hmac, Mac};
 use hyper::Method;
-use rand::Rng;
 use serde::Deserialize;
 use sha2::Sha256;
 use std::sync::atomic::Ordering;
@@ -139,40 +138,26 @@ pub(super) async fn retell_call(voice: &RetellVoice, caller: &mut Caller, schedu
 }
 
 async fn decide(voice: &RetellVoice, caller: &mut Caller, call_id: &str, held_at: Instant) {
-    let think = voice.think.mul_f64(caller.rng.gen_range(0.5..1.5));
-    tokio::time::sleep(think).await;
-    let draw = caller.rng.gen_range(0..100u32);
-    if draw < voice.mix.confirm_percent {
-        caller
-            .recorder
-            .flows
-            .chose_confirm
-            .fetch_add(1, Ordering::Relaxed);
-        let args =
-            serde_json::json!({"appointment_id": format!("A-{}-{}", caller.index, caller.flows)});
-        let body = voice.body(call_id, "book_appointment", args);
-        let booked = voice
-            .call(caller, Operation::Confirm, body, Instant::now())
-            .await;
-        if let Some((_, Outcome::Ok, at)) = booked {
-            caller.recorder.conversion(at.duration_since(held_at));
+    match think_and_choose(voice.think, voice.mix, caller).await {
+        Choice::Confirm => {
+            let args = serde_json::json!({
+                "appointment_id": format!("A-{}-{}", caller.index, caller.flows)
+            });
+            let body = voice.body(call_id, "book_appointment", args);
+            let booked = voice
+                .call(caller, Operation::Confirm, body, Instant::now())
+                .await;
+            if let Some((_, Outcome::Ok, at)) = booked {
+                caller.recorder.conversion(at.duration_since(held_at));
+            }
         }
-    } else if draw < voice.mix.confirm_percent + voice.mix.cancel_percent {
-        caller
-            .recorder
-            .flows
-            .chose_cancel
-            .fetch_add(1, Ordering::Relaxed);
-        let body = voice.body(call_id, "cancel_hold", serde_json::json!({}));
-        voice
-            .call(caller, Operation::Cancel, body, Instant::now())
-            .await;
-    } else {
-        caller
-            .recorder
-            .flows
-            .walked_away
-            .fetch_add(1, Ordering::Relaxed);
+        Choice::Cancel => {
+            let body = voice.body(call_id, "cancel_hold", serde_json::json!({}));
+            voice
+                .call(caller, Operation::Cancel, body, Instant::now())
+                .await;
+        }
+        Choice::WalkAway => {}
     }
 }
 

@@ -125,46 +125,67 @@ pub(super) async fn voice_call(voice: &Voice, caller: &mut Caller, scheduled: In
     }
 }
 
-/// Voice: think, then confirm, cancel or walk away, in the configured proportions.
-async fn decide(voice: &Voice, caller: &mut Caller, token: &str, held_at: Instant) {
-    let think = voice.think.mul_f64(caller.rng.gen_range(0.5..1.5));
+/// What a caller does with its hold.
+pub(super) enum Choice {
+    Confirm,
+    Cancel,
+    WalkAway,
+}
+
+/// Thinks (half to one and a half times `think`), then chooses by `mix` and counts the choice.
+pub(super) async fn think_and_choose(think: Duration, mix: Mix, caller: &mut Caller) -> Choice {
+    let think = think.mul_f64(caller.rng.gen_range(0.5..1.5));
     tokio::time::sleep(think).await;
     let draw = caller.rng.gen_range(0..100u32);
     let flows = &caller.recorder.flows;
-    let hold_path = format!("/v1/companies/{}/holds/{token}", voice.company);
-    if draw < voice.mix.confirm_percent {
+    if draw < mix.confirm_percent {
         flows.chose_confirm.fetch_add(1, Ordering::Relaxed);
-        let body = format!(
-            r#"{{"appointment_id":"A-{}-{}"}}"#,
-            caller.index, caller.flows
-        );
-        let path = format!("{hold_path}/confirm");
-        let confirmed = caller
-            .request(
-                Operation::Confirm,
-                Method::POST,
-                &path,
-                Some(body),
-                Instant::now(),
-            )
-            .await;
-        if let Some((_, Outcome::Ok, at)) = confirmed {
-            caller.recorder.conversion(at.duration_since(held_at));
-        }
-    } else if draw < voice.mix.confirm_percent + voice.mix.cancel_percent {
+        Choice::Confirm
+    } else if draw < mix.confirm_percent + mix.cancel_percent {
         flows.chose_cancel.fetch_add(1, Ordering::Relaxed);
-        let path = format!("{hold_path}?reason=customer_hung_up");
-        caller
-            .request(
-                Operation::Cancel,
-                Method::DELETE,
-                &path,
-                None,
-                Instant::now(),
-            )
-            .await;
+        Choice::Cancel
     } else {
         flows.walked_away.fetch_add(1, Ordering::Relaxed);
+        Choice::WalkAway
+    }
+}
+
+/// Voice: think, then confirm, cancel or walk away, in the configured proportions.
+async fn decide(voice: &Voice, caller: &mut Caller, token: &str, held_at: Instant) {
+    let hold_path = format!("/v1/companies/{}/holds/{token}", voice.company);
+    match think_and_choose(voice.think, voice.mix, caller).await {
+        Choice::Confirm => {
+            let body = format!(
+                r#"{{"appointment_id":"A-{}-{}"}}"#,
+                caller.index, caller.flows
+            );
+            let path = format!("{hold_path}/confirm");
+            let confirmed = caller
+                .request(
+                    Operation::Confirm,
+                    Method::POST,
+                    &path,
+                    Some(body),
+                    Instant::now(),
+                )
+                .await;
+            if let Some((_, Outcome::Ok, at)) = confirmed {
+                caller.recorder.conversion(at.duration_since(held_at));
+            }
+        }
+        Choice::Cancel => {
+            let path = format!("{hold_path}?reason=customer_hung_up");
+            caller
+                .request(
+                    Operation::Cancel,
+                    Method::DELETE,
+                    &path,
+                    None,
+                    Instant::now(),
+                )
+                .await;
+        }
+        Choice::WalkAway => {}
     }
 }
 

@@ -102,7 +102,7 @@ pub struct ServeArgs {
     #[arg(long, env = "HOLDFAST_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
 
-    /// HTTP worker threads; default one per core.
+    /// Threads that serve HTTP and run the companies' actors; default one per core.
     #[arg(long, env = "HOLDFAST_WORKERS",
           value_parser = clap::value_parser!(u16).range(1..=limits::WORKERS_MAX as i64))]
     pub workers: Option<u16>,
@@ -194,6 +194,7 @@ impl ServeArgs {
                     ..ExpiryConfig::default()
                 },
                 total_live_limit: self.total_live_limit()?,
+                arbiters: self.workers.map_or_else(num_cpus::get, usize::from),
                 ..EngineConfig::default()
             },
             durability: self.durability_config(),
@@ -263,7 +264,6 @@ impl ServeArgs {
         check_open_bind(self.bind, keys.is_open(), self.insecure_open)?;
         Ok(HttpOptions {
             keys,
-            workers: self.workers.map_or_else(num_cpus::get, usize::from),
             shutdown_timeout: self.shutdown_timeout,
             webhooks: DeliveryOptions {
                 allow_private: self.webhook_allow_private,

@@ -224,10 +224,30 @@ pub const QUERY_PAIRS_MAX: usize = QUERY_RESOURCES_MAX + 16;
 /// restart for long.
 pub const SHUTDOWN_DRAIN_SECONDS_DEFAULT: u64 = 30;
 
+/// Open connections one serving thread holds; past it, new connections wait in the listener's
+/// backlog (or go to another thread). actix-web's own default per worker: each idle keep-alive
+/// connection costs a task and its buffers, a few KiB.
+pub const CONNECTIONS_PER_THREAD_MAX: usize = 25_000;
+
+/// How long an idle connection is kept open for its next request (actix-web's default).
+pub const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a new connection may take to send its first request's head (actix-web's default),
+/// so that connections that send nothing do not hold their place.
+pub const CLIENT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How long a closing connection waits for the peer to read the last answer (actix-web's
+/// default for its server).
+pub const CLIENT_DISCONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pause after a failed accept (most likely out of file descriptors), so that the loop lets
+/// connections close instead of spinning on the same error (actix-server pauses 510 ms).
+pub const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Largest `--keep-snapshots`: each kept snapshot is a full copy of the state on disk.
 pub const KEEP_SNAPSHOTS_MAX: usize = 100;
 
-/// Largest `--workers`: HTTP worker threads beyond the cores only add context switches.
+/// Largest `--workers`: serving threads beyond the cores only add context switches.
 pub const WORKERS_MAX: usize = 256;
 
 /// Largest `--live-limit` per company: a live reservation costs a few hundred bytes, so 100

@@ -70,7 +70,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", args.bind))?;
     tracing::info!(
         bind = %listener.local_addr()?,
-        workers = config.http.workers,
+        workers = config.engine.arbiters,
         keys = !config.http.keys.is_open(),
         durability = ?args.durability,
         data_dir = %args.data_dir.display(),

@@ -2,7 +2,7 @@
 //!
 //! Companies are spread over one arbiter (thread with its own event loop) per core, chosen by a
 //! hash of the company id, so a company always lives on the same thread and busy companies on
-//! different threads run in parallel. `DashMap::entry` holds the shard's lock while the actor is
+//! different threads run in parallel. The same threads accept and serve HTTP connections. `DashMap::entry` holds the shard's lock while the actor is
 //! started, so however many first requests for a company arrive at once, exactly one actor is
 //! started for it. Starting an actor only posts it to its arbiter: the lock is held for
 //! microseconds.
@@ -164,6 +164,12 @@ impl Registry {
     /// The settings every new company's book starts with.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// The arbiters' handles: the HTTP shim serves on the same threads (see `http::serve`), so
+    /// that a request for a company on the thread that accepted it crosses no thread.
+    pub fn threads(&self) -> Vec<ArbiterHandle> {
+        self.handles.clone()
     }
 
     /// Number of arbiters.

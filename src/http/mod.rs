@@ -30,6 +30,7 @@ pub mod extract;
 pub mod openapi;
 pub mod responses;
 pub mod routes;
+pub mod serve;
 pub mod shutdown;
 pub mod time;
 pub mod voice;
@@ -38,7 +39,7 @@ pub mod webhooks;
 use crate::actors::engine::Engine;
 use crate::actors::snapshotter::Snapshots;
 use crate::webhooks::{Deliveries, DeliveryOptions};
-use actix_web::{web, App, HttpServer};
+use actix_web::{web, App};
 use auth::Keys;
 use std::future::Future;
 use std::net::TcpListener;
@@ -88,8 +89,6 @@ pub struct AppState {
 #[derive(Clone, Debug)]
 pub struct HttpOptions {
     pub keys: Keys,
-    /// HTTP worker threads (one per core in the binary).
-    pub workers: usize,
     /// Longest wait for in-flight requests at shutdown; then connections are dropped.
     pub shutdown_timeout: Duration,
     /// Set by [`run`] once the listener serves; cleared when the drain starts.
@@ -103,7 +102,6 @@ impl Default for HttpOptions {
     fn default() -> HttpOptions {
         HttpOptions {
             keys: Keys::open(),
-            workers: num_cpus::get(),
             shutdown_timeout: Duration::from_secs(crate::limits::SHUTDOWN_DRAIN_SECONDS_DEFAULT),
             ready: Readiness::default(),
             webhooks: DeliveryOptions::default(),
@@ -132,8 +130,9 @@ pub fn app(
         .configure(routes::configure)
 }
 
-/// Serves the API on `listener` until `shutdown` resolves, then drains and returns. Must run
-/// inside an actix `System` (the one the engine was started in). `crate::server` calls it.
+/// Serves the API on `listener`, on the engine's threads (see `serve`), until `shutdown`
+/// resolves, then drains and returns. Must run inside an actix `System` (the one the engine was
+/// started in). `crate::server` calls it.
 pub async fn run(
     listener: TcpListener,
     services: Services,
@@ -141,6 +140,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let ready = options.ready.clone();
+    let threads = services.engine.registry().threads();
     let state = web::Data::new(AppState {
         engine: services.engine,
         snapshots: services.snapshots,
@@ -149,31 +149,26 @@ pub async fn run(
         admin_sessions: admin::session::Sessions::default(),
         ready: ready.clone(),
     });
-    // Signals are ours (see `shutdown`), so that one path stops the server however it is asked.
-    let server = HttpServer::new(move || app(state.clone()))
-        .workers(options.workers.max(1))
-        .disable_signals()
-        .shutdown_timeout(options.shutdown_timeout.as_secs())
-        .listen(listener)?
-        .run();
-    let handle = server.handle();
-    let mut serving = actix_rt::spawn(server);
-    // A signal future installs its handlers when first polled: poll it once before saying
-    // "serving", so that a SIGTERM right after is a shutdown, never the default action (exit).
+    // A signal future installs its handlers when first polled: poll it once before serving,
+    // so that a SIGTERM right after "serving" is a shutdown, never the default action (exit).
     let mut shutdown = std::pin::pin!(shutdown);
     let asked_already = futures::poll!(shutdown.as_mut()).is_ready();
+    // Ready before the first accept: whatever is accepted is served, never told "starting".
     ready.set(true);
-    tracing::info!("serving");
-    if !asked_already {
-        tokio::select! {
-            finished = &mut serving => return finished.map_err(std::io::Error::other)?,
-            () = shutdown.as_mut() => {}
+    let serving = match serve::Serving::start(&listener, &threads, state).await {
+        Ok(serving) => serving,
+        Err(error) => {
+            ready.set(false);
+            return Err(error);
         }
+    };
+    tracing::info!(threads = threads.len(), "serving");
+    if !asked_already {
+        shutdown.as_mut().await;
     }
     ready.set(false);
     tracing::info!("shutting down: no new connections; finishing requests in flight");
-    handle.stop(true).await;
-    serving.await.map_err(std::io::Error::other)??;
+    serving.drain(options.shutdown_timeout).await;
     // Every answer has been written. The server writes the final snapshot after `run` returns,
     // so that it holds everything any caller was told.
     tracing::info!("stopped");

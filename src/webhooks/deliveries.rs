@@ -128,7 +128,7 @@ struct Inner {
     in_flight: Semaphore,
     /// The running tasks, by (company, endpoint id).
     endpoints: Mutex<HashMap<(String, String), Arc<Endpoint>>>,
-    /// The tasks' thread: deliveries never share a thread with a company or the HTTP workers.
+    /// The tasks' thread: deliveries never share a thread with the companies and their HTTP.
     arbiter: ArbiterHandle,
     /// Kept so the thread lives as long as the deliveries.
     _thread: Arc<Mutex<Option<Arbiter>>>,

@@ -79,7 +79,7 @@ impl TestServer {
         TestServer::start_serving(Settings::default(), Keys::open(), |_| {}, http)
     }
 
-    /// A server with these settings, keys and HTTP options (its keys and workers set here),
+    /// A server with these settings, keys and HTTP options (its keys set here),
     /// its engine's configuration changed by `configure`.
     pub fn start_serving(
         settings: Settings,
@@ -107,11 +107,7 @@ impl TestServer {
                 keep_snapshots: 2,
                 disk: holdfast::durability::disk::Disk::real(),
             },
-            http: HttpOptions {
-                keys,
-                workers: 2,
-                ..http
-            },
+            http: HttpOptions { keys, ..http },
         };
         let server = ServerThread::spawn(config, listener).expect("the server starts");
         TestServer {

@@ -229,6 +229,10 @@ pub const SHUTDOWN_DRAIN_SECONDS_DEFAULT: u64 = 30;
 /// connection costs a task and its buffers, a few KiB.
 pub const CONNECTIONS_PER_THREAD_MAX: usize = 25_000;
 
+/// Accepted connections waiting for their serving thread to take them: the accept loop waits
+/// past it, so a stalled thread holds back accepts instead of piling up sockets.
+pub const CONNECTIONS_HANDED_OVER_MAX: usize = 128;
+
 /// How long an idle connection is kept open for its next request (actix-web's default).
 pub const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(5);
 

@@ -15,6 +15,9 @@
 //! threads, and with them the company actors, keep running: the final snapshot is taken after
 //! this returns, so that it holds everything any caller was told.
 //!
+//! One accept loop hands connections to the threads in turn; each thread runs its connections
+//! as tasks of its own event loop.
+//!
 //! Invariant: a connection is counted from its accept until its task ends, so "no connection
 //! open" means no request can still be answered.
 
@@ -31,7 +34,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{oneshot, watch, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 /// Where the serving stands; every thread watches it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +58,11 @@ impl Connections {
         self.open.load(Ordering::Acquire)
     }
 
+    fn close_one(&self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
+        self.closed.notify_waiters();
+    }
+
     /// Waits until no connection is open.
     async fn all_closed(&self) {
         loop {
@@ -74,29 +82,36 @@ pub struct Serving {
 }
 
 impl Serving {
-    /// Starts accepting on `listener` on every thread of `threads`; returns once every thread
-    /// accepts, or the first thread's error.
+    /// Starts serving on every thread of `threads` and accepting on `listener`; returns once
+    /// every thread is ready to serve, or with the first thread's error.
     pub async fn start(
         listener: &TcpListener,
         threads: &[ArbiterHandle],
         state: web::Data<AppState>,
     ) -> io::Result<Serving> {
+        let local_addr = listener.local_addr()?;
+        let listener = listener.try_clone()?;
         listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
         let (phase, _) = watch::channel(Phase::Serving);
         let mut connections = Vec::with_capacity(threads.len());
+        let mut handoffs = Vec::with_capacity(threads.len());
         let mut started = Vec::with_capacity(threads.len());
         for thread in threads {
-            let listener = listener.try_clone()?;
             let state = state.clone();
             let phase = phase.subscribe();
             let counted = Arc::new(Connections::default());
             connections.push(counted.clone());
+            let (handoff, accepted) = mpsc::channel(limits::CONNECTIONS_HANDED_OVER_MAX);
+            handoffs.push(handoff);
             let (report, reported) = oneshot::channel();
             started.push(reported);
             // The service and its connections are not `Send`: they are made on the thread
             // that runs them.
             let spawned = thread.spawn_fn(move || {
-                actix_rt::spawn(accept_loop(listener, state, phase, counted, report));
+                actix_rt::spawn(serve_thread(
+                    accepted, state, local_addr, phase, counted, report,
+                ));
             });
             if !spawned {
                 return Err(io::Error::other("an engine thread has stopped"));
@@ -112,6 +127,12 @@ impl Serving {
                 return Err(error);
             }
         }
+        actix_rt::spawn(accept_loop(
+            listener,
+            handoffs,
+            serving.connections.clone(),
+            serving.phase.subscribe(),
+        ));
         Ok(serving)
     }
 
@@ -132,39 +153,24 @@ impl Serving {
     }
 }
 
-/// One thread's accept loop: accepts until the drain, runs each connection as a task of this
-/// thread, and reports first whether it could start.
+/// The accept loop, on the thread that started serving: hands each connection to the serving
+/// threads in turn. One loop rather than one per thread, because threads waiting on one
+/// listener do not share its connections evenly (measured: one thread took all 64 of a load
+/// tool's connections while the other idled); a connection crosses threads once, at its start.
 async fn accept_loop(
-    listener: TcpListener,
-    state: web::Data<AppState>,
+    listener: tokio::net::TcpListener,
+    handoffs: Vec<mpsc::Sender<tokio::net::TcpStream>>,
+    connections: Vec<Arc<Connections>>,
     mut phase: watch::Receiver<Phase>,
-    connections: Arc<Connections>,
-    report: oneshot::Sender<io::Result<()>>,
 ) {
-    let started = async {
-        let local_addr = listener.local_addr()?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
-        let service = http_service(state, local_addr, phase.clone())
-            .new_service(())
-            .await
-            .map_err(|()| io::Error::other("the HTTP service did not start"))?;
-        Ok::<_, io::Error>((listener, Rc::new(service)))
-    };
-    let (listener, service) = match started.await {
-        Ok(started) => {
-            let _ = report.send(Ok(()));
-            started
-        }
-        Err(error) => {
-            let _ = report.send(Err(error));
-            return;
-        }
-    };
+    let mut next = 0;
     loop {
-        // At the bound, the next connection waits in the listener's backlog (or is taken by
-        // another thread) until one of this thread's closes.
-        while connections.open() >= limits::CONNECTIONS_PER_THREAD_MAX {
-            connections.closed.notified().await;
+        let thread = next % handoffs.len();
+        next += 1;
+        // At the bound, the next connection waits in the listener's backlog until one of this
+        // thread's closes.
+        while connections[thread].open() >= limits::CONNECTIONS_PER_THREAD_MAX {
+            connections[thread].closed.notified().await;
         }
         let accepted = tokio::select! {
             _ = phase.wait_for(|phase| *phase != Phase::Serving) => return,
@@ -172,13 +178,11 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, _)) => {
-                connections.open.fetch_add(1, Ordering::AcqRel);
-                actix_rt::spawn(connection(
-                    stream,
-                    service.clone(),
-                    phase.clone(),
-                    connections.clone(),
-                ));
+                // Counted from here, so that the drain waits for it however far it got.
+                connections[thread].open.fetch_add(1, Ordering::AcqRel);
+                if handoffs[thread].send(stream).await.is_err() {
+                    connections[thread].close_one();
+                }
             }
             Err(error) => {
                 // Out of file descriptors, most likely: pausing lets connections close instead
@@ -190,6 +194,39 @@ async fn accept_loop(
                 }
             }
         }
+    }
+}
+
+/// One serving thread: makes the HTTP service, reports whether it could, then serves each
+/// connection handed over as a task of this thread.
+async fn serve_thread(
+    mut accepted: mpsc::Receiver<tokio::net::TcpStream>,
+    state: web::Data<AppState>,
+    local_addr: std::net::SocketAddr,
+    phase: watch::Receiver<Phase>,
+    connections: Arc<Connections>,
+    report: oneshot::Sender<io::Result<()>>,
+) {
+    let service = match http_service(state, local_addr, phase.clone())
+        .new_service(())
+        .await
+    {
+        Ok(service) => {
+            let _ = report.send(Ok(()));
+            Rc::new(service)
+        }
+        Err(()) => {
+            let _ = report.send(Err(io::Error::other("the HTTP service did not start")));
+            return;
+        }
+    };
+    while let Some(stream) = accepted.recv().await {
+        actix_rt::spawn(connection(
+            stream,
+            service.clone(),
+            phase.clone(),
+            connections.clone(),
+        ));
     }
 }
 
@@ -216,8 +253,7 @@ async fn connection<S>(
         _ = served => {}
         _ = phase.wait_for(|phase| *phase == Phase::Stopped) => {}
     }
-    connections.open.fetch_sub(1, Ordering::AcqRel);
-    connections.closed.notify_waiters();
+    connections.close_one();
 }
 
 /// actix-web's HTTP/1 service for the `App`, with actix-web's own defaults for the timeouts,

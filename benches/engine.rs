@@ -315,7 +315,7 @@ fn first_available(c: &mut Criterion) {
             .expect("free slot");
         }
         let search = find();
-        let first_fit_ms = BASE_MS + count as i64 * FIND_LENGTH_MS;
+        let first_fit_ms = BASE_MS + (count as i64 - 1) * FIND_LENGTH_MS + length_ms;
         let found = book.first_available(&search, NOW_MS).expect("room after");
         assert_eq!(
             found.start_ms(),

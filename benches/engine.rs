@@ -1,7 +1,7 @@
 //! Benchmarks of the core engine (criterion): the conflict check and a hold at 1k, 100k and 1M
-//! live reservations on one resource, and at 100k on a resource of capacity 8; a hold's round
-//! trip through the company actor; and 1M holds spread over 1,000 resources, timed, with the
-//! bytes each reservation costs.
+//! live reservations on one resource, and at 100k on a resource of capacity 8; a first-available
+//! hold behind 100k reservations; a hold's round trip through the company actor; and 1M holds
+//! spread over 1,000 resources, timed, with the bytes each reservation costs.
 //!
 //! Run: `cargo bench --bench engine`. Memory per reservation is printed as `bytes per
 //! reservation` (heap bytes from a counting allocator, and resident-set growth).
@@ -9,7 +9,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use holdfast::actors::engine::{Engine, EngineConfig};
 use holdfast::core::book::{Book, Settings};
-use holdfast::core::command::{HoldOptions, HoldRequest, HoldTarget};
+use holdfast::core::command::{FindRequest, HoldOptions, HoldRequest, HoldTarget};
 use holdfast::core::schedule::{CompanySettings, ResourceConfig, WeeklyHours, WEEKDAYS};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -255,6 +255,92 @@ fn hold_with_hours(c: &mut Criterion) {
     group.finish();
 }
 
+/// Length of a reservation in the first-available benches, in milliseconds (five minutes): 100k
+/// of them back to back fill 347 days, inside the longest window a search may span.
+const FIND_LENGTH_MS: i64 = 5 * 60 * 1_000;
+/// The longest window a first-available search may span, in milliseconds (366 days).
+const FIND_WINDOW_MS: i64 = 366 * 24 * 3_600 * 1_000;
+
+/// A search for [`FIND_LENGTH_MS`] on `staff-1`, anywhere in the longest window from
+/// [`BASE_MS`], on a one-minute grid.
+fn find() -> FindRequest {
+    FindRequest::new(
+        vec!["staff-1".to_string()],
+        BASE_MS,
+        BASE_MS + FIND_WINDOW_MS,
+        FIND_LENGTH_MS,
+        60 * 1_000,
+    )
+    .expect("a valid search")
+}
+
+/// A first-available hold of [`find`].
+fn find_request(call: u64) -> HoldRequest {
+    let find = find();
+    let options = HoldOptions::default()
+        .with_ttl_seconds(3_600)
+        .and_then(|o| o.with_call_id(format!("call-{call:08}")))
+        .expect("valid options");
+    HoldRequest::with_options(HoldTarget::Find(find), options)
+}
+
+/// First available behind `count` live reservations on one resource, every one of which is in
+/// the search's way: back to back, and with gaps of a minute (shorter than the hold) between
+/// reservations of four. The first fit lies after all of them, so a search that walks the
+/// reservations in its window pays for every one; a search through the free-gap index does not.
+/// Timed twice: the search on its own (`search/`), and whole first-available holds (`hold/`),
+/// a batch of which fills the calendar after the reservations, one hold after the other.
+fn first_available(c: &mut Criterion) {
+    let mut group = c.benchmark_group("first_available");
+    group.measurement_time(Duration::from_secs(4));
+    let count = 100_000usize;
+    for (name, length_ms) in [
+        ("back_to_back", FIND_LENGTH_MS),
+        ("gaps_shorter_than_duration", FIND_LENGTH_MS - 60 * 1_000),
+    ] {
+        let mut book = Book::new("bench", settings());
+        for i in 0..count {
+            let start_ms = BASE_MS + i as i64 * FIND_LENGTH_MS;
+            let target =
+                HoldTarget::single("staff-1", start_ms, start_ms + length_ms).expect("valid");
+            let options = HoldOptions::default()
+                .with_ttl_seconds(3_600)
+                .expect("valid options");
+            book.hold(
+                HoldRequest::with_options(target, options),
+                None,
+                Uuid::from_u128(i as u128 + 1),
+                NOW_MS,
+            )
+            .expect("free slot");
+        }
+        let search = find();
+        let first_fit_ms = BASE_MS + (count as i64 - 1) * FIND_LENGTH_MS + length_ms;
+        let found = book.first_available(&search, NOW_MS).expect("room after");
+        assert_eq!(
+            found.start_ms(),
+            first_fit_ms,
+            "the first fit is after all of them"
+        );
+        group.bench_with_input(
+            BenchmarkId::new(format!("search/{name}"), count),
+            &count,
+            |b, _| b.iter(|| black_box(book.first_available(&search, NOW_MS))),
+        );
+        let mut next_token = count as u128 + 1;
+        let id = BenchmarkId::new(format!("hold/{name}"), count);
+        group.bench_with_input(id, &count, |b, _| {
+            // Each hold takes the first fit, after the reservations and the batch's earlier holds.
+            b.iter_custom(|iterations| {
+                time_holds(&mut book, iterations, &mut next_token, |n| {
+                    find_request(n % 1_000)
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
 fn hold_through_the_actor(c: &mut Criterion) {
     let system = actix_rt::System::new();
     let engine = system.block_on(async {
@@ -340,6 +426,7 @@ criterion_group!(
     conflict_check_and_hold,
     conflict_check_and_hold_at_capacity_8,
     hold_with_hours,
+    first_available,
     hold_through_the_actor,
     million_holds_over_a_thousand_resources
 );

@@ -92,6 +92,11 @@ pub const RESOURCE_CAPACITY_DEFAULT: u32 = 1;
 /// sorts the reservations overlapping the interval, so capacity bounds what one check walks.
 pub const RESOURCE_CAPACITY_MAX: u32 = 1_000;
 
+/// Nodes in one chunk of a calendar's free-gap index (56 bytes each, so 56 KiB a chunk). The
+/// index grows a chunk at a time, so this bounds what one insert allocates or copies: a
+/// calendar of a million entries never moves the nodes it holds to grow.
+pub const GAP_INDEX_CHUNK_NODES: usize = 1_024;
+
 /// Default retention of finished reservations and past bookings, in seconds (24 hours; a
 /// setting): long enough for the day's reads and metrics, short enough that memory follows
 /// live work rather than history.

@@ -9,7 +9,13 @@
 //!   overlap and are ordered by start, their ends are ordered too, so the entries that overlap a
 //!   query `[start, end)` are one contiguous run ending at the last entry that starts before
 //!   `end`: a conflict check is one `O(log n)` descent plus a walk back over exactly the
-//!   overlapping entries, and the first live one decides.
+//!   overlapping entries, and the first live one decides. Beside the map, a free-gap index
+//!   ([`GapIndex`]) holds the same entries with the gap before each and their expiries, so that
+//!   the first start clear of every entry ([`Calendar::first_clear`]) and the first lapsed hold
+//!   in a stretch ([`Calendar::first_lapsed`]) are each found in `O(log n)`, not by a walk over
+//!   the entries in the way. Every change of the disjoint form goes through `DisjointEntries`,
+//!   which changes both; the map stays the conflict check's structure because a B-tree descent
+//!   costs fewer cache misses than a binary tree's.
 //! - **Shared** (a resource raised above 1, until a lowering to 1 finds its entries disjoint
 //!   again): entries may overlap, so a long entry can cover many short ones and ends are no
 //!   longer ordered by start. Entries are kept in length classes (lengths in `[2^c, 2^(c+1))`
@@ -18,7 +24,10 @@
 //!   `start - 2^c`, so there are at most as many of them as entries may overlap at one instant.
 //!   A query is one descent per class in use plus the overlapping entries; the `Book` then
 //!   sweeps their start and end points (`full_until`, `O(m log m)` in the `m` overlapping
-//!   entries) to find the most that overlap at one instant.
+//!   entries) to find the most that overlap at one instant. It has no gap index: a gap there is
+//!   where fewer than `k` entries overlap, which no summary of single entries gives, so first
+//!   available walks it (a decision: a resource of capacity above 1 is rare and its searches
+//!   jump past whole full stretches).
 //!
 //! The calendar does not know whether an entry is a live hold, a stale (lazily expired) hold or a
 //! booking; the `Book` decides that from the entry's expiry and, for a call's own holds, the
@@ -26,9 +35,11 @@
 //! does before inserting anything that overlaps it, so at no instant do more entries overlap,
 //! stale or not, than the capacity ceiling (below) allows.
 
+use crate::core::gaps::{gap_before_ms, GapIndex};
 use crate::limits;
 use smallvec::SmallVec;
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use uuid::Uuid;
 
 /// Overlapping entries a capacity check keeps on the stack before it allocates: a check
@@ -94,11 +105,22 @@ impl Iterator for LatestFirst<'_> {
 
 #[derive(Clone, Debug)]
 enum Entries {
-    /// start -> entry, pairwise disjoint. A `BTreeMap` because the conflict check needs "the last
-    /// entry starting before `end`" in `O(log n)`, and availability walks entries in time order.
-    Disjoint(BTreeMap<i64, CalendarEntry>),
+    /// Pairwise disjoint entries and their free-gap index.
+    Disjoint(DisjointEntries),
     /// Entries that may overlap, by length class (see the module doc).
     Shared(SharedEntries),
+}
+
+/// The disjoint form: the entries by start, and the gaps between them.
+#[derive(Clone, Debug, Default)]
+struct DisjointEntries {
+    /// start -> entry, pairwise disjoint. A `BTreeMap` because the conflict check needs "the last
+    /// entry starting before `end`" in `O(log n)` with as few cache misses as a B-tree gives, and
+    /// availability walks entries in time order.
+    map: BTreeMap<i64, CalendarEntry>,
+    /// The same entries' gaps and expiries, kept in step with `map` by every change below, so
+    /// that a first-available search jumps over a booked stretch in `O(log n)`.
+    gaps: GapIndex,
 }
 
 /// The shared form: length classes in increasing order, none empty.
@@ -122,7 +144,7 @@ impl Default for Calendar {
             capacity: limits::RESOURCE_CAPACITY_DEFAULT,
             capacity_ceiling: limits::RESOURCE_CAPACITY_DEFAULT,
             capacity_set_at_seq: 0,
-            entries: Entries::Disjoint(BTreeMap::new()),
+            entries: Entries::Disjoint(DisjointEntries::default()),
         }
     }
 }
@@ -136,7 +158,7 @@ impl Calendar {
     /// Number of entries (live, stale or booked).
     pub fn len(&self) -> usize {
         match &self.entries {
-            Entries::Disjoint(entries) => entries.len(),
+            Entries::Disjoint(disjoint) => disjoint.map.len(),
             Entries::Shared(shared) => shared.len,
         }
     }
@@ -175,16 +197,16 @@ impl Calendar {
             return;
         }
         match &mut self.entries {
-            Entries::Disjoint(entries) if capacity > 1 => {
+            Entries::Disjoint(disjoint) if capacity > 1 => {
                 let mut shared = SharedEntries::default();
-                for (start_ms, entry) in std::mem::take(entries) {
+                for (start_ms, entry) in std::mem::take(&mut disjoint.map) {
                     shared.insert(start_ms, entry);
                 }
                 self.entries = Entries::Shared(shared);
             }
             Entries::Shared(shared) if capacity == 1 => {
                 if let Some(disjoint) = shared.to_disjoint() {
-                    self.entries = Entries::Disjoint(disjoint);
+                    self.entries = Entries::Disjoint(DisjointEntries::from_sorted(disjoint));
                     // The entries are pairwise disjoint now: one at a time is all they hold.
                     self.capacity_ceiling = 1;
                 }
@@ -208,7 +230,7 @@ impl Calendar {
         self.entries = if ceiling > 1 {
             Entries::Shared(SharedEntries::default())
         } else {
-            Entries::Disjoint(BTreeMap::new())
+            Entries::Disjoint(DisjointEntries::default())
         };
         self.capacity = capacity;
         self.capacity_ceiling = ceiling;
@@ -225,12 +247,86 @@ impl Calendar {
     /// has the greatest end. `None` in the shared form, where no such order exists.
     pub fn latest_first(&self, start_ms: i64, end_ms: i64) -> Option<LatestFirst<'_>> {
         match &self.entries {
-            Entries::Disjoint(entries) => Some(LatestFirst {
-                walk: entries.range(..end_ms).rev(),
+            Entries::Disjoint(disjoint) => Some(LatestFirst {
+                walk: disjoint.map.range(..end_ms).rev(),
                 start_ms,
             }),
             Entries::Shared(_) => None,
         }
+    }
+
+    /// In the disjoint form, the earliest start `t` on the grid `origin_ms + k * step_ms`, at or
+    /// after `from_ms` (itself on the grid), such that `[t, t + duration_ms)` overlaps no entry,
+    /// whatever its state: the end of the gap `from_ms` lies in if the hold fits there, else the
+    /// start of the first later gap long enough that holds a start on the grid. `O(log n)` per
+    /// gap tried; a gap is tried and passed over only when it is long enough for the hold but no
+    /// start on the grid fits in it. `None` in the shared form.
+    pub fn first_clear(
+        &self,
+        from_ms: i64,
+        duration_ms: i64,
+        origin_ms: i64,
+        step_ms: i64,
+    ) -> Option<i64> {
+        let Entries::Disjoint(disjoint) = &self.entries else {
+            return None;
+        };
+        let fits = |gap_from_ms: i64, gap_to_ms: Option<i64>| {
+            let start_ms = next_step(origin_ms, step_ms, gap_from_ms);
+            let fits = gap_to_ms.is_none_or(|to_ms| start_ms.saturating_add(duration_ms) <= to_ms);
+            fits.then_some(start_ms)
+        };
+        // The gap `from_ms` lies in (or the entry it lies in, and the gap after it), cut at
+        // `from_ms`; the gaps after it are whole.
+        let covering_end_ms = disjoint
+            .map
+            .range(..=from_ms)
+            .next_back()
+            .map(|(_, entry)| entry.end_ms);
+        let gap_from_ms = covering_end_ms.map_or(from_ms, |end_ms| end_ms.max(from_ms));
+        let next = disjoint
+            .map
+            .range((Bound::Excluded(from_ms), Bound::Unbounded))
+            .next();
+        let Some((&next_start_ms, _)) = next else {
+            return fits(gap_from_ms, None);
+        };
+        if let Some(start_ms) = fits(gap_from_ms, Some(next_start_ms)) {
+            return Some(start_ms);
+        }
+        let mut after_ms = next_start_ms;
+        loop {
+            let Some((start_ms, gap_ms)) = disjoint.gaps.first_gap_after(after_ms, duration_ms)
+            else {
+                // No gap between entries is long enough: after the last one.
+                let (_, last) = disjoint.map.last_key_value()?;
+                return fits(last.end_ms, None);
+            };
+            if let Some(found_ms) = fits(start_ms - gap_ms, Some(start_ms)) {
+                return Some(found_ms);
+            }
+            after_ms = start_ms;
+        }
+    }
+
+    /// In the disjoint form, the start of the first entry overlapping `[from_ms, to_ms)` that is
+    /// no longer live at `now_ms` (a hold whose expiry has passed: a booking never expires), in
+    /// `O(log n)`. `None` when there is none, and in the shared form.
+    pub fn first_lapsed(&self, from_ms: i64, to_ms: i64, now_ms: i64) -> Option<i64> {
+        let Entries::Disjoint(disjoint) = &self.entries else {
+            return None;
+        };
+        // The entry `from_ms` lies in overlaps too; the rest start at or after `from_ms`.
+        let first_ms = match disjoint.map.range(..=from_ms).next_back() {
+            Some((&start_ms, entry)) if entry.end_ms > from_ms => start_ms,
+            _ => from_ms,
+        };
+        // `BOOKED` is the largest expiry there is: the bound keeps bookings out at any `now_ms`.
+        let lapsed_at_ms = now_ms.min(BOOKED - 1);
+        disjoint
+            .gaps
+            .first_expired_from(first_ms, lapsed_at_ms)
+            .filter(|&start_ms| start_ms < to_ms)
     }
 
     /// Hands `visit` every entry overlapping `[start_ms, end_ms)`, as `(start_ms, entry)`, in no
@@ -242,8 +338,9 @@ impl Calendar {
         mut visit: impl FnMut(i64, &CalendarEntry),
     ) {
         match &self.entries {
-            Entries::Disjoint(entries) => {
-                let overlapping = entries
+            Entries::Disjoint(disjoint) => {
+                let overlapping = disjoint
+                    .map
                     .range(..end_ms)
                     .rev()
                     .take_while(|(_, entry)| entry.end_ms > start_ms);
@@ -287,9 +384,7 @@ impl Calendar {
             token,
         };
         match &mut self.entries {
-            Entries::Disjoint(entries) => {
-                entries.insert(start_ms, entry);
-            }
+            Entries::Disjoint(disjoint) => disjoint.insert(start_ms, entry),
             Entries::Shared(shared) => shared.insert(start_ms, entry),
         }
     }
@@ -297,9 +392,9 @@ impl Calendar {
     /// Removes the entry `[start_ms, end_ms)` if it belongs to `token`; returns whether it did.
     pub fn remove(&mut self, start_ms: i64, end_ms: i64, token: Uuid) -> bool {
         match &mut self.entries {
-            Entries::Disjoint(entries) => match entries.get(&start_ms) {
+            Entries::Disjoint(disjoint) => match disjoint.map.get(&start_ms) {
                 Some(entry) if entry.token == token => {
-                    entries.remove(&start_ms);
+                    disjoint.remove(start_ms);
                     true
                 }
                 _ => false,
@@ -318,9 +413,18 @@ impl Calendar {
         expires_at_ms: i64,
     ) -> bool {
         let entry = match &mut self.entries {
-            Entries::Disjoint(entries) => entries
-                .get_mut(&start_ms)
-                .filter(|entry| entry.token == token),
+            Entries::Disjoint(disjoint) => {
+                let Some(entry) = disjoint.map.get_mut(&start_ms) else {
+                    return false;
+                };
+                if entry.token != token {
+                    return false;
+                }
+                entry.expires_at_ms = expires_at_ms;
+                let indexed = disjoint.gaps.set_expiry(start_ms, expires_at_ms);
+                debug_assert!(indexed, "entry at {start_ms} missing from the gap index");
+                return true;
+            }
             Entries::Shared(shared) => shared.get_mut(start_ms, end_ms, token),
         };
         match entry {
@@ -336,7 +440,7 @@ impl Calendar {
     /// and then time in the shared form.
     pub fn iter(&self) -> impl Iterator<Item = (i64, CalendarEntry)> + '_ {
         let (disjoint, shared) = match &self.entries {
-            Entries::Disjoint(entries) => (Some(entries), None),
+            Entries::Disjoint(disjoint) => (Some(&disjoint.map), None),
             Entries::Shared(shared) => (None, Some(shared)),
         };
         let disjoint = disjoint
@@ -365,7 +469,7 @@ impl Calendar {
         }
         let mut intervals = Vec::with_capacity(self.len());
         match &self.entries {
-            Entries::Disjoint(entries) => {
+            Entries::Disjoint(disjoint) => {
                 if self.capacity != 1 || self.capacity_ceiling != 1 {
                     return Err(format!(
                         "disjoint form with capacity {} and ceiling {}",
@@ -373,7 +477,7 @@ impl Calendar {
                     ));
                 }
                 let mut previous_end = i64::MIN;
-                for (&start, entry) in entries {
+                for (&start, entry) in &disjoint.map {
                     if start < previous_end {
                         return Err(format!(
                             "entry at {start} starts before previous end {previous_end}"
@@ -381,6 +485,10 @@ impl Calendar {
                     }
                     previous_end = entry.end_ms;
                 }
+                let entries = disjoint.map.iter();
+                disjoint.gaps.check(
+                    entries.map(|(&start, entry)| (start, entry.end_ms, entry.expires_at_ms)),
+                )?;
             }
             Entries::Shared(shared) => shared.check()?,
         }
@@ -398,6 +506,62 @@ impl Calendar {
             ));
         }
         Ok(())
+    }
+}
+
+impl DisjointEntries {
+    /// The disjoint form of entries already ordered by start and pairwise disjoint.
+    fn from_sorted(entries: Vec<(i64, CalendarEntry)>) -> DisjointEntries {
+        let mut disjoint = DisjointEntries::default();
+        for (start_ms, entry) in entries {
+            disjoint.insert(start_ms, entry);
+        }
+        disjoint
+    }
+
+    /// Files an entry in the map and the gap index; the entry after it now follows a shorter gap.
+    fn insert(&mut self, start_ms: i64, entry: CalendarEntry) {
+        let previous_end_ms = self
+            .map
+            .range(..start_ms)
+            .next_back()
+            .map(|(_, previous)| previous.end_ms);
+        let next_start_ms = self
+            .map
+            .range((Bound::Excluded(start_ms), Bound::Unbounded))
+            .next()
+            .map(|(&next_start_ms, _)| next_start_ms);
+        let replaced = self.map.insert(start_ms, entry);
+        debug_assert!(replaced.is_none(), "two entries start at {start_ms}");
+        self.gaps.insert(
+            start_ms,
+            gap_before_ms(start_ms, previous_end_ms),
+            entry.expires_at_ms,
+        );
+        if let Some(next_start_ms) = next_start_ms {
+            self.gaps
+                .set_gap_before(next_start_ms, next_start_ms - entry.end_ms);
+        }
+    }
+
+    /// Takes the entry starting at `start_ms` out of the map and the gap index; the entry after
+    /// it now follows the wider gap from the entry before.
+    fn remove(&mut self, start_ms: i64) {
+        if self.map.remove(&start_ms).is_none() {
+            return;
+        }
+        let indexed = self.gaps.remove(start_ms);
+        debug_assert!(indexed, "entry at {start_ms} missing from the gap index");
+        let next_start_ms = self.map.range(start_ms..).next().map(|(&next, _)| next);
+        if let Some(next_start_ms) = next_start_ms {
+            let previous_end_ms = self
+                .map
+                .range(..start_ms)
+                .next_back()
+                .map(|(_, previous)| previous.end_ms);
+            self.gaps
+                .set_gap_before(next_start_ms, gap_before_ms(next_start_ms, previous_end_ms));
+        }
     }
 }
 
@@ -456,7 +620,7 @@ impl SharedEntries {
     }
 
     /// The same entries in the disjoint form, if they are pairwise disjoint.
-    fn to_disjoint(&self) -> Option<BTreeMap<i64, CalendarEntry>> {
+    fn to_disjoint(&self) -> Option<Vec<(i64, CalendarEntry)>> {
         let mut all: Vec<(i64, CalendarEntry)> = self
             .classes
             .iter()
@@ -469,7 +633,7 @@ impl SharedEntries {
             .collect();
         all.sort_unstable_by_key(|(start, _)| *start);
         let disjoint = all.windows(2).all(|pair| pair[0].1.end_ms <= pair[1].0);
-        disjoint.then(|| all.into_iter().collect())
+        disjoint.then_some(all)
     }
 
     fn check(&self) -> Result<(), String> {
@@ -523,6 +687,15 @@ impl LengthClass {
 fn length_class(start_ms: i64, end_ms: i64) -> u32 {
     let length = (end_ms as i128 - start_ms as i128).clamp(1, u64::MAX as i128) as u64;
     63 - length.leading_zeros()
+}
+
+/// The first start on the grid `origin_ms + k * step_ms` (k >= 0) at or after `at_least_ms`.
+pub fn next_step(origin_ms: i64, step_ms: i64, at_least_ms: i64) -> i64 {
+    if at_least_ms <= origin_ms {
+        return origin_ms;
+    }
+    let steps = (at_least_ms - origin_ms + step_ms - 1) / step_ms;
+    origin_ms + steps * step_ms
 }
 
 /// The sweep of the capacity rule. `intervals` are `[start, end)` pairs that each overlap the
@@ -714,5 +887,170 @@ mod tests {
         assert_eq!(full_until(&mut before, 0, 2), Some(5));
         assert_eq!(max_depth(&mut [(0, 10), (10, 20), (5, 15), (5, 6)]), 3);
         assert_eq!(max_depth(&mut []), 0);
+    }
+
+    /// The earliest grid start at or after `from_ms` clear of every entry, found by trying each
+    /// step: the answer `first_clear` must give.
+    fn first_clear_by_steps(
+        calendar: &Calendar,
+        from_ms: i64,
+        duration_ms: i64,
+        step_ms: i64,
+    ) -> i64 {
+        let mut start_ms = from_ms;
+        while !starts_overlapping(calendar, start_ms, start_ms + duration_ms).is_empty() {
+            start_ms += step_ms;
+        }
+        start_ms
+    }
+
+    /// Goal: the gap index follows every insert and removal, the first entry's, the last
+    /// entry's and one between included, and answers the first gap long enough from anywhere.
+    #[test]
+    fn gap_index_follows_inserts_and_removals() {
+        let mut calendar = Calendar::new();
+        // Entries [0, 10), [20, 30), [35, 40), [60, 70): gaps 10, 5, 20 between them.
+        for (n, (start, end)) in [(20, 30), (0, 10), (60, 70), (35, 40)]
+            .into_iter()
+            .enumerate()
+        {
+            calendar.insert(start, end, BOOKED, token(n as u128));
+            assert_eq!(calendar.check(), Ok(()));
+        }
+        assert_eq!(calendar.first_clear(0, 10, 0, 1), Some(10));
+        assert_eq!(calendar.first_clear(0, 11, 0, 1), Some(40));
+        assert_eq!(calendar.first_clear(25, 5, 25, 1), Some(30));
+        assert_eq!(calendar.first_clear(25, 6, 25, 1), Some(40));
+        assert_eq!(calendar.first_clear(0, 25, 0, 1), Some(70));
+        assert_eq!(calendar.first_clear(-100, 50, -100, 1), Some(-100));
+        assert_eq!(calendar.first_clear(-5, 10, -5, 7), Some(44));
+        // The grid: from 1 by 7, the gap [40, 60) holds 43..=50 for a length of 10.
+        assert_eq!(calendar.first_clear(1, 10, 1, 7), Some(43));
+        assert_eq!(calendar.first_clear(1, 18, 1, 7), Some(71));
+        // The first entry goes: the gap before [20, 30) is unbounded now.
+        assert!(calendar.remove(0, 10, token(1)));
+        assert_eq!(calendar.check(), Ok(()));
+        assert_eq!(calendar.first_clear(-100, 100, -100, 1), Some(-100));
+        // The last entry goes: after [35, 40) everything is free.
+        assert!(calendar.remove(60, 70, token(2)));
+        assert_eq!(calendar.check(), Ok(()));
+        assert_eq!(calendar.first_clear(20, 21, 20, 1), Some(40));
+        // The first entry goes again: nothing is before [35, 40) now.
+        assert!(calendar.remove(20, 30, token(0)));
+        assert_eq!(calendar.check(), Ok(()));
+        assert_eq!(calendar.first_clear(0, 35, 0, 1), Some(0));
+        assert!(calendar.remove(35, 40, token(3)));
+        assert_eq!(calendar.check(), Ok(()));
+        assert_eq!(calendar.first_clear(5, 1_000, 5, 1), Some(5));
+    }
+
+    /// Goal: a lapsed hold is found where it lies in a stretch, a booking or a live hold never,
+    /// and the entry a stretch begins inside counts.
+    #[test]
+    fn first_lapsed_finds_the_first_expired_hold_in_a_stretch() {
+        let mut calendar = Calendar::new();
+        calendar.insert(0, 10, 100, token(1));
+        calendar.insert(10, 20, BOOKED, token(2));
+        calendar.insert(20, 30, 50, token(3));
+        calendar.insert(30, 40, 200, token(4));
+        assert_eq!(calendar.first_lapsed(5, 40, 50), Some(20));
+        assert_eq!(calendar.first_lapsed(5, 40, 100), Some(0));
+        assert_eq!(calendar.first_lapsed(10, 20, i64::MAX), None);
+        assert_eq!(calendar.first_lapsed(21, 40, 49), None);
+        assert_eq!(calendar.first_lapsed(31, 41, 200), Some(30));
+        assert!(calendar.set_expiry(30, 40, token(4), BOOKED));
+        assert_eq!(calendar.first_lapsed(31, 41, 200), None);
+        assert_eq!(calendar.check(), Ok(()));
+    }
+
+    /// Goal: many entries (several chunks of the index's arena), removed in an order that moves
+    /// nodes from the arena's end into every kind of hole, keep the index in step.
+    #[test]
+    fn gap_index_survives_many_chunks() {
+        let mut calendar = Calendar::new();
+        let count = 3 * limits::GAP_INDEX_CHUNK_NODES as i64 + 7;
+        for i in 0..count {
+            let start = (i * 7_919) % count * 10;
+            calendar.insert(start, start + 5, i, token(start as u128));
+        }
+        assert_eq!(calendar.check(), Ok(()));
+        for i in 0..count {
+            let start = (i * 104_729) % count * 10;
+            if start % 3 != 0 {
+                assert!(calendar.remove(start, start + 5, token(start as u128)));
+            }
+        }
+        assert_eq!(calendar.check(), Ok(()));
+        assert_eq!(calendar.first_clear(0, 6, 0, 1), Some(5));
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Insert(i64, i64, i64),
+        Remove(usize),
+        Expiry(usize, i64),
+        Clear(i64, i64, i64),
+        Lapsed(i64, i64, i64),
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            4 => (0..400i64, 1..20i64, 0..10i64).prop_map(|(s, l, e)| Op::Insert(s, l, e)),
+            2 => (0..64usize).prop_map(Op::Remove),
+            1 => (0..64usize, 0..10i64).prop_map(|(i, e)| Op::Expiry(i, e)),
+            2 => (-20..420i64, 1..40i64, 1..9i64).prop_map(|(f, d, s)| Op::Clear(f, d, s)),
+            1 => (-20..420i64, 1..60i64, 0..10i64).prop_map(|(f, l, n)| Op::Lapsed(f, l, n)),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Goal: under random inserts, removals and expiry changes, the gap index stays in step
+        /// with the entries (the calendar's check) and its answers equal trying every step and
+        /// looking at every entry.
+        #[test]
+        fn gap_index_matches_trying_every_step(ops in proptest::collection::vec(op(), 1..150)) {
+            let mut calendar = Calendar::new();
+            let mut held: Vec<(i64, i64, u128)> = Vec::new();
+            let mut next = 0u128;
+            for op in ops {
+                match op {
+                    Op::Insert(start, length, expiry) if calendar.has_room(start, start + length) => {
+                        next += 1;
+                        let expires_at_ms = if expiry == 0 { BOOKED } else { expiry };
+                        calendar.insert(start, start + length, expires_at_ms, token(next));
+                        held.push((start, start + length, next));
+                    }
+                    Op::Remove(i) if !held.is_empty() => {
+                        let (start, end, n) = held.swap_remove(i % held.len());
+                        proptest::prop_assert!(calendar.remove(start, end, token(n)));
+                    }
+                    Op::Expiry(i, expiry) if !held.is_empty() => {
+                        let (start, end, n) = held[i % held.len()];
+                        proptest::prop_assert!(calendar.set_expiry(start, end, token(n), expiry));
+                    }
+                    Op::Clear(from, duration, step) => {
+                        proptest::prop_assert_eq!(
+                            calendar.first_clear(from, duration, from, step),
+                            Some(first_clear_by_steps(&calendar, from, duration, step))
+                        );
+                    }
+                    Op::Lapsed(from, length, now) => {
+                        let mut expected = None;
+                        calendar.for_each_overlapping(from, from + length, |start, entry| {
+                            if entry.expires_at_ms <= now {
+                                expected = Some(expected.map_or(start, |e: i64| e.min(start)));
+                            }
+                        });
+                        proptest::prop_assert_eq!(
+                            calendar.first_lapsed(from, from + length, now),
+                            expected
+                        );
+                    }
+                    _ => {}
+                }
+                proptest::prop_assert_eq!(calendar.check(), Ok(()));
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! that needs the time takes `now_ms`; every token is made by the caller.
 //!
 //! - [`calendar`]: the non-overlapping intervals of one resource;
+//! - [`gaps`]: a disjoint calendar's free-gap index, for first-available searches;
 //! - [`book`]: one company, every operation of the API;
 //! - [`command`]: validated commands and their rules;
 //! - [`reservation`]: the reservation, its status and its views;
@@ -20,6 +21,7 @@ pub mod calendar;
 pub mod command;
 pub mod error;
 pub mod events;
+pub mod gaps;
 pub mod metrics;
 pub mod queue;
 pub mod reservation;
